@@ -1,0 +1,88 @@
+"""Document -> output records (plain dicts / rows). Pure: no I/O."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from pipeline import SCHEMA_VERSION
+from pipeline.document import Document, Mention
+
+SECTION_COLUMNS = [
+    "schema_version", "doc_id", "section_id", "section_type", "heading", "heading_raw", "level",
+    "path", "n_paragraphs", "text",
+]
+ENTITY_COLUMNS = [
+    "schema_version", "doc_id", "section_id", "start", "end", "text", "label", "kb_id", "kb_name", "source",
+]
+
+
+def _mention(m: Mention) -> dict[str, Any]:
+    return {
+        "section_id": m.section_id, "start": m.start, "end": m.end, "text": m.text,
+        "label": m.label, "kb_id": m.kb_id, "kb_name": m.kb_name, "source": m.source,
+    }
+
+
+def corpus_record(doc: Document) -> dict[str, Any]:
+    """The `corpus.jsonl` line of a document (field order is part of the schema)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "doc_id": doc.doc_id,
+        "source": doc.source,
+        "sha256": doc.sha256,
+        "encoding": doc.encoding,
+        "kind": doc.kind,
+        "site": doc.site,
+        "title": doc.title,
+        "sections": [
+            {
+                "section_id": s.section_id,
+                "section_type": s.section_type,
+                "heading": s.heading,
+                "heading_raw": s.heading_raw,
+                "level": s.level,
+                "path": s.path,
+                "paragraphs": s.paragraphs,
+                "text": s.text,
+            }
+            for s in doc.sections
+        ],
+        "entities": [_mention(m) for m in doc.entities],
+        "heading_entities": [_mention(m) for m in doc.heading_entities],
+        "abbreviations": [asdict(a) for a in doc.abbreviations],
+        "links": [asdict(link) for link in doc.links],
+        "stats": doc.stats,
+        "steps": doc.steps,
+    }
+
+
+def section_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "schema_version": record["schema_version"],
+            "doc_id": record["doc_id"],
+            "section_id": s["section_id"],
+            "section_type": s["section_type"],
+            "heading": s["heading"],
+            "heading_raw": s["heading_raw"],
+            "level": s["level"],
+            "path": json.dumps(s["path"], ensure_ascii=False),
+            "n_paragraphs": len(s["paragraphs"]),
+            "text": s["text"],
+        }
+        for s in record["sections"]
+    ]
+
+
+def entity_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"schema_version": record["schema_version"], "doc_id": record["doc_id"], **m}
+        for m in record["entities"]
+    ]
+
+
+def removal_rows(doc: Document) -> list[dict[str, Any]]:
+    rows = [{"doc_id": doc.doc_id, **asdict(r)} for r in doc.removed]
+    return sorted(rows, key=lambda r: (r["line_start"], r["stage"]))

@@ -1,0 +1,148 @@
+"""Run the stages over a batch: discover inputs, process each document, isolate failures.
+
+`Pipeline` holds the stages, built once per run (once per worker process). `process` turns one
+input file into a `DocResult` (plain data, picklable); a failure in one document becomes an
+error entry and never stops the batch. `run_batch` streams results, in input order, to the
+writer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Config
+from pipeline.document import Document
+from pipeline.records import corpus_record, removal_rows
+from pipeline.sites import compile_site
+from pipeline.stages import RunContext, Stage, StageError, build_stage
+
+
+@dataclass
+class DocResult:
+    doc_id: str
+    source: str
+    status: str  # "ok" | "failed"
+    record: dict[str, Any] | None = None
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, str] | None = None
+    stats: dict[str, dict[str, int | float]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    doc_id: str
+    source: str  # path relative to the input dir, with forward slashes
+
+
+def discover(input_dir: Path) -> list[InputFile]:
+    """Input files under `input_dir` (hidden files skipped), sorted, with unique doc ids.
+
+    A doc id is the file stem; when two files share a stem, their relative paths are used.
+    """
+    paths = sorted(
+        p for p in input_dir.rglob("*")
+        if not any(part.startswith(".") for part in p.relative_to(input_dir).parts)
+        and (p.is_file() or p.is_symlink())
+    )
+    rels = [p.relative_to(input_dir).as_posix() for p in paths]
+    stems: dict[str, int] = {}
+    for p in paths:
+        stems[p.stem] = stems.get(p.stem, 0) + 1
+    return [
+        InputFile(p, p.stem if stems[p.stem] == 1 else rel, rel)
+        for p, rel in zip(paths, rels, strict=True)
+    ]
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse a message to one line of at most `limit` characters.
+
+    >>> one_line("a\\n  b" + "x" * 400)[:6]
+    'a bxxx'
+    """
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class Pipeline:
+    """The configured stages, built once; `process` runs them on one input file."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        sites = {name: compile_site(site) for name, site in config.sites.items()}
+        self.ctx = RunContext(
+            config_dir=config.config_dir, sites=sites, site=config.run.site,
+            cache_dir=config.config_dir.parent / ".cache",
+        )
+        self.stages: list[Stage] = [build_stage(name, config.stages[name], self.ctx) for name in config.run.stages]
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return {s.name: s.provenance for s in self.stages if hasattr(s, "provenance")}
+
+    def process(self, item: InputFile) -> DocResult:
+        result = DocResult(doc_id=item.doc_id, source=item.source, status="failed")
+        try:
+            raw = item.path.read_bytes()
+        except OSError as exc:
+            result.error = {"doc": item.doc_id, "stage": "read", "kind": "unreadable",
+                            "message": one_line(f"cannot read {item.source}: {exc.strerror or exc}")}
+            return result
+        doc = Document(doc_id=item.doc_id, source=item.source, raw=raw, sha256=hashlib.sha256(raw).hexdigest())
+        for stage in self.stages:
+            start = time.perf_counter()
+            try:
+                doc = stage(doc)
+            except StageError as exc:
+                result.error = {"doc": item.doc_id, "stage": stage.name, "kind": exc.kind, "message": one_line(exc.message)}
+                return result
+            except Exception as exc:
+                result.error = {"doc": item.doc_id, "stage": stage.name, "kind": "internal_error",
+                                "message": one_line(f"{type(exc).__name__}: {exc}")}
+                return result
+            finally:
+                result.seconds[stage.name] = time.perf_counter() - start
+            doc.steps.append(stage.name)
+        doc.raw = b""
+        result.status = "ok"
+        result.record = corpus_record(doc)
+        result.removed = removal_rows(doc)
+        result.stats = doc.stats
+        return result
+
+
+_WORKER: Pipeline | None = None
+
+
+def _init_worker(config: Config) -> None:
+    global _WORKER
+    _WORKER = Pipeline(config)
+
+
+def _work(item: InputFile) -> DocResult:
+    assert _WORKER is not None, "worker used before its initializer ran"
+    return _WORKER.process(item)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def iter_results(config: Config, items: list[InputFile], workers: int, pipeline: Pipeline | None = None) -> Iterator[DocResult]:
+    """Results in input order, computed in this process (workers <= 1) or a process pool."""
+    if workers <= 1 or len(items) <= 1:
+        pipe = pipeline or Pipeline(config)
+        for item in items:
+            yield pipe.process(item)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config,)) as pool:
+        yield from pool.map(_work, items, chunksize=1)

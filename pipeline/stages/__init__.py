@@ -1,0 +1,79 @@
+"""The stage contract and the registry of stages.
+
+A stage is built once per run from its validated settings and the run context, then called
+on each document: `stage(doc) -> doc`. The module, the config key and the provenance entry
+(`doc.steps`) of a stage share one name. The runner owns the loop, timing, counters and the
+error policy; a stage raises `StageError` for input it refuses, with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.document import Document
+
+
+class StageSettings(BaseModel):
+    """Base of every stage's settings: unknown keys are rejected, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StageError(Exception):
+    """A document the stage refuses. `kind` is a short machine-readable error kind."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every stage may read besides its own settings: where configs live, the sites."""
+
+    config_dir: Path
+    sites: dict[str, Any] = field(default_factory=dict)  # name -> pipeline.sites.CompiledSite
+    site: str = "auto"  # the run config's choice: "auto", "none" or a site name
+    cache_dir: Path = Path(".cache")
+
+
+class Stage(Protocol):
+    name: ClassVar[str]
+
+    def __call__(self, doc: Document) -> Document: ...
+
+
+# Stage order is set in configs/default.yaml; this table only maps names to modules.
+STAGE_MODULES: dict[str, str] = {
+    "decode": "pipeline.stages.decode",
+    "fix_text": "pipeline.stages.fix_text",
+    "strip_html": "pipeline.stages.strip_html",
+    "boilerplate": "pipeline.stages.boilerplate",
+    "dedup": "pipeline.stages.dedup",
+    "segment": "pipeline.stages.segment",
+    "entities": "pipeline.stages.entities",
+}
+
+
+def settings_class(name: str) -> type[StageSettings]:
+    """The settings model of stage `name` (each stage module defines `Settings`)."""
+    module = importlib.import_module(STAGE_MODULES[name])
+    cls: type[StageSettings] = module.Settings
+    return cls
+
+
+def build_stage(name: str, settings: StageSettings, ctx: RunContext) -> Stage:
+    """Build stage `name` once for a run (each stage module defines `build`)."""
+    module = importlib.import_module(STAGE_MODULES[name])
+    stage: Stage = module.build(settings, ctx)
+    return stage
+
+
+# Alias kept for stage modules written against the first name of the base class.
+Settings = StageSettings

@@ -1,0 +1,176 @@
+"""boilerplate: remove site marketing and navigation lines, each removal with its reason.
+
+Two detectors:
+- the site config (`configs/sites/<site>.yaml`): line regexes, and `tail_start` regexes that
+  open a trailing zone removed to the end of the document;
+- a general marketing scorer that needs no site config: each block scores one point per
+  distinct marketing/navigation cue it contains (subscribe, cookies, CME credits, prices,
+  the site's own name...).
+  A block scoring `min_score` or more is removed anywhere; in the document's tail, blocks
+  scoring at least 1 are removed together with up to `tail_max_gap` unscored blocks between them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field
+
+from pipeline.document import Block, Document, Removal
+from pipeline.sites import CompiledSite, detect_site
+from pipeline.stages import RunContext, StageSettings
+
+
+class Settings(StageSettings):
+    # Cues of marketing, navigation and account chrome: name -> regex (case-insensitive).
+    marketing_cues: dict[str, str] = Field(
+        default_factory=lambda: {
+            "subscription": r"\bsubscri(?:be|ption)s?\b",
+            "account": r"\bsign (?:up|in)\b|\blog ?in\b|\bregister now\b|\bcreate (?:an|your) account\b",
+            "cookies": r"\bcookies?\b(?! cutter)",
+            "social": r"\bshare (?:this|on)\b|\bfollow us\b",
+            "copyright": r"\bcopyright\b|©|\ball rights reserved\b",
+            "app": r"\bapp store\b|\bgoogle play\b|\bour (?:mobile )?app\b|\byour \w+ app\b",
+            "newsletter": r"\bnewsletter\b",
+            "credits": r"\bCME\b|\bCPD\b|\bCE credits?\b|\bcredits\b",
+            "certificate": r"\bcertificates?\b",
+            "points": (
+                r"\bpoints?\b.{0,40}\b(?:redeem|redemption|earn|award)\w*"
+                r"|\b(?:redeem|redemption)\w*\b.{0,40}\bpoints?\b|=\s*\d+\s*points\b"
+            ),
+            "price": r"\$\s?\d|\bUSD\b|€\s?\d|£\s?\d",
+            "shop": r"\bmarketplace\b|\bdiscounts?\b|\bfree trial\b|\bbuy now\b",
+            "legal": r"\bprivacy policy\b|\bterms of (?:use|service)\b",
+            "navigation": r"\bclick here\b|\bread more\b|\blearn more\b|\bskip to (?:main )?content\b",
+            "course": r"\bcourses?\b.{0,30}\bcompletion\b|\benroll\b",
+        }
+    )
+    # Score at which a block is marketing wherever it stands.
+    min_score: int = Field(2, ge=1)
+    # In the tail, a block scoring this much starts or extends a boilerplate zone.
+    tail_min_score: int = Field(1, ge=1)
+    # Unscored blocks allowed between scored blocks inside the tail zone.
+    tail_max_gap: int = Field(2, ge=0)
+    # A block naming the site itself (the name in the document's own link addresses, e.g.
+    # "medtigo" from https://medtigo.com/...) scores one more cue: marketing names the site.
+    brand_cue: bool = True
+    # Blocks longer than this many characters are never removed by the scorer (a long
+    # paragraph that mentions "credits" is content).
+    max_block_chars: int = Field(400, ge=1)
+
+
+_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:www\.)?([^/:?#]+)", re.IGNORECASE)
+
+
+def brand_names(blocks: list[Block]) -> set[str]:
+    """Site names taken from the hosts of the document's links (second-level label, 4+ chars).
+
+    >>> from pipeline.document import Link
+    >>> brand_names([Block("x", 1, links=[Link("x", "https://www.medtigo.com/drug/a", None)])])
+    {'medtigo'}
+    """
+    names: set[str] = set()
+    for block in blocks:
+        for link in block.links:
+            m = _HOST.match(link.href or "")
+            if m:
+                labels = m.group(1).lower().split(".")
+                if len(labels) >= 2 and len(labels[-2]) >= 4:
+                    names.add(labels[-2])
+    return names
+
+
+def cues(text: str, patterns: dict[str, re.Pattern[str]]) -> list[str]:
+    """The names of the cues that `text` contains.
+
+    >>> cues("Subscribe for CME credits", {"subscription": re.compile("subscribe", re.I)})
+    ['subscription']
+    """
+    return [name for name, p in patterns.items() if p.search(text)]
+
+
+def tail_zone(scores: list[int], min_score: int, max_gap: int) -> int:
+    """Index where the trailing boilerplate zone starts (len(scores) if none).
+
+    The zone is the longest suffix made of scored blocks with at most `max_gap` unscored
+    blocks between two scored ones; it never starts with an unscored block.
+
+    >>> tail_zone([0, 0, 3, 0, 1, 1], 1, 2)
+    2
+    >>> tail_zone([0, 1, 0, 0, 0, 2], 1, 2)
+    5
+    >>> tail_zone([2, 0], 1, 2)
+    2
+    """
+    start = len(scores)
+    gap = 0
+    for i in range(len(scores) - 1, -1, -1):
+        if scores[i] >= min_score:
+            start, gap = i, 0
+        else:
+            if start == len(scores):
+                return start
+            gap += 1
+            if gap > max_gap:
+                break
+    return start
+
+
+class Boilerplate:
+    name = "boilerplate"
+
+    def __init__(self, settings: Settings, ctx: RunContext) -> None:
+        self.settings = settings
+        self.sites: dict[str, CompiledSite] = ctx.sites
+        self.site_choice = ctx.site
+        self.patterns = {name: re.compile(p, re.IGNORECASE) for name, p in settings.marketing_cues.items()}
+
+    def __call__(self, doc: Document) -> Document:
+        site = detect_site(doc.text, self.sites, self.site_choice)
+        brands = brand_names(doc.blocks) if self.settings.brand_cue else set()
+        doc.site = site.name if site else None
+        blocks = doc.blocks
+        reasons: list[str | None] = [None] * len(blocks)
+        if site:
+            self._site_rules(blocks, site, reasons)
+        self._scorer(blocks, reasons, brands)
+        kept: list[Block] = []
+        for block, reason in zip(blocks, reasons, strict=True):
+            if reason is None:
+                kept.append(block)
+            else:
+                doc.removed.append(Removal(self.name, reason, block.line, block.line, block.text))
+        doc.count(self.name, "lines_removed", len(blocks) - len(kept))
+        doc.blocks = kept
+        return doc
+
+    def _site_rules(self, blocks: list[Block], site: CompiledSite, reasons: list[str | None]) -> None:
+        for i, block in enumerate(blocks):
+            if any(p.search(block.text) for p in site.tail_start):
+                for j in range(i, len(blocks)):
+                    reasons[j] = f"site {site.name}: trailing boilerplate zone"
+                return
+            for p in site.boilerplate_lines:
+                if p.search(block.text):
+                    reasons[i] = f"site {site.name}: line pattern {p.pattern!r}"
+                    break
+
+    def _scorer(self, blocks: list[Block], reasons: list[str | None], brands: set[str]) -> None:
+        s = self.settings
+        brand = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, brands))) + r")\b", re.IGNORECASE) if brands else None
+        found = [
+            cues(b.text, self.patterns) + (["site name"] if brand and brand.search(b.text) else [])
+            if len(b.text) <= s.max_block_chars and b.kind != "heading" else []
+            for b in blocks
+        ]
+        for i, hits in enumerate(found):
+            if reasons[i] is None and len(hits) >= s.min_score:
+                reasons[i] = f"marketing cues: {', '.join(hits)}"
+        start = tail_zone([len(h) for h in found], s.tail_min_score, s.tail_max_gap)
+        for i in range(start, len(blocks)):
+            if reasons[i] is None:
+                reasons[i] = "marketing tail zone" + (f" (cues: {', '.join(found[i])})" if found[i] else "")
+
+
+def build(settings: Settings, ctx: RunContext) -> Boilerplate:
+    return Boilerplate(settings, ctx)

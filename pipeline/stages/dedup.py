@@ -1,0 +1,160 @@
+"""dedup: remove the scraper's repeated copies of the body, keeping the first copy.
+
+A repeat is a *run*: at least `min_run_lines` consecutive blocks that each occurred earlier,
+in the same order (the earlier occurrences may skip up to `max_gap` blocks, because later
+copies often lack the headings of the first). A single line that legitimately recurs (the
+same sub-heading or paragraph under two headings) is not a run and stays. Lines changed by a
+few words inside a run still belong to it (`near_ratio`). A block identical to the block just
+before it is always a repeat. Every removal is recorded with its line range.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from pydantic import Field
+
+from pipeline.document import Block, Document, Removal
+from pipeline.stages import RunContext, StageSettings
+
+
+class Settings(StageSettings):
+    # Shortest run of repeated blocks removed as a copy; 3 keeps a repeated heading plus its
+    # paragraph pair, while any real scraper copy is far longer.
+    min_run_lines: int = Field(3, ge=2)
+    # Blocks the earlier copy may hold between two matched blocks (headings missing later).
+    max_gap: int = Field(20, ge=0)
+    # Word-level similarity at which a block inside a run counts as a near-identical repeat.
+    near_ratio: float = Field(0.85, gt=0, le=1)
+    # Earlier occurrences tried as the start of a run (bounds work on pathological input).
+    max_candidates: int = Field(4, ge=1)
+
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def block_key(text: str) -> str:
+    """The form blocks are compared in: lowercase words only.
+
+    >>> block_key("Supportive Care:  ")
+    'supportive care'
+    """
+    key = _NON_WORD.sub(" ", text.lower()).strip()
+    return key or text
+
+
+def near(a: str, b: str, ratio: float) -> bool:
+    """True if keys `a` and `b` differ by only a few words.
+
+    >>> near("the cat sat on the mat today", "the cat sat on a mat today", 0.8)
+    True
+    >>> near("alpha beta", "gamma delta", 0.8)
+    False
+    """
+    wa, wb = a.split(), b.split()
+    if not wa or not wb or min(len(wa), len(wb)) / max(len(wa), len(wb)) < ratio:
+        return False
+    return SequenceMatcher(None, wa, wb, autojunk=False).ratio() >= ratio
+
+
+@dataclass(frozen=True)
+class Run:
+    start: int
+    end: int  # exclusive
+    source_start: int
+
+
+def _next_match(keys: list[str], positions: dict[str, list[int]], i: int, after: int, limit: int,
+                max_gap: int, ratio: float, removed: list[bool]) -> int | None:
+    """Index j in (after, after+max_gap+1] and < limit whose block matches block i."""
+    hi = min(after + max_gap + 1, limit - 1)
+    occ = positions.get(keys[i])
+    if occ:
+        k = bisect_right(occ, after)
+        if k < len(occ) and occ[k] <= hi:
+            return occ[k]
+    for j in range(after + 1, hi + 1):
+        if not removed[j] and near(keys[i], keys[j], ratio):
+            return j
+    return None
+
+
+def find_runs(keys: list[str], settings: Settings) -> tuple[list[Run], list[int]]:
+    """Runs of repeated blocks and indices of immediate repeats, in a single left-to-right pass.
+
+    >>> keys = "a b c x d e a b c d e y".split()
+    >>> find_runs(keys, Settings(min_run_lines=3, max_gap=2))
+    ([Run(start=6, end=11, source_start=0)], [])
+    >>> find_runs("h p q h r".split(), Settings())[0]
+    []
+    >>> find_runs("a a a b".split(), Settings())[1]
+    [1, 2]
+    """
+    n = len(keys)
+    removed = [False] * n
+    positions: dict[str, list[int]] = {}
+    runs: list[Run] = []
+    repeats: list[int] = []
+    last_kept: str | None = None
+    i = 0
+    while i < n:
+        key = keys[i]
+        if key == last_kept:
+            removed[i] = True
+            repeats.append(i)
+            i += 1
+            continue
+        best: tuple[int, int] | None = None
+        for j in positions.get(key, [])[: settings.max_candidates]:
+            end, cur = i + 1, j
+            while end < n:
+                nxt = _next_match(keys, positions, end, cur, i, settings.max_gap, settings.near_ratio, removed)
+                if nxt is None:
+                    break
+                end, cur = end + 1, nxt
+            if best is None or end > best[0]:
+                best = (end, j)
+        if best is not None and best[0] - i >= settings.min_run_lines:
+            runs.append(Run(i, best[0], best[1]))
+            for k in range(i, best[0]):
+                removed[k] = True
+            i = best[0]
+            continue
+        positions.setdefault(key, []).append(i)
+        last_kept = key
+        i += 1
+    return runs, repeats
+
+
+def _removal(blocks: list[Block], start: int, end: int, reason: str) -> Removal:
+    return Removal("dedup", reason, blocks[start].line, blocks[end - 1].line,
+                   "\n".join(b.text for b in blocks[start:end]))
+
+
+class Dedup:
+    name = "dedup"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(self, doc: Document) -> Document:
+        blocks = doc.blocks
+        runs, repeats = find_runs([block_key(b.text) for b in blocks], self.settings)
+        drop: set[int] = set(repeats)
+        for run in runs:
+            drop.update(range(run.start, run.end))
+            doc.removed.append(_removal(blocks, run.start, run.end,
+                                        f"repeated copy of lines from {blocks[run.source_start].line}"))
+        for i in repeats:
+            doc.removed.append(_removal(blocks, i, i + 1, "line repeated immediately"))
+        doc.blocks = [b for i, b in enumerate(blocks) if i not in drop]
+        doc.count(self.name, "lines_removed", len(drop))
+        doc.count(self.name, "copies_removed", len(runs))
+        return doc
+
+
+def build(settings: Settings, ctx: RunContext) -> Dedup:
+    return Dedup(settings)

@@ -1,0 +1,310 @@
+"""segment: blocks -> a tree of sections (heading, level, path, paragraphs).
+
+Each block is classified by general rules that need no site vocabulary; a site config only
+adds known headings and their levels (`configs/sites/<site>.yaml`). In order of precedence:
+
+1. marked headings: HTML `<h1>`-`<h6>` (their level), markdown `#` lines (level = #s);
+2. site vocabulary: known level-1 / level-2 headings and heading patterns;
+3. numbered headings (`1.`, `2.3`, `IV.`) followed by body: level = numbering depth;
+4. colon sub-headings (`Supportive Care:`): a short noun phrase ending in a colon; level 2
+   under a level-1 heading, else 1. A colon followed by text is a term and its definition,
+   i.e. a paragraph;
+5. ALL-CAPS short lines: level 1;
+6. short, title-like lines (no final period, no sentence verb) followed by body or by another
+   heading: level 1, or 2 for a short lowercase name (a drug-name sub-heading) under a
+   level-1 heading.
+A short line is a list item, not a heading, when it follows a sentence ending in a colon
+(a list introduction), starts with a bullet, or stands in a run of `list_min_run` short
+lines that do not read as Title Case headings. Empty headings are kept as empty sections;
+text before the first heading is the untitled opening (heading None).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field
+
+from pipeline.document import Block, Document, Link, Section
+from pipeline.sites import CompiledSite, detect_site, heading_key
+from pipeline.stages import RunContext, StageSettings
+
+
+class Settings(StageSettings):
+    # Longest line (in words / characters) that can be a heading.
+    max_heading_words: int = Field(12, ge=1)
+    max_heading_chars: int = Field(120, ge=1)
+    # Longest colon sub-heading in words (before the colon); longer ones are list intros.
+    max_colon_heading_words: int = Field(8, ge=1)
+    # A run of this many consecutive unknown short lines is a list, not a heading sequence.
+    list_min_run: int = Field(3, ge=2)
+    # Words that make a short line a sentence rather than a heading (unless it is a question).
+    sentence_words: list[str] = Field(
+        default_factory=lambda: [
+            "is", "are", "was", "were", "be", "been", "may", "can", "could", "will", "would",
+            "should", "must", "has", "have", "had", "include", "includes", "including",
+            "this", "these", "those", "it", "they", "we", "you", "i", "he", "she", "there",
+            "following", "such",
+        ]
+    )
+    # Words kept lowercase when a slug heading is title-cased (except the first word).
+    small_words: list[str] = Field(
+        default_factory=lambda: ["a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"]
+    )
+
+
+Kind = Literal["heading", "candidate", "paragraph", "list_item"]
+
+_MARKDOWN = re.compile(r"^(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+_NUMBERED = re.compile(r"^((?:\d{1,3}\.)+\d{0,3}|\d{1,3}\)|[IVXLC]{1,6}\.)\s+(\S.*)$")
+_BULLET = re.compile(r"^[•·▪◦‣\-*–—]\s")
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+@dataclass
+class Line:
+    """A block with the segmenter's verdict."""
+
+    block: Block
+    kind: Kind
+    level: int | None = None
+    display: str | None = None
+
+
+def display_heading(raw: str, small_words: frozenset[str]) -> str:
+    """The normalized display form of a heading.
+
+    >>> display_heading("lifestyle-modifications", frozenset({"a", "with"}))
+    'Lifestyle Modifications'
+    >>> display_heading("intervention-with-a-procedure", frozenset({"a", "with"}))
+    'Intervention with a Procedure'
+    >>> display_heading("## 2.3 Supportive Care: ", frozenset())
+    'Supportive Care'
+    """
+    text = raw.strip()
+    md = _MARKDOWN.match(text)
+    if md:
+        text = md.group(2)
+    num = _NUMBERED.match(text)
+    if num:
+        text = num.group(2)
+    text = text.strip().rstrip(":").strip()
+    if _SLUG.match(text):
+        words = text.split("-")
+        text = " ".join(
+            w if (i and w in small_words) else w[:1].upper() + w[1:] for i, w in enumerate(words)
+        )
+    return " ".join(text.split())
+
+
+class Classifier:
+    """Pure rules that decide what each block is (see the module docstring)."""
+
+    def __init__(self, settings: Settings, site: CompiledSite | None) -> None:
+        self.s = settings
+        self.site = site
+        self.sentence_words = frozenset(settings.sentence_words)
+        self.small_words = frozenset(settings.small_words)
+
+    def vocab_level(self, text: str) -> int | None:
+        if self.site is None or text.rstrip().endswith(":"):
+            return None  # colon headings take the colon rule's level
+        key = heading_key(text)
+        if key in self.site.level1 or any(p.search(text.strip()) for p in self.site.level1_patterns):
+            return 1
+        if key in self.site.level2 or any(p.search(text.strip()) for p in self.site.level2_patterns):
+            return 2
+        return None
+
+    def short(self, text: str) -> bool:
+        return len(text) <= self.s.max_heading_chars and len(text.split()) <= self.s.max_heading_words
+
+    def sentence_like(self, text: str, min_words: int = 3) -> bool:
+        """More than `min_words` words, one of them a verb or pronoun headings do not use."""
+        words = [w.lower() for w in _WORD.findall(text)]
+        return len(words) > min_words and any(w in self.sentence_words for w in words)
+
+    def title_like(self, text: str) -> bool:
+        """Short, no final sentence punctuation, no term-definition colon, not a sentence."""
+        text = text.strip()
+        if not text or not self.short(text) or not text[0].isalnum() or _BULLET.match(text):
+            return False
+        if text.endswith("?"):
+            return True
+        if text[-1] in ".!;,":
+            return False
+        if text.endswith(":"):
+            body = text[:-1]
+            # a long line or a clause ending in a colon introduces a list: it is prose
+            if len(body.split()) > self.s.max_colon_heading_words or self.sentence_like(body, 0):
+                return False
+        else:
+            body = text
+        if ":" in body or not _WORD.search(body):
+            return False
+        return not self.sentence_like(body)
+
+    def colon_heading(self, text: str) -> bool:
+        text = text.strip()
+        return text.endswith(":") and self.title_like(text)
+
+    def first_pass(self, block: Block) -> Line:
+        text = block.text
+        if block.kind == "heading":
+            return Line(block, "heading", block.level or 1)
+        md = _MARKDOWN.match(text)
+        if md and md.group(2):
+            return Line(block, "heading", len(md.group(1)))
+        vocab = self.vocab_level(text)
+        if vocab is not None:
+            return Line(block, "heading", vocab)
+        if _BULLET.match(text):
+            return Line(block, "list_item")
+        if self.title_like(text):
+            return Line(block, "candidate")
+        return Line(block, "paragraph")
+
+    def resolve(self, lines: list[Line]) -> None:
+        """Decide candidates from their neighbours; set heading levels."""
+        n = len(lines)
+        i = 0
+        while i < n:
+            if lines[i].kind != "candidate":
+                i += 1
+                continue
+            j = i
+            while j < n and lines[j].kind == "candidate":
+                j += 1
+            run = lines[i:j]
+            prev = lines[i - 1] if i else None
+            intro = prev is not None and prev.kind == "paragraph" and prev.block.text.rstrip().endswith(":")
+            plain = [ln for ln in run if not self.colon_heading(ln.block.text)]
+            if intro or (len(plain) >= self.s.list_min_run and not self.heading_run(plain)):
+                for ln in run:
+                    ln.kind = "heading" if (not intro and self.colon_heading(ln.block.text)) else "list_item"
+            else:
+                for k, ln in enumerate(run):
+                    nxt = lines[i + k + 1] if i + k + 1 < n else None
+                    ln.kind = "heading" if self.candidate_is_heading(ln, nxt) else "paragraph"
+            i = j
+        current_l1 = False
+        for ln in lines:
+            if ln.kind != "heading":
+                continue
+            if ln.level is None:
+                ln.level = self.unknown_level(ln.block.text, current_l1)
+            current_l1 = current_l1 or ln.level == 1
+
+    def title_case(self, text: str) -> bool:
+        """Every significant word capitalized (a slug counts), no parentheses or digits."""
+        if _SLUG.match(text):
+            return True
+        if any(c in text for c in "()[]0123456789"):
+            return False
+        words = [w for w in _WORD.findall(text.rstrip(":")) if w.lower() not in self.small_words]
+        return len(words) >= 2 and all(w[0].isupper() for w in words)
+
+    def heading_run(self, run: list[Line]) -> bool:
+        """A run of short lines that reads as empty template headings rather than a list:
+        at least half of them multi-word Title Case."""
+        return 2 * sum(1 for ln in run if self.title_case(ln.block.text)) >= len(run)
+
+    def candidate_is_heading(self, line: Line, nxt: Line | None) -> bool:
+        text = line.block.text
+        if self.colon_heading(text):
+            return True
+        if nxt is None:
+            return text[0].isupper()
+        return True  # followed by body or by another heading
+
+    def unknown_level(self, text: str, under_l1: bool) -> int:
+        text = text.strip()
+        num = _NUMBERED.match(text)
+        if num:
+            marker = num.group(1)
+            return max(1, len([p for p in marker.split(".") if p.strip(")")]))
+        if self.colon_heading(text):
+            return 2 if under_l1 else 1
+        letters = [c for c in text if c.isalpha()]
+        if len(letters) >= 4 and all(c.isupper() for c in letters):
+            return 1
+        if under_l1 and text[0].islower() and len(text.split()) <= 3 and not _SLUG.match(text):
+            return 2
+        return 1
+
+
+def build_sections(doc_id: str, lines: list[Line], small_words: frozenset[str]) -> tuple[list[Section], list[Link]]:
+    """Fold classified lines into sections; move link offsets into section coordinates."""
+    sections: list[Section] = []
+    links: list[Link] = []
+    stack: list[tuple[int, str]] = []
+    current: Section | None = None
+    offset = 0
+
+    def new_section(heading: str | None, raw: str | None, level: int, path: list[str]) -> Section:
+        sec = Section(f"{doc_id}:{len(sections):03d}", heading, raw, level, path, [])
+        sections.append(sec)
+        return sec
+
+    for ln in lines:
+        block = ln.block
+        if ln.kind == "heading":
+            level = ln.level or 1
+            display = display_heading(block.text, small_words)
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            current = new_section(display, block.text, level, [h for _, h in stack])
+            stack.append((level, display))
+            offset = 0
+            shift = block.text.find(display) if display in block.text else None
+            for link in block.links:
+                if shift is not None and shift <= link.start and link.end <= shift + len(display):
+                    links.append(Link(link.text, link.href, link.title, link.start - shift,
+                                      link.end - shift, current.section_id, "heading"))
+                else:
+                    links.append(Link(link.text, link.href, link.title, 0, 0, current.section_id, "heading"))
+            continue
+        if current is None:
+            current = new_section(None, None, 0, [])
+        if current.paragraphs:
+            offset += 1
+        for link in block.links:
+            links.append(Link(link.text, link.href, link.title, offset + link.start,
+                              offset + link.end, current.section_id, "text"))
+        current.paragraphs.append(block.text)
+        offset += len(block.text)
+    return sections, links
+
+
+class Segment:
+    name = "segment"
+
+    def __init__(self, settings: Settings, ctx: RunContext) -> None:
+        self.settings = settings
+        self.sites: dict[str, CompiledSite] = ctx.sites
+        self.site_choice = ctx.site
+        self.small_words = frozenset(settings.small_words)
+
+    def __call__(self, doc: Document) -> Document:
+        site = self.sites.get(doc.site) if doc.site else None
+        if doc.site is None and "boilerplate" not in doc.steps:
+            site = detect_site(doc.text, self.sites, self.site_choice)
+        classifier = Classifier(self.settings, site)
+        lines = [classifier.first_pass(b) for b in doc.blocks]
+        classifier.resolve(lines)
+        doc.sections, doc.links = build_sections(doc.doc_id, lines, self.small_words)
+        if doc.title is None and doc.sections and doc.sections[0].heading is not None and lines[0].level == 1:
+            doc.title = doc.sections[0].heading
+        headings = [s for s in doc.sections if s.heading is not None]
+        doc.count(self.name, "sections", len(doc.sections))
+        doc.count(self.name, "headings", len(headings))
+        doc.count(self.name, "empty_sections", sum(1 for s in headings if not s.paragraphs))
+        doc.count(self.name, "paragraphs", sum(len(s.paragraphs) for s in doc.sections))
+        return doc
+
+
+def build(settings: Settings, ctx: RunContext) -> Segment:
+    return Segment(settings, ctx)

@@ -1,0 +1,321 @@
+"""strip_html: markup -> blocks of plain text, keeping link text and links as data.
+
+Two input kinds, chosen by content (not file extension):
+- a text monograph, possibly with inline tags or entities on some lines: each non-empty line
+  becomes a block; lines with markup are flattened by BeautifulSoup, the rest are not parsed;
+- a whole HTML page: parsed with lxml as structure. `<h1>`-`<h6>` become heading blocks with
+  their level, `<p>`, `<li>` and other leaf blocks become text blocks, page chrome (`<script>`,
+  `<nav>`, `<footer>`, forms, cookie banners, ...) is dropped, `<title>` or the first `<h1>`
+  becomes the title.
+Whitespace runs inside a block collapse to one space; that is the only change to the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
+from pydantic import Field
+
+from pipeline.document import Block, Document, Link
+from pipeline.stages import RunContext, StageSettings
+
+
+class Settings(StageSettings):
+    # Elements dropped with everything inside them (page chrome, not content).
+    drop_tags: list[str] = Field(
+        default_factory=lambda: [
+            "script", "style", "noscript", "template", "nav", "header", "footer", "aside",
+            "form", "iframe", "svg", "button", "select", "input", "textarea", "object",
+            "embed", "canvas", "dialog", "menu",
+        ]
+    )
+    # An element whose id, class or role matches this regex is dropped too (cookie banners,
+    # share bars, newsletter boxes...). Checked on words of the attribute values.
+    drop_attr_pattern: str = (
+        r"(?i)\b(cookie\w*|consent|gdpr|newsletter|subscribe|subscription|share|sharing|social"
+        r"|advert\w*|ads?|breadcrumbs?|sidebar|popup|modal|navbar|navigation|banner|contentinfo"
+        r"|complementary|related-posts|comments?)\b"
+    )
+    # Block elements whose text becomes one paragraph each.
+    leaf_blocks: list[str] = Field(
+        default_factory=lambda: [
+            "p", "li", "dd", "dt", "blockquote", "pre", "td", "th", "figcaption", "caption",
+            "summary", "address",
+        ]
+    )
+    # A document is a whole HTML page if it starts with <!doctype html> or <html>, or if it
+    # holds at least this many block-level closing tags.
+    html_min_block_tags: int = Field(3, ge=1)
+
+
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_CONTAINERS = {
+    "html", "body", "main", "article", "section", "div", "ul", "ol", "dl", "table", "thead",
+    "tbody", "tfoot", "tr", "figure", "details", "fieldset", "center", "hgroup",
+}
+_SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction, CData)
+_PAGE_START = re.compile(r"\s*(?:<\?xml[^>]{0,200}>\s*)?<(?:!doctype\s+html|html)\b", re.IGNORECASE)
+_BLOCK_CLOSE = re.compile(r"</(?:p|div|h[1-6]|li|body|section|article|table)\s*>", re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_WS = re.compile(r"\s+")
+_LINK_OPEN, _LINK_CLOSE = "\x00", "\x01"
+
+
+def is_html_page(text: str, min_block_tags: int = 3) -> bool:
+    """True if `text` is a whole HTML page rather than text with some inline markup.
+
+    >>> is_html_page("<!DOCTYPE html><html><body><p>x</p></body></html>")
+    True
+    >>> is_html_page("POEMS syndrome <a href='x'>link</a> text")
+    False
+    """
+    if _PAGE_START.match(text[:2048]):
+        return True
+    count = 0
+    for _ in _BLOCK_CLOSE.finditer(text):
+        count += 1
+        if count >= min_block_tags:
+            return True
+    return False
+
+
+def has_markup(line: str) -> bool:
+    """True if `line` holds a tag or an HTML entity.
+
+    >>> has_markup("CD4 count <200 cells"), has_markup("a &amp; b"), has_markup("<b>x</b>")
+    (False, True, True)
+    """
+    return bool(_TAG.search(line) or _ENTITY.search(line))
+
+
+def collapse(text: str) -> str:
+    """Collapse whitespace runs to one space and strip.
+
+    >>> collapse("  a \\t b  ")
+    'a b'
+    """
+    return _WS.sub(" ", text).strip()
+
+
+def _finish(raw: str, metas: list[tuple[str | None, str | None]]) -> tuple[str, list[Link]]:
+    """Collapse whitespace in `raw` and turn link sentinels into Link offsets."""
+    if _LINK_OPEN not in raw:
+        return collapse(raw), []
+    out: list[str] = []
+    opened: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, int]] = []
+    prev_space = True
+    n_links = 0
+    for ch in raw:
+        if ch == _LINK_OPEN:
+            opened.append((len(out), n_links))
+            n_links += 1
+        elif ch == _LINK_CLOSE:
+            if opened:
+                start, idx = opened.pop()
+                spans.append((start, len(out), idx))
+        elif ch.isspace():
+            if not prev_space:
+                out.append(" ")
+                prev_space = True
+        else:
+            out.append(ch)
+            prev_space = False
+    if out and out[-1] == " ":
+        out.pop()
+    text = "".join(out)
+    links: list[Link] = []
+    for start, end, idx in sorted(spans, key=lambda s: s[2]):
+        end = min(end, len(text))
+        while start < end and text[start] == " ":
+            start += 1
+        while end > start and text[end - 1] == " ":
+            end -= 1
+        href, title = metas[idx]
+        links.append(Link(text=text[start:end], href=href, title=title, start=start, end=end))
+    return text, links
+
+
+def _attr(tag: Tag, name: str) -> str | None:
+    value = tag.get(name)
+    if value is None:
+        return None
+    return " ".join(value) if isinstance(value, list) else str(value)
+
+
+def flatten(nodes: Iterable[Tag | NavigableString], drop: frozenset[str] = frozenset()) -> tuple[str, list[Link]]:
+    """The text of `nodes` with links kept as data (iterative: safe on deep nesting).
+
+    >>> soup = BeautifulSoup('see <a href="/d/x" title="X">cyclo<b>sporine</b></a> now', "html.parser")
+    >>> text, links = flatten(soup.contents)
+    >>> text, links[0].text, links[0].href, text[links[0].start:links[0].end]
+    ('see cyclosporine now', 'cyclosporine', '/d/x', 'cyclosporine')
+    """
+    parts: list[str] = []
+    metas: list[tuple[str | None, str | None]] = []
+    end_marker = object()
+    stack: list[object] = list(reversed(list(nodes)))
+    while stack:
+        node = stack.pop()
+        if node is end_marker:
+            parts.append(_LINK_CLOSE)
+        elif isinstance(node, NavigableString):
+            if not isinstance(node, _SKIP_STRINGS):
+                parts.append(str(node).replace(_LINK_OPEN, "").replace(_LINK_CLOSE, ""))
+        elif isinstance(node, Tag):
+            if node.name in drop:
+                continue
+            if node.name == "br":
+                parts.append(" ")
+                continue
+            if node.name == "a":
+                metas.append((_attr(node, "href"), _attr(node, "title")))
+                parts.append(_LINK_OPEN)
+                stack.append(end_marker)
+            stack.extend(reversed(node.contents))
+            if node.name not in ("a", "span", "b", "i", "em", "strong", "sup", "sub", "u", "small", "mark"):
+                parts.append(" ")  # block-ish boundaries inside inline content separate words
+    return _finish("".join(parts), metas)
+
+
+def text_blocks(text: str) -> Iterator[Block]:
+    """Blocks of a text monograph: one per non-empty line, inline markup flattened.
+
+    >>> [(b.text, b.line, [l.href for l in b.links]) for b in text_blocks("a  b\\n\\n<a href='u'>x</a> &amp; y")]
+    [('a b', 1, []), ('x & y', 3, ['u'])]
+    """
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        if has_markup(line):
+            flat, links = flatten(BeautifulSoup(line, "html.parser").contents)
+        else:
+            flat, links = collapse(line), []
+        if flat:
+            yield Block(text=flat, line=number, links=links)
+
+
+class _PageWalker:
+    """Walks a parsed page in document order, emitting blocks (no recursion)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.drop = frozenset(settings.drop_tags)
+        self.leaf = frozenset(settings.leaf_blocks)
+        self.drop_attr = re.compile(settings.drop_attr_pattern)
+        self.blockish = HEADINGS | self.leaf | _CONTAINERS
+
+    def dropped(self, tag: Tag) -> bool:
+        if tag.name in self.drop:
+            return True
+        if tag.name in ("html", "body", "main", "article"):
+            return False
+        for attr in ("id", "class", "role"):
+            value = _attr(tag, attr)
+            if value and self.drop_attr.search(value.replace("_", "-")):
+                return True
+        return False
+
+    def has_block_child(self, root: Tag) -> set[int]:
+        """ids of elements that contain a block-level element (one bottom-up pass)."""
+        marked: set[int] = set()
+        for node in reversed(list(root.descendants)):
+            if isinstance(node, Tag) and node.parent is not None:
+                if node.name in self.blockish or id(node) in marked:
+                    marked.add(id(node.parent))
+        return marked
+
+    def blocks(self, root: Tag) -> Iterator[Block]:
+        blocky = self.has_block_child(root)
+        pending: list[Tag | NavigableString] = []
+        ordinal = 0
+        close = object()
+
+        def flush() -> Iterator[Block]:
+            nonlocal ordinal
+            if pending:
+                text, links = flatten(pending, self.drop)
+                pending.clear()
+                if text:
+                    ordinal += 1
+                    yield Block(text=text, line=ordinal, links=links)
+
+        stack: list[object] = [root]
+        while stack:
+            node = stack.pop()
+            if node is close:
+                yield from flush()
+                continue
+            if isinstance(node, NavigableString):
+                if not isinstance(node, _SKIP_STRINGS):
+                    pending.append(node)
+                continue
+            if not isinstance(node, Tag) or self.dropped(node):
+                continue
+            name = node.name
+            if name == "br" or name == "hr":
+                yield from flush()
+            elif name in HEADINGS or (name in self.leaf and id(node) not in blocky):
+                yield from flush()
+                text, links = flatten(node.contents, self.drop)
+                if text:
+                    ordinal += 1
+                    if name in HEADINGS:
+                        yield Block(text=text, line=ordinal, kind="heading", level=int(name[1]), links=links)
+                    else:
+                        yield Block(text=text, line=ordinal, links=links)
+            elif name in self.blockish or id(node) in blocky:
+                yield from flush()
+                stack.append(close)
+                stack.extend(reversed(node.contents))
+            else:
+                pending.append(node)
+        yield from flush()
+
+
+def page_blocks(html: str, settings: Settings) -> tuple[str | None, list[Block]]:
+    """(title, blocks) of a whole HTML page."""
+    soup = BeautifulSoup(html, "lxml")
+    h1 = soup.find("h1")
+    title_tag = soup.find("title")
+    title = None
+    if isinstance(h1, Tag):
+        title = collapse(h1.get_text(" ")) or None
+    if title is None and isinstance(title_tag, Tag):
+        title = collapse(title_tag.get_text(" ")) or None
+    root: Tag | None = None
+    for name in ("main", "article"):
+        found = soup.find_all(name)
+        if len(found) == 1 and isinstance(found[0], Tag):
+            root = found[0]
+            break
+    if root is None:
+        body = soup.find("body")
+        root = body if isinstance(body, Tag) else soup
+    return title, list(_PageWalker(settings).blocks(root))
+
+
+class StripHtml:
+    name = "strip_html"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(self, doc: Document) -> Document:
+        if is_html_page(doc.text, self.settings.html_min_block_tags):
+            doc.kind = "html"
+            doc.title, doc.blocks = page_blocks(doc.text, self.settings)
+        else:
+            doc.kind = "text"
+            doc.blocks = list(text_blocks(doc.text))
+        doc.count(self.name, "blocks", len(doc.blocks))
+        doc.count(self.name, "links", sum(len(b.links) for b in doc.blocks))
+        doc.count(self.name, "lines_removed", max(0, doc.text.count("\n") + 1 - len(doc.blocks)) if doc.kind == "text" else 0)
+        return doc
+
+
+def build(settings: Settings, ctx: RunContext) -> StripHtml:
+    return StripHtml(settings)

@@ -1,0 +1,148 @@
+"""Write the corpus: JSONL, CSV, Parquet, the removal log, errors and the manifest.
+
+Every file is written under a temporary name in the output directory and renamed into place
+only when the whole batch is done, so `processed/` never holds a half-written file. Rows are
+streamed: each document's rows are appended as its result arrives (Parquet in row groups).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, entity_rows, section_rows
+from pipeline.runner import DocResult
+
+SECTION_SCHEMA = pa.schema([
+    ("schema_version", pa.string()), ("doc_id", pa.string()), ("section_id", pa.string()),
+    ("section_type", pa.string()), ("heading", pa.string()), ("heading_raw", pa.string()),
+    ("level", pa.int32()), ("path", pa.list_(pa.string())), ("n_paragraphs", pa.int32()),
+    ("text", pa.string()),
+])
+ENTITY_SCHEMA = pa.schema([
+    ("schema_version", pa.string()), ("doc_id", pa.string()), ("section_id", pa.string()),
+    ("start", pa.int32()), ("end", pa.int32()), ("text", pa.string()), ("label", pa.string()),
+    ("kb_id", pa.string()), ("kb_name", pa.string()), ("source", pa.string()),
+])
+
+FILES = (
+    "corpus.jsonl", "sections.csv", "entities.csv", "sections.parquet", "entities.parquet",
+    "removed.jsonl", "errors.jsonl", "manifest.json",
+)
+
+
+def dumps(obj: Any) -> str:
+    """One JSON line: UTF-8 kept, key order as built (records fix their own order)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> str:
+    """CSV text of `rows` via pandas (RFC 4180 quoting, `\\n` line ends)."""
+    frame = pd.DataFrame(rows, columns=columns)
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, header=header, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    return buf.getvalue()
+
+
+class CorpusWriter:
+    """Streams per-document results into temporary files; `commit` renames them into place."""
+
+    def __init__(self, out_dir: Path, row_group_docs: int = 256) -> None:
+        self.out_dir = out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.suffix = f".tmp-{os.getpid()}"
+        self.files: dict[str, IO[str]] = {}
+        for name in FILES:
+            if name.endswith((".parquet", "manifest.json")):
+                continue
+            self.files[name] = open(self._tmp(name), "w", encoding="utf-8", newline="")
+        self.section_writer = pq.ParquetWriter(self._tmp("sections.parquet"), SECTION_SCHEMA)
+        self.entity_writer = pq.ParquetWriter(self._tmp("entities.parquet"), ENTITY_SCHEMA)
+        self.row_group_docs = row_group_docs
+        self.pending_sections: list[dict[str, Any]] = []
+        self.pending_entities: list[dict[str, Any]] = []
+        self.pending_docs = 0
+        self.header_written = {"sections.csv": False, "entities.csv": False}
+        self.committed = False
+
+    def _tmp(self, name: str) -> Path:
+        return self.out_dir / f".{name}{self.suffix}"
+
+    def write(self, result: DocResult) -> None:
+        if result.error is not None:
+            self.files["errors.jsonl"].write(dumps(result.error) + "\n")
+        for row in result.removed:
+            self.files["removed.jsonl"].write(dumps(row) + "\n")
+        if result.record is None:
+            return
+        self.files["corpus.jsonl"].write(dumps(result.record) + "\n")
+        sections, entities = section_rows(result.record), entity_rows(result.record)
+        self._csv("sections.csv", sections, SECTION_COLUMNS)
+        self._csv("entities.csv", entities, ENTITY_COLUMNS)
+        for row in sections:
+            self.pending_sections.append({**row, "path": json.loads(row["path"])})
+        self.pending_entities.extend(entities)
+        self.pending_docs += 1
+        if self.pending_docs >= self.row_group_docs:
+            self._flush_parquet()
+
+    def _csv(self, name: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+        if not self.header_written[name]:
+            self.files[name].write(csv_chunk([], columns, header=True))
+            self.header_written[name] = True
+        if rows:
+            self.files[name].write(csv_chunk(rows, columns, header=False))
+
+    def _flush_parquet(self) -> None:
+        if self.pending_sections:
+            self.section_writer.write_table(pa.Table.from_pylist(self.pending_sections, SECTION_SCHEMA))
+        if self.pending_entities:
+            self.entity_writer.write_table(pa.Table.from_pylist(self.pending_entities, ENTITY_SCHEMA))
+        self.pending_sections, self.pending_entities, self.pending_docs = [], [], 0
+
+    def commit(self, manifest: dict[str, Any], extra: Iterable[tuple[str, str]] = ()) -> None:
+        """Finish every file and rename all of them into place."""
+        self._flush_parquet()
+        self.section_writer.close()
+        self.entity_writer.close()
+        for handle in self.files.values():
+            handle.close()
+        with open(self._tmp("manifest.json"), "w", encoding="utf-8", newline="") as fh:
+            fh.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        extra_names = []
+        for name, content in extra:
+            with open(self._tmp(name), "w", encoding="utf-8", newline="") as fh:
+                fh.write(content)
+            extra_names.append(name)
+        for name in (*FILES, *extra_names):
+            os.replace(self._tmp(name), self.out_dir / name)
+        self.committed = True
+
+    def abort(self) -> None:
+        """Remove the temporary files (the previous output, if any, stays intact)."""
+        for handle in self.files.values():
+            handle.close()
+        for w in (self.section_writer, self.entity_writer):
+            try:
+                w.close()
+            except Exception:
+                pass
+        for tmp in self.out_dir.glob(f".*{self.suffix}"):
+            tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> CorpusWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if not self.committed:
+            self.abort()

@@ -1,0 +1,53 @@
+from pipeline.config import SiteConfig
+from pipeline.document import Block, Document
+from pipeline.sites import compile_site
+from pipeline.stages import RunContext
+from pipeline.stages.boilerplate import Boilerplate, Settings, tail_zone
+
+
+def _run(lines: list[str], sites: dict | None = None, site: str = "auto") -> Document:
+    doc = Document(doc_id="d", source="d", raw=b"", sha256="", text="\n".join(lines))
+    doc.blocks = [Block(t, i + 1) for i, t in enumerate(lines)]
+    ctx = RunContext(config_dir=".", sites=sites or {}, site=site)
+    return Boilerplate(Settings(), ctx)(doc)
+
+
+BODY = [
+    "Sarcoidosis is a granulomatous disease of unknown cause that affects the lungs.",
+    "Treatment uses corticosteroids such as prednisone for symptomatic disease.",
+    "It shares features with tuberculosis, and points of difference are listed below.",
+]
+MARKETING = [
+    "Subscribe to our newsletter for free CME credits.",
+    "Download our app from the App Store or Google Play.",
+    "Earn certificates",
+    "Copyright © 2024 MedSite. All rights reserved.",
+]
+
+
+def test_generic_marketing_tail_is_removed_without_site_config() -> None:
+    doc = _run(BODY + MARKETING)
+    assert [b.text for b in doc.blocks] == BODY
+    assert doc.stats["boilerplate"]["lines_removed"] == len(MARKETING)
+    assert all(r.reason for r in doc.removed)
+
+
+def test_medical_text_with_a_single_cue_stays() -> None:
+    doc = _run(BODY)
+    assert [b.text for b in doc.blocks] == BODY
+
+
+def test_site_tail_start_and_line_patterns() -> None:
+    site = compile_site(SiteConfig(name="ex", detect=["example"],
+                                   boilerplate={"tail_start": ["^Our plans"], "lines": ["^Share$"]}))
+    lines = ["example body one.", "Share", "More body text here.", "Our plans", "Anything at all"]
+    doc = _run(lines, {"ex": site})
+    assert doc.site == "ex"
+    assert [b.text for b in doc.blocks] == ["example body one.", "More body text here."]
+    assert any("site ex" in r.reason for r in doc.removed)
+
+
+def test_tail_zone_rules() -> None:
+    assert tail_zone([0, 0, 1, 0, 0, 1], 1, 2) == 2
+    assert tail_zone([1, 0, 0, 0, 1], 1, 2) == 4
+    assert tail_zone([1, 1, 0], 1, 2) == 3

@@ -1,0 +1,57 @@
+import pytest
+
+from pipeline.stages.fix_text import Settings, fix, normalize_spaces, remove_ghost_a_circumflex
+
+S = Settings()
+
+
+def test_sample_defects_are_removed(sample_bytes: bytes) -> None:
+    text, counts = fix(sample_bytes.decode("utf-8"), S)
+    assert "\u00c2" not in text and "\u00a0" not in text and "\u202f" not in text
+    assert counts["ghost_a_removed"] == 432
+
+
+@pytest.mark.parametrize(
+    "dirty,clean",
+    [
+        ("syndrome:\u00c2\n", "syndrome:\n"),
+        ("Age Group:\u00c2 \u00c2\n", "Age Group: \n"),
+        ("\u00c2\n", "\n"),
+        ("lenalidomide\u00c2", "lenalidomide"),
+        ("it\u00e2\u20ac\u2122s", "it\u2019s"),  # double-encoded apostrophe
+        ("caf\u00c3\u00a9", "café"),
+        ("10\u00e2\u20ac\u201c20", "10–20"),
+        ("a\u00a0b\u202fc", "a b c"),
+    ],
+)
+def test_mojibake_and_spaces(dirty: str, clean: str) -> None:
+    assert fix(dirty, S)[0] == clean
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sjögren syndrome is an autoimmune disease.",
+        "Ménière disease causes vertigo.",
+        "Café-au-lait spots in neurofibromatosis “type 1” – see below…",
+        "Âge is French; naïve Bayes; Gruß; Ærøskøbing; 5 µg/kg; ≥ 2 °C",
+        "The patient’s CD4 count <200 cells/µL.",
+    ],
+)
+def test_correct_text_is_unchanged(text: str) -> None:
+    assert fix(text, S)[0] == text
+
+
+def test_fix_is_idempotent(sample_bytes: bytes) -> None:
+    once = fix(sample_bytes.decode("utf-8"), S)[0]
+    assert fix(once, S)[0] == once
+
+
+def test_rules_can_be_switched_off() -> None:
+    settings = Settings(remove_ghost_a_circumflex=False, normalize_spaces=False)
+    assert fix("a\u00c2\n\u00a0", settings)[0] == "a\u00c2\n\u00a0"
+
+
+def test_helpers_count() -> None:
+    assert remove_ghost_a_circumflex("x\u00c2 y\u00c2")[1] == 2
+    assert normalize_spaces("\u2009\u200b")[1] == 2

@@ -1,0 +1,100 @@
+from pipeline.config import SiteConfig
+from pipeline.document import Block, Document
+from pipeline.sites import compile_site
+from pipeline.stages import RunContext
+from pipeline.stages.segment import Segment, Settings
+
+
+def _segment(lines: list[str] | list[Block], sites: dict | None = None, site: str | None = None):
+    doc = Document(doc_id="d", source="d", raw=b"", sha256="", site=site)
+    doc.blocks = [b if isinstance(b, Block) else Block(b, i + 1) for i, b in enumerate(lines)]
+    doc.steps.append("boilerplate")
+    ctx = RunContext(config_dir=".", sites=sites or {})
+    return Segment(Settings(), ctx)(doc)
+
+
+def _tree(doc: Document) -> list[tuple[int, str | None, int]]:
+    return [(s.level, s.heading, len(s.paragraphs)) for s in doc.sections]
+
+
+BODY = "This is a body paragraph with enough words to read as prose, and it ends with a period."
+
+
+def test_untitled_opening_and_term_definitions_are_paragraphs() -> None:
+    doc = _segment([BODY, "Epidemiology", BODY, "Plasma cell dyscrasia: the clone grows in the marrow.", BODY])
+    assert _tree(doc) == [(0, None, 1), (1, "Epidemiology", 3)]
+
+
+def test_colon_subheadings_are_level_two_under_a_main_heading() -> None:
+    doc = _segment(["Treatment", BODY, "Supportive Care:", BODY, "Radiation therapy:", BODY])
+    assert _tree(doc) == [(1, "Treatment", 1), (2, "Supportive Care", 1), (2, "Radiation therapy", 1)]
+    assert doc.sections[1].path == ["Treatment"]
+    assert doc.sections[1].heading_raw == "Supportive Care:"
+
+
+def test_list_after_colon_intro_is_paragraphs() -> None:
+    doc = _segment(["Epidemiology", "The term stands for the main features of the syndrome:",
+                    "Polyneuropathy (P)", "Organomegaly (O)", "Skin changes (S)", BODY])
+    assert _tree(doc) == [(1, "Epidemiology", 5)]
+
+
+def test_list_of_short_lines_without_intro_is_paragraphs() -> None:
+    doc = _segment(["Symptoms", BODY, "Fatigue", "Weight loss", "Night sweats", BODY])
+    assert _tree(doc) == [(1, "Symptoms", 5)]
+
+
+def test_markdown_numbered_and_caps_headings() -> None:
+    doc = _segment(["# Sarcoidosis", BODY, "## 1. Epidemiology", BODY, "1.1 Incidence", BODY,
+                    "CLINICAL PRESENTATION", BODY, "IV. Treatment", BODY])
+    assert [(s.level, s.heading) for s in doc.sections] == [
+        (1, "Sarcoidosis"), (2, "Epidemiology"), (2, "Incidence"), (1, "CLINICAL PRESENTATION"), (1, "Treatment"),
+    ]
+    assert doc.title == "Sarcoidosis"
+
+
+def test_slug_headings_are_displayed_in_title_case() -> None:
+    doc = _segment(["lifestyle-modifications", BODY])
+    assert doc.sections[0].heading == "Lifestyle Modifications"
+    assert doc.sections[0].heading_raw == "lifestyle-modifications"
+
+
+def test_drug_name_subheadings_and_question_headings() -> None:
+    doc = _segment(["Effectiveness of immunomodulatory agents in treating the disease", "lenalidomide", BODY,
+                    "How is sarcoidosis diagnosed?", BODY])
+    assert _tree(doc) == [
+        (1, "Effectiveness of immunomodulatory agents in treating the disease", 0),
+        (2, "lenalidomide", 1),
+        (1, "How is sarcoidosis diagnosed?", 1),
+    ]
+
+
+def test_short_sentence_without_period_is_not_a_heading() -> None:
+    doc = _segment(["Overview", BODY, "Symptoms may include fever and chills", BODY])
+    assert _tree(doc) == [(1, "Overview", 3)]
+
+
+def test_html_levels_are_kept() -> None:
+    blocks = [Block("Title", 1, "heading", 1), Block(BODY, 2), Block("Sub", 3, "heading", 3), Block(BODY, 4)]
+    doc = _segment(blocks)
+    assert _tree(doc) == [(1, "Title", 1), (3, "Sub", 1)]
+    assert doc.sections[1].path == ["Title"]
+
+
+def test_site_vocabulary_gives_empty_template_headings_and_levels() -> None:
+    site = compile_site(SiteConfig(name="s", headings={"level1": ["Anatomy", "Pathophysiology", "by Modality"],
+                                                      "level2": ["Chemotherapy", "Hyperthermia"]}))
+    doc = _segment(["Anatomy", "Pathophysiology", BODY, "by Modality", "Chemotherapy", "Hyperthermia"],
+                   {"s": site}, site="s")
+    assert _tree(doc) == [(1, "Anatomy", 0), (1, "Pathophysiology", 1), (1, "by Modality", 0),
+                          (2, "Chemotherapy", 0), (2, "Hyperthermia", 0)]
+
+
+def test_links_move_to_section_coordinates() -> None:
+    from pipeline.stages.strip_html import text_blocks
+
+    blocks = list(text_blocks(f"Treatment\n{BODY}\nUse <a href='/d/x'>cyclosporine</a> daily."))
+    doc = _segment(blocks)
+    [link] = doc.links
+    section = doc.sections[0]
+    assert link.section_id == section.section_id
+    assert section.text[link.start : link.end] == "cyclosporine"

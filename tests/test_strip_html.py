@@ -1,0 +1,81 @@
+from pipeline.stages.strip_html import Settings, is_html_page, page_blocks, text_blocks
+
+LINK_LINE = (
+    'Effectiveness of other immunosuppressive agents azathioprine, <a class="wpil_keyword_link" '
+    'href="https://medtigo.com/drug/cyclosporine" title="cyclosporine" data-wpil-keyword-link="linked">'
+    "cyclosporine</a> in POEMS Syndrome"
+)
+
+
+def test_inline_link_keeps_text_and_data() -> None:
+    [block] = list(text_blocks(LINK_LINE))
+    assert block.text == "Effectiveness of other immunosuppressive agents azathioprine, cyclosporine in POEMS Syndrome"
+    [link] = block.links
+    assert (link.text, link.href, link.title) == ("cyclosporine", "https://medtigo.com/drug/cyclosporine", "cyclosporine")
+    assert block.text[link.start : link.end] == "cyclosporine"
+
+
+def test_text_without_markup_is_not_parsed() -> None:
+    blocks = list(text_blocks("CD4 count <200 cells and x > 3\n\n  spaced   out  \n"))
+    assert [b.text for b in blocks] == ["CD4 count <200 cells and x > 3", "spaced out"]
+    assert [b.line for b in blocks] == [1, 3]
+
+
+def test_entities_are_decoded() -> None:
+    [block] = list(text_blocks("Smith &amp; Jones&#8217;s &nbsp;test"))
+    assert block.text == "Smith & Jones’s test"
+
+
+PAGE = """<!DOCTYPE html>
+<html><head><title>Sarcoidosis | MedSite</title><style>p{}</style><script>var a = "<p>x</p>";</script></head>
+<body>
+<header><a href="/">Home</a></header>
+<nav><ul><li>Diseases</li><li>Drugs</li></ul></nav>
+<div id="cookie-consent">We use cookies. <button>Accept</button></div>
+<article>
+<h1>Sarcoidosis</h1>
+<p>Sarcoidosis is a multisystem <a href="/granuloma">granulomatous</a> disease.</p>
+<h2>Epidemiology</h2>
+<p>It affects young adults.</p>
+<h3>Risk factors</h3>
+<ul><li>Age 20-40</li><li>Female sex</li></ul>
+<form><input name="q"></form>
+</article>
+<aside>Related: Tuberculosis</aside>
+<footer>Copyright 2024</footer>
+</body></html>"""
+
+
+def test_page_is_detected_by_content() -> None:
+    assert is_html_page(PAGE)
+    assert not is_html_page("POEMS syndrome <a href='x'>link</a>\nline two")
+
+
+def test_page_structure() -> None:
+    title, blocks = page_blocks(PAGE, Settings())
+    assert title == "Sarcoidosis"
+    got = [(b.kind, b.level, b.text) for b in blocks]
+    assert got == [
+        ("heading", 1, "Sarcoidosis"),
+        ("text", None, "Sarcoidosis is a multisystem granulomatous disease."),
+        ("heading", 2, "Epidemiology"),
+        ("text", None, "It affects young adults."),
+        ("heading", 3, "Risk factors"),
+        ("text", None, "Age 20-40"),
+        ("text", None, "Female sex"),
+    ]
+    assert blocks[1].links[0].href == "/granuloma"
+
+
+def test_page_without_article_uses_body_and_drops_chrome() -> None:
+    html = PAGE.replace("<article>", "<div>").replace("</article>", "</div>")
+    _, blocks = page_blocks(html, Settings())
+    text = " ".join(b.text for b in blocks)
+    for chrome in ("Home", "Diseases", "cookies", "Related", "Copyright", "var a"):
+        assert chrome not in text
+
+
+def test_deeply_nested_unclosed_html_does_not_recurse() -> None:
+    html = "<html><body>" + "<div>" * 5000 + "<p>deep text</p>" + "<span>" * 3000 + "tail"
+    _, blocks = page_blocks(html, Settings())
+    assert any("deep text" in b.text for b in blocks)
