@@ -57,6 +57,7 @@ STAGE_MODULES: dict[str, str] = {
     "boilerplate": "pipeline.stages.boilerplate",
     "dedup": "pipeline.stages.dedup",
     "segment": "pipeline.stages.segment",
+    "section_type": "pipeline.stages.section_type",
     "entities": "pipeline.stages.entities",
 }
 
