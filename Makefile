@@ -8,7 +8,7 @@ OUTPUT ?= processed
 CONFIG ?= configs/default.yaml
 WORKERS ?= 1
 
-.PHONY: help install run test lint lexicons eval clean
+.PHONY: help install run test lint lexicons eval clean bench-regex
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -16,17 +16,36 @@ help: ## list the targets
 $(STAMP): pyproject.toml $(wildcard requirements-nodeps.txt)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,ray]'
 	if [ -s requirements-nodeps.txt ]; then $(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt; fi
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv if missing and install the project into it
 
-run: $(STAMP) ## process raw/ into processed/ (INPUT=, OUTPUT=, CONFIG=, WORKERS= to override)
+lexicons: $(STAMP) ## build the terminology artifact in .cache/lexicon (only when missing or stale)
+	$(PY) -m pipeline.terminology.build --if-stale
+
+eval: lexicons ## score entity mentions against the labelled fixtures in tests/eval
+	$(PY) -m pipeline.eval
+
+bench-regex: $(STAMP) ## every regex of the pipeline against adversarial 100 KB strings
+	$(PY) bench/regex_safety.py
+
+run: lexicons ## process raw/ into processed/ (INPUT=, OUTPUT=, CONFIG=, WORKERS= to override)
 	$(PY) -m pipeline run --input $(INPUT) --output $(OUTPUT) --config $(CONFIG) --workers $(WORKERS)
 
-test: $(STAMP) ## install, then run the whole test suite
+test: lexicons ## install, then run the whole test suite
 	$(PY) -m pytest
+
+BENCH_REF    ?= ../shared/bench
+BENCH_N      ?= 200
+BENCH_ROUNDS ?= 3
+BENCH_ARGS   ?=
+.PHONY: bench
+bench: $(STAMP) ## throughput vs I/O floor, ftfy, naive (BENCH_N=, BENCH_ROUNDS=, BENCH_REF=; BENCH_ARGS=--memory for RSS)
+	@test -f $(BENCH_REF)/make_corpus.py -a -f $(BENCH_REF)/naive_baseline.py || \
+		{ echo "bench: no make_corpus.py/naive_baseline.py in BENCH_REF=$(BENCH_REF); set BENCH_REF to the shared bench folder" >&2; exit 2; }
+	$(PY) bench/throughput.py --n $(BENCH_N) --rounds $(BENCH_ROUNDS) --ref $(BENCH_REF) $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff
 	$(PY) -m ruff check pipeline tests

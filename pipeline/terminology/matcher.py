@@ -1,0 +1,255 @@
+"""Find terminology mentions in spaCy-tokenised text, fast, with exact character offsets.
+
+The lexicon (built by `pipeline.terminology.build`) maps a *key*, the space-joined
+normalised tokens of a name, to a concept (`Term`: label, canonical name, source, id).
+A key is made by `key_tokens`: spaCy tokens, lower-cased (except case-sensitive names),
+curly apostrophes made straight, and bare hyphen tokens skipped, so that "M-protein",
+"M - protein" and "M protein" share one key. The tables are plain dicts: they pickle and
+load in a fraction of a second, unlike a PhraseMatcher over the same names.
+
+Matching rules
+--------------
+1. Case: names with no lower-case letter and at most a few characters ("MEN", "BE",
+   "VEGF", "IL-6") match the text's exact spelling only; every other name matches
+   case-insensitively.
+2. Plurals: a span also matches when its LAST token, made singular (the spaCy lookup
+   table restricted to the lexicon's last words, then -ies/-es/-s rules), gives a key.
+3. Label conflicts are settled at build time: a key belongs to the first source in the
+   configured source order that has it (`configs/terminology.yaml: sources`), so a key
+   has exactly one label and id. A case-sensitive and a case-insensitive key on the same
+   span: the case-sensitive one wins.
+4. Overlaps: among all candidate spans, the longest (in characters) wins; equal lengths:
+   the earlier start wins. Chosen spans never overlap.
+5. Head-noun fallback: an uncovered class noun of the configured list ("lesions",
+   "damage", "tests", "agents") with 1 to N medical modifiers on its left ("sclerotic
+   bone lesions", "nerve damage") becomes a mention with the head noun's label and no id.
+   A modifier is a lexicon term ending right there or a rare word of the lexicon's
+   vocabulary; stop-listed modifiers ("clinical", "prognostic") end the walk. Dictionary
+   mentions swallowed by the new span are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+ARTIFACT_NAME = "lexicon.pkl"
+# Bump when the artifact layout or the key normalisation changes.
+FORMAT_VERSION = 1
+# Longest name, in key tokens, that is looked up.
+MAX_KEY_TOKENS = 10
+
+_SKIP = frozenset({"-", "–", "—"})
+HEAD_NOUN_SOURCE = "head_noun"
+
+
+class Term(NamedTuple):
+    """A concept of the terminology."""
+
+    label: str
+    canonical: str
+    source: str
+    kb_id: str | None
+
+
+class Match(NamedTuple):
+    """A mention in a spaCy Doc: character offsets into `doc.text`."""
+
+    start: int
+    end: int
+    label: str
+    term: Term | None
+    source: str
+
+
+def make_tokenizer() -> Any:
+    """The tokenizer every key is made with: spaCy's blank English one."""
+    import spacy
+
+    return spacy.blank("en").tokenizer
+
+
+def norm(text: str) -> str:
+    """Normalise one token for a case-insensitive key.
+
+    >>> norm("Crohn’s")
+    "crohn's"
+    """
+    return text.lower().replace("’", "'").replace("‘", "'")
+
+
+def key_tokens(tokens: Any, cased: bool = False) -> list[str]:
+    """The key parts of a sequence of spaCy tokens (see the module docstring)."""
+    out = []
+    for tok in tokens:
+        if tok.is_space or tok.text in _SKIP:
+            continue
+        out.append(tok.text.replace("’", "'") if cased else norm(tok.text))
+    return out
+
+
+def singular_candidates(word: str, plurals: dict[str, str]) -> list[str]:
+    """Possible singulars of a plural-looking lower-case word (empty if none).
+
+    >>> singular_candidates("lesions", {})
+    ['lesion']
+    >>> singular_candidates("therapies", {})
+    ['therapy', 'therapie', 'therapi']
+    >>> singular_candidates("metastases", {"metastases": "metastasis"})
+    ['metastasis']
+    >>> singular_candidates("glass", {})
+    []
+    """
+    if word in plurals:
+        return [plurals[word]]
+    if len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return []
+    if word.endswith("ies"):
+        return [word[:-3] + "y", word[:-1], word[:-2]]
+    if word.endswith("es"):
+        return [word[:-1], word[:-2]]
+    return [word[:-1]]
+
+
+@dataclass
+class Lexicon:
+    """The compiled terminology: key tables plus the data of the fallback rules."""
+
+    terms: list[Term]
+    index: dict[str, int]
+    cs_index: dict[str, int]
+    plurals: dict[str, str]
+    head_nouns: dict[str, str] = field(default_factory=dict)
+    head_noun_max_modifiers: int = 3
+    rare_modifiers: frozenset[str] = frozenset()
+    stop_modifiers: frozenset[str] = frozenset()
+
+    def lookup(self, lowered: list[str], cased: list[str]) -> Term | None:
+        """The concept of a token sequence, trying the exact case, then lower case, then
+        the singular of the last token."""
+        hit = self.cs_index.get(" ".join(cased))
+        if hit is None:
+            hit = self.index.get(" ".join(lowered))
+        if hit is None:
+            for sing in singular_candidates(lowered[-1], self.plurals):
+                hit = self.index.get(" ".join([*lowered[:-1], sing]))
+                if hit is not None:
+                    break
+        return None if hit is None else self.terms[hit]
+
+    def is_term_word(self, word: str) -> bool:
+        if word in self.index:
+            return True
+        return any(s in self.index for s in singular_candidates(word, self.plurals))
+
+    def match(self, doc: Any) -> list[Match]:
+        """All mentions in a spaCy Doc (or any sequence of spaCy tokens), in text order."""
+        toks = list(doc)
+        n = len(toks)
+        lower = [norm(t.text) for t in toks]
+        cased = [t.text.replace("’", "'") for t in toks]
+        skip = [t.is_space or t.text in _SKIP for t in toks]
+        starts = [t.idx for t in toks]
+        ends = [t.idx + len(t.text) for t in toks]
+
+        cands: list[tuple[int, int, int, int, Term]] = []  # (-len, start, i, j, term)
+        for i in range(n):
+            if skip[i] or toks[i].is_punct:
+                continue
+            parts_l: list[str] = []
+            parts_c: list[str] = []
+            for j in range(i, n):
+                if skip[j]:
+                    continue
+                if "\n" in toks[j].text:
+                    break
+                parts_l.append(lower[j])
+                parts_c.append(cased[j])
+                if len(parts_l) > MAX_KEY_TOKENS:
+                    break
+                term = self.lookup(parts_l, parts_c)
+                if term is not None:
+                    cands.append((-(ends[j] - starts[i]), starts[i], i, j + 1, term))
+        cands.sort(key=lambda c: (c[0], c[1]))
+        taken = [False] * n
+        chosen: list[tuple[int, int, Term]] = []
+        for _neg, _start, i, j, term in cands:
+            if any(taken[i:j]):
+                continue
+            for k in range(i, j):
+                taken[k] = True
+            chosen.append((i, j, term))
+
+        spans = self._head_nouns(toks, lower, skip, chosen)
+        spans.sort(key=lambda s: (s[0], s[1]))
+        return [
+            Match(
+                starts[i], ends[j - 1], term.label if term else label, term, term.source if term else HEAD_NOUN_SOURCE
+            )
+            for i, j, term, label in spans
+        ]
+
+    def _head_nouns(
+        self, toks: list[Any], lower: list[str], skip: list[bool], chosen: list[tuple[int, int, Term]]
+    ) -> list[tuple[int, int, Term | None, str]]:
+        """Apply the head-noun fallback to the dictionary spans (token offsets)."""
+        spans: list[tuple[int, int, Term | None, str]] = [(i, j, t, t.label) for i, j, t in chosen]
+        if not self.head_nouns:
+            return spans
+        cover: dict[int, int] = {}
+        for idx, (i, j, _t) in enumerate(chosen):
+            for k in range(i, j):
+                cover[k] = idx
+        dead: set[int] = set()
+        new: list[tuple[int, int, Term | None, str]] = []
+        for h, word in enumerate(lower):
+            if not word.isalpha():
+                continue
+            head_match = cover.get(h)
+            if head_match is not None and chosen[head_match][:2] != (h, h + 1):
+                continue
+            label = self.head_nouns.get(word)
+            if label is None:
+                for sing in singular_candidates(word, {}):
+                    label = self.head_nouns.get(sing)
+                    if label:
+                        break
+            if label is None:
+                continue
+            left = h
+            swallowed: list[int] = []
+            n_mod = 0
+            k = h - 1
+            while k >= 0 and n_mod < self.head_noun_max_modifiers:
+                if skip[k]:
+                    k -= 1
+                    continue
+                if k in cover:
+                    idx = cover[k]
+                    i, j, _term = chosen[idx]
+                    if j != left or not all(w.isalpha() or skip[m] for m, w in enumerate(lower[i:j], i)):
+                        break
+                    if lower[i] in self.stop_modifiers or idx in dead:
+                        break
+                    swallowed.append(idx)
+                    left = i
+                    k = i - 1
+                    n_mod += 1
+                    continue
+                w = lower[k]
+                if not w.isalpha() or w in self.stop_modifiers:
+                    break
+                if w not in self.rare_modifiers and not self.is_term_word(w):
+                    break
+                left = k
+                k -= 1
+                n_mod += 1
+            if n_mod == 0:
+                continue
+            if head_match is not None:
+                swallowed.append(head_match)
+                label = chosen[head_match][2].label
+            dead.update(swallowed)
+            new.append((left, h + 1, None, label))
+        kept = [s for idx, s in enumerate(spans) if idx not in dead]
+        return kept + new

