@@ -51,3 +51,40 @@ def test_tail_zone_rules() -> None:
     assert tail_zone([0, 0, 1, 0, 0, 1], 1, 2) == 2
     assert tail_zone([1, 0, 0, 0, 1], 1, 2) == 4
     assert tail_zone([1, 1, 0], 1, 2) == 3
+
+
+def test_lines_learned_from_the_batch() -> None:
+    from pipeline.stages.boilerplate import learn_lines, line_keys
+    from pipeline.stages.dedup import block_key
+
+    lines = [
+        "Treatment Paradigm",  # a template heading: recurs everywhere, stays
+        "Last updated: 12 March 2024",  # short chrome: removed
+        "Home | Diseases | Drugs",  # navigation: removed
+        "This website is for educational purposes only and gives no advice on care.",  # cue: removed
+        "Corticosteroids such as prednisone are the first-line therapy for this condition in adults.",  # prose: stays
+        "A paragraph that only this document has.",
+    ]
+    docs = [line_keys("\n".join(lines[:5])) for _ in range(5)] + [line_keys("\n".join(lines))]
+    learned = learn_lines(docs, 5)
+    assert block_key(lines[5]) not in learned and len(learned) == 5
+    doc = Document(doc_id="d", source="d", raw=b"", sha256="", text="\n".join(lines))
+    doc.blocks = [Block(t, i + 1) for i, t in enumerate(lines)]
+    doc.batch_lines = {k: n for k, n in learned.items()}
+    ctx = RunContext(config_dir=".", sites={}, site="none")
+    out = Boilerplate(Settings(), ctx)(doc)
+    assert [b.text for b in out.blocks] == [lines[0], lines[4], lines[5]]
+    assert all("recurs in 6 documents" in r.reason for r in out.removed)
+
+
+def test_unrelated_documents_do_not_change_a_result() -> None:
+    """Only learned lines that occur in a document can change it."""
+    doc_lines = ["Sarcoidosis is a granulomatous disease of the lungs.", "Treatment uses prednisone."]
+
+    def run(batch_lines: dict[str, int]) -> list[str]:
+        doc = Document(doc_id="d", source="d", raw=b"", sha256="")
+        doc.blocks = [Block(t, i + 1) for i, t in enumerate(doc_lines)]
+        doc.batch_lines = batch_lines
+        return [b.text for b in Boilerplate(Settings(), RunContext(config_dir=".", site="none"))(doc).blocks]
+
+    assert run({}) == run({"share this article": 9}) == doc_lines

@@ -3,6 +3,8 @@
 Two detectors:
 - the site config (`configs/sites/<site>.yaml`): line regexes, and `tail_start` regexes that
   open a trailing zone removed to the end of the document;
+- lines learned from the batch (`doc.batch_lines`, set by the batch pre-pass): a line that
+  recurs in `batch_min_docs` documents is removed if it has a cue or is short chrome;
 - a general marketing scorer that needs no site config: each block scores one point per
   distinct marketing/navigation cue it contains (subscribe, cookies, CME credits, prices,
   the site's own name...).
@@ -14,11 +16,16 @@ from __future__ import annotations
 
 import re
 
+from collections import Counter
+from collections.abc import Iterable
+
 from pydantic import Field
 
 from pipeline.document import Block, Document, Removal
 from pipeline.sites import CompiledSite, detect_site
 from pipeline.stages import RunContext, StageSettings
+from pipeline.stages.dedup import block_key
+from pipeline.stages.fix_text import remove_ghost_a_circumflex
 
 
 class Settings(StageSettings):
@@ -43,6 +50,11 @@ class Settings(StageSettings):
             "legal": r"\bprivacy policy\b|\bterms of (?:use|service)\b",
             "navigation": r"\bclick here\b|\bread more\b|\blearn more\b|\bskip to (?:main )?content\b",
             "course": r"\bcourses?\b.{0,30}\bcompletion\b|\benroll\b",
+            "disclaimer": (
+                r"\bdisclaimer\b|\bfor (?:educational|informational) purposes\b"
+                r"|\bnot (?:a substitute|intended) for (?:professional )?medical advice\b"
+            ),
+            "page_chrome": r"\bback to top\b|\bprint this\b|\blast (?:updated|reviewed)\b|\badvertisement\b",
         }
     )
     # Score at which a block is marketing wherever it stands.
@@ -51,6 +63,12 @@ class Settings(StageSettings):
     tail_min_score: int = Field(1, ge=1)
     # Unscored blocks allowed between scored blocks inside the tail zone.
     tail_max_gap: int = Field(2, ge=0)
+    # Batch pass: a line recurring in at least this many documents of one batch is "learned".
+    # An absolute count (not a share) so that a new document can only add learned lines.
+    batch_min_docs: int = Field(5, ge=2)
+    # A learned line is removed if it has a cue, or is a short line (2..this many words) that
+    # does not read as a Title Case heading (site template headings recur legitimately).
+    batch_max_words: int = Field(8, ge=2)
     # A block naming the site itself (the name in the document's own link addresses, e.g.
     # "medtigo" from https://medtigo.com/...) scores one more cue: marketing names the site.
     brand_cue: bool = True
@@ -78,6 +96,47 @@ def brand_names(blocks: list[Block]) -> set[str]:
                 if len(labels) >= 2 and len(labels[-2]) >= 4:
                     names.add(labels[-2])
     return names
+
+
+_NAV_SEPARATORS = re.compile(r"\s[|›»/]\s")
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def line_keys(text: str) -> set[str]:
+    """Keys of the lines of a decoded document, as the batch pass counts them.
+
+    Cheap on purpose (no ftfy, no HTML parsing): whitespace-like mojibake is dropped and the
+    key is `dedup.block_key`, so the keys of clean lines equal the keys of their blocks.
+
+    >>> sorted(line_keys("Back to top\\u00c2\\nBack  to top\\n\\nLast updated: 2024"))
+    ['back to top', 'last updated 2024']
+    """
+    text = remove_ghost_a_circumflex(text)[0]
+    return {block_key(line) for line in text.split("\n") if line.strip()}
+
+
+def learn_lines(key_sets: Iterable[set[str]], min_docs: int) -> dict[str, int]:
+    """Keys found in at least `min_docs` of the documents, with their document counts.
+
+    >>> learn_lines([{"a", "b"}, {"a"}, {"a", "c"}], 2)
+    {'a': 3}
+    """
+    counts: Counter[str] = Counter()
+    for keys in key_sets:
+        counts.update(keys)
+    return {k: n for k, n in sorted(counts.items()) if n >= min_docs}
+
+
+def title_case(text: str) -> bool:
+    """Every word of 4+ letters capitalized and no digits: how template headings look.
+
+    >>> title_case("Treatment Paradigm"), title_case("Last updated: 2024"), title_case("by Stage")
+    (True, False, True)
+    """
+    if any(c.isdigit() for c in text):
+        return False
+    words = _WORDS.findall(text)
+    return bool(words) and all(w[0].isupper() for w in words if len(w) >= 4)
 
 
 def cues(text: str, patterns: dict[str, re.Pattern[str]]) -> list[str]:
@@ -133,6 +192,8 @@ class Boilerplate:
         reasons: list[str | None] = [None] * len(blocks)
         if site:
             self._site_rules(blocks, site, reasons)
+        if doc.batch_lines:
+            self._batch(blocks, reasons, doc.batch_lines)
         self._scorer(blocks, reasons, brands)
         kept: list[Block] = []
         for block, reason in zip(blocks, reasons, strict=True):
@@ -154,6 +215,19 @@ class Boilerplate:
                 if p.search(block.text):
                     reasons[i] = f"site {site.name}: line pattern {p.pattern!r}"
                     break
+
+    def _batch(self, blocks: list[Block], reasons: list[str | None], learned: dict[str, int]) -> None:
+        s = self.settings
+        for i, block in enumerate(blocks):
+            n_docs = learned.get(block_key(block.text))
+            if reasons[i] is not None or n_docs is None or block.kind == "heading":
+                continue
+            hits = cues(block.text, self.patterns)
+            n_words = len(block.text.split())
+            short_chrome = 2 <= n_words <= s.batch_max_words and not title_case(block.text) and not block.text.endswith(":")
+            if hits or short_chrome or _NAV_SEPARATORS.search(block.text):
+                why = f"cues: {', '.join(hits)}" if hits else "short non-heading line"
+                reasons[i] = f"recurs in {n_docs} documents of the batch ({why})"
 
     def _scorer(self, blocks: list[Block], reasons: list[str | None], brands: set[str]) -> None:
         s = self.settings

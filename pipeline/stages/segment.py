@@ -29,7 +29,7 @@ from pydantic import Field
 
 from pipeline.document import Block, Document, Link, Section
 from pipeline.sites import CompiledSite, detect_site, heading_key
-from pipeline.stages import RunContext, StageSettings
+from pipeline.stages import RunContext, StageError, StageSettings
 
 
 class Settings(StageSettings):
@@ -305,6 +305,10 @@ class Segment:
         site = self.sites.get(doc.site) if doc.site else None
         if doc.site is None and "boilerplate" not in doc.steps:
             site = detect_site(doc.text, self.sites, self.site_choice)
+        if not doc.blocks:
+            removed = sum(int(c.get("lines_removed", 0)) for c in doc.stats.values())
+            raise StageError("no_content", f"no text left after cleaning ({removed} lines removed as markup, "
+                             "boilerplate or repeats; see removed.jsonl)")
         classifier = Classifier(self.settings, site)
         lines = [classifier.first_pass(b) for b in doc.blocks]
         classifier.resolve(lines)

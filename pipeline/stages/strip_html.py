@@ -57,7 +57,7 @@ _CONTAINERS = {
     "tbody", "tfoot", "tr", "figure", "details", "fieldset", "center", "hgroup",
 }
 _SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction, CData)
-_PAGE_START = re.compile(r"\s*(?:<\?xml[^>]{0,200}>\s*)?<(?:!doctype\s+html|html)\b", re.IGNORECASE)
+_PAGE_START = re.compile(r"(?:<\?xml[^>]{0,200}>\s{0,200})?<(?:!doctype\s+html|html)\b", re.IGNORECASE)
 _BLOCK_CLOSE = re.compile(r"</(?:p|div|h[1-6]|li|body|section|article|table)\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
@@ -73,7 +73,7 @@ def is_html_page(text: str, min_block_tags: int = 3) -> bool:
     >>> is_html_page("POEMS syndrome <a href='x'>link</a> text")
     False
     """
-    if _PAGE_START.match(text[:2048]):
+    if _PAGE_START.match(text[:4096].lstrip()):
         return True
     count = 0
     for _ in _BLOCK_CLOSE.finditer(text):
