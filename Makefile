@@ -8,7 +8,7 @@ OUTPUT ?= processed
 CONFIG ?= configs/default.yaml
 WORKERS ?= 1
 
-.PHONY: help install run test lint lexicons eval clean bench-regex
+.PHONY: help install run test lint lexicons eval clean bench-regex report browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -34,8 +34,14 @@ bench-regex: $(STAMP) ## every regex of the pipeline against adversarial 100 KB 
 run: lexicons ## process raw/ into processed/ (INPUT=, OUTPUT=, CONFIG=, WORKERS= to override)
 	$(PY) -m pipeline run --input $(INPUT) --output $(OUTPUT) --config $(CONFIG) --workers $(WORKERS)
 
-test: lexicons ## install, then run the whole test suite
+test: lexicons browser ## install, then run the whole test suite
 	$(PY) -m pytest
+
+report: $(STAMP) ## regenerate duplicates.csv, README.md and report.html of OUTPUT; prints the report's path
+	$(PY) -m pipeline.products $(OUTPUT) --config $(CONFIG)
+
+browser: ## install headless chromium (Debian package) for the report's browser test
+	sh tests/browser_setup.sh
 
 BENCH_REF    ?= ../shared/bench
 BENCH_N      ?= 200

@@ -11,12 +11,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.stages import STAGE_MODULES, StageSettings, settings_class
+
+if TYPE_CHECKING:  # imported lazily: the products package itself reads Config
+    from pipeline.products.settings import ProductsSettings
 
 
 class ConfigError(Exception):
@@ -61,6 +64,7 @@ class Config:
     stages: dict[str, StageSettings]
     sites: dict[str, SiteConfig]
     digest: str
+    products: ProductsSettings | None = None
 
     def stage_settings(self, name: str) -> StageSettings:
         return self.stages[name]
@@ -106,7 +110,7 @@ def load_config(path: Path) -> Config:
         run = RunSettings.model_validate({k: data[k] for k in ("site", "stages") if k in data})
     except ValidationError as exc:
         raise ConfigError(f"{path}: {_first_error(exc)}") from exc
-    unknown = [k for k in data if k not in ("site", "stages") and k not in STAGE_MODULES]
+    unknown = [k for k in data if k not in ("site", "stages", "products") and k not in STAGE_MODULES]
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     for name in run.stages:
@@ -118,16 +122,25 @@ def load_config(path: Path) -> Config:
             stages[name] = settings_class(name).model_validate(data.get(name) or {})
         except ValidationError as exc:
             raise ConfigError(f"{path}: {name}.{_first_error(exc)}") from exc
+    from pipeline.products.settings import ProductsSettings
+
+    try:
+        products = ProductsSettings.model_validate(data.get("products") or {})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: products.{_first_error(exc)}") from exc
     sites = load_sites(config_dir / "sites")
     if run.site not in ("auto", "none") and run.site not in sites:
         raise ConfigError(f"{path}: site {run.site!r} has no file in {config_dir / 'sites'}")
-    digest = config_digest(run, stages, sites)
-    return Config(path=path, config_dir=config_dir, run=run, stages=stages, sites=sites, digest=digest)
+    digest = config_digest(run, stages, sites, products)
+    return Config(path=path, config_dir=config_dir, run=run, stages=stages, sites=sites, digest=digest, products=products)
 
 
-def config_digest(run: RunSettings, stages: dict[str, StageSettings], sites: dict[str, SiteConfig]) -> str:
+def config_digest(
+    run: RunSettings, stages: dict[str, StageSettings], sites: dict[str, SiteConfig], products: ProductsSettings
+) -> str:
     """A stable hash of everything that can change the output (validated values, not file bytes)."""
     payload = {
+        "products": products.model_dump(mode="json"),
         "run": run.model_dump(mode="json"),
         "stages": {k: v.model_dump(mode="json") for k, v in stages.items()},
         "sites": {k: v.model_dump(mode="json") for k, v in sorted(sites.items())},

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-BlockKind = Literal["text", "heading"]
+BlockKind = Literal["text", "heading", "item"]
 
 
 @dataclass
@@ -35,8 +35,9 @@ class Link:
 class Block:
     """One line (text input) or one block element (HTML input) of the cleaned body.
 
-    `kind` is "heading" only when the source marks it as such (HTML <h1>-<h6>, markdown
-    `#`); `level` is then that level. Otherwise the segment stage decides. `line` is the
+    `kind` is "heading" only when the source marks it as such (HTML <h1>-<h6> with that
+    `level`, or a bold-only <p> with `level` None), "item" for an HTML list item (never a
+    heading). Otherwise the segment stage decides. `line` is the
     1-based source line (text) or element ordinal (HTML), for auditing removals.
     """
 

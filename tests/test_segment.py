@@ -98,3 +98,10 @@ def test_links_move_to_section_coordinates() -> None:
     section = doc.sections[0]
     assert link.section_id == section.section_id
     assert section.text[link.start : link.end] == "cyclosporine"
+
+
+def test_bold_pseudo_heading_nests_under_the_last_marked_heading() -> None:
+    blocks = [Block("Treatment", 1, "heading", 2), Block(BODY, 2), Block("Medications", 3, "heading", None),
+              Block(BODY, 4), Block("Fatigue", 5, "item"), Block("Weight loss", 6, "item"), Block(BODY, 7)]
+    doc = _segment(blocks)
+    assert _tree(doc) == [(2, "Treatment", 1), (3, "Medications", 4)]

@@ -61,10 +61,16 @@ def test_page_structure() -> None:
         ("heading", 2, "Epidemiology"),
         ("text", None, "It affects young adults."),
         ("heading", 3, "Risk factors"),
-        ("text", None, "Age 20-40"),
-        ("text", None, "Female sex"),
+        ("item", None, "Age 20-40"),
+        ("item", None, "Female sex"),
     ]
     assert blocks[1].links[0].href == "/granuloma"
+
+
+def test_bold_only_paragraph_is_a_pseudo_heading() -> None:
+    html = "<html><body><h2>Treatment</h2><p><strong>Medications</strong></p><p>Prednisone is first line.</p></body></html>"
+    _, blocks = page_blocks(html, Settings())
+    assert [(b.kind, b.level) for b in blocks] == [("heading", 2), ("heading", None), ("text", None)]
 
 
 def test_page_without_article_uses_body_and_drops_chrome() -> None:

@@ -116,7 +116,10 @@ def display_heading(raw: str, small_words: frozenset[str]) -> str:
 class Classifier:
     """Pure rules that decide what each block is (see the module docstring)."""
 
-    def __init__(self, settings: Settings, site: CompiledSite | None) -> None:
+    def __init__(self, settings: Settings, site: CompiledSite | None, marked: bool = False) -> None:
+        # `marked`: the source marks its headings (an HTML page with <hN>); then a plain short
+        # line is a paragraph, and only colon sub-headings are still found by rule.
+        self.marked = marked
         self.s = settings
         self.site = site
         self.sentence_words = frozenset(settings.sentence_words)
@@ -167,7 +170,9 @@ class Classifier:
     def first_pass(self, block: Block) -> Line:
         text = block.text
         if block.kind == "heading":
-            return Line(block, "heading", block.level or 1)
+            return Line(block, "heading", block.level)
+        if block.kind == "item":
+            return Line(block, "list_item")
         md = _MARKDOWN.match(text)
         if md and md.group(2):
             return Line(block, "heading", len(md.group(1)))
@@ -204,11 +209,16 @@ class Classifier:
                     ln.kind = "heading" if self.candidate_is_heading(ln, nxt) else "paragraph"
             i = j
         current_l1 = False
+        marked_level = 0  # level of the last heading the source marked (HTML <hN>)
         for ln in lines:
             if ln.kind != "heading":
                 continue
-            if ln.level is None:
+            if ln.level is None and ln.block.kind == "heading":
+                ln.level = marked_level + 1  # a bold pseudo-heading nests under the last <hN>
+            elif ln.level is None:
                 ln.level = self.unknown_level(ln.block.text, current_l1)
+            elif ln.block.kind == "heading":
+                marked_level = ln.level
             current_l1 = current_l1 or ln.level == 1
 
     def title_case(self, text: str) -> bool:
@@ -229,6 +239,8 @@ class Classifier:
         text = line.block.text
         if self.colon_heading(text):
             return True
+        if self.marked:
+            return False
         if nxt is None:
             return text[0].isupper()
         return True  # followed by body or by another heading
@@ -309,7 +321,8 @@ class Segment:
             removed = sum(int(c.get("lines_removed", 0)) for c in doc.stats.values())
             raise StageError("no_content", f"no text left after cleaning ({removed} lines removed as markup, "
                              "boilerplate or repeats; see removed.jsonl)")
-        classifier = Classifier(self.settings, site)
+        marked = doc.kind == "html" and any(b.kind == "heading" and b.level for b in doc.blocks)
+        classifier = Classifier(self.settings, site, marked)
         lines = [classifier.first_pass(b) for b in doc.blocks]
         classifier.resolve(lines)
         doc.sections, doc.links = build_sections(doc.doc_id, lines, self.small_words)

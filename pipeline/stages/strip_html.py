@@ -49,6 +49,9 @@ class Settings(StageSettings):
     # A document is a whole HTML page if it starts with <!doctype html> or <html>, or if it
     # holds at least this many block-level closing tags.
     html_min_block_tags: int = Field(3, ge=1)
+    # A <p> holding only bold text (<strong>/<b>) up to this long is a pseudo-heading, as
+    # many sites write them; its level is one below the last real heading's.
+    max_bold_heading_chars: int = Field(100, ge=0)
 
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -140,6 +143,29 @@ def _finish(raw: str, metas: list[tuple[str | None, str | None]]) -> tuple[str, 
     return text, links
 
 
+def bold_only(tag: Tag) -> bool:
+    """True if every non-blank child of `tag` is bold text (a pseudo-heading paragraph).
+
+    >>> bold_only(BeautifulSoup("<p> <strong>Diagnosis</strong> </p>", "html.parser").p)
+    True
+    >>> bold_only(BeautifulSoup("<p><b>Note:</b> text</p>", "html.parser").p)
+    False
+    """
+    seen = False
+    for child in tag.children:
+        if isinstance(child, NavigableString):
+            if isinstance(child, _SKIP_STRINGS) or not child.strip():
+                continue
+            return False
+        if isinstance(child, Tag) and child.name in ("strong", "b"):
+            seen = True
+        elif isinstance(child, Tag) and child.name == "br":
+            continue
+        else:
+            return False
+    return seen
+
+
 def _attr(tag: Tag, name: str) -> str | None:
     value = tag.get(name)
     if value is None:
@@ -207,6 +233,7 @@ class _PageWalker:
         self.leaf = frozenset(settings.leaf_blocks)
         self.drop_attr = re.compile(settings.drop_attr_pattern)
         self.blockish = HEADINGS | self.leaf | _CONTAINERS
+        self.max_bold_heading = settings.max_bold_heading_chars
 
     def dropped(self, tag: Tag) -> bool:
         if tag.name in self.drop:
@@ -265,6 +292,10 @@ class _PageWalker:
                     ordinal += 1
                     if name in HEADINGS:
                         yield Block(text=text, line=ordinal, kind="heading", level=int(name[1]), links=links)
+                    elif name == "p" and bold_only(node) and len(text) <= self.max_bold_heading:
+                        yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
+                    elif name == "li":
+                        yield Block(text=text, line=ordinal, kind="item", links=links)
                     else:
                         yield Block(text=text, line=ordinal, links=links)
             elif name in self.blockish or id(node) in blocky:

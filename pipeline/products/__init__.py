@@ -1,0 +1,135 @@
+"""Corpus products, made from a committed output folder after a run.
+
+`write_products(output_dir, config)` reads `corpus.jsonl`, `manifest.json`, `removed.jsonl`,
+`errors.jsonl` and the Parquet files, then
+
+1. validates every record and row against the versioned schemas (`pipeline/schemas/`);
+2. finds near-duplicate documents (MinHash) and writes `duplicates.csv`; with
+   `duplicates.drop` it rewrites the corpus files without the later copies;
+3. writes the dataset card `README.md`, the QA report `report.html` and `report/<doc>.html`.
+
+Every file is written to a temporary name and renamed into place. The same folder and
+settings give byte-identical products. `python -m pipeline.products OUTPUT_DIR` regenerates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.parquet as pq
+
+from pipeline.products.card import card
+from pipeline.products.duplicates import Signature, Signer, choose_drops, duplicates_csv, find_pairs
+from pipeline.products.files import OutputDir, ProductsError, remove_stale_tmp, rewrite_corpus, write_atomic
+from pipeline.products.report import corpus_report, doc_page, page_name
+from pipeline.products.schema import Checker, ValidationReport
+from pipeline.products.settings import DuplicateSettings, ProductsSettings, ReportSettings
+from pipeline.products.stats import CorpusSummary, DocSummary, flags, summarize
+
+if TYPE_CHECKING:  # pipeline.config imports this package's settings
+    from pipeline.config import Config
+
+__all__ = [
+    "DuplicateSettings", "ProductsError", "ProductsSettings", "ReportSettings", "validate_output", "write_products",
+]
+
+
+def _parquet_rows(path: Path, batch_size: int = 4096) -> Iterator[list[dict[str, Any]]]:
+    if path.exists():
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+            yield batch.to_pylist()
+
+
+def validate_output(output_dir: Path, limit: int = 20) -> ValidationReport:
+    """Check corpus.jsonl and the section/entity Parquet rows against the schemas."""
+    out = OutputDir.load(output_dir)
+    checker = Checker(limit)
+    for file, n, record in out.iter_records():
+        checker.record(record, f"{file} line {n}")
+    _check_tables(checker, output_dir)
+    return checker.report
+
+
+def _check_tables(checker: Checker, output_dir: Path) -> None:
+    for kind, file in (("section", "sections.parquet"), ("mention", "entities.parquet")):
+        for rows in _parquet_rows(output_dir / file):
+            checker.rows(kind, rows, file)
+
+
+def _scan(out: OutputDir, settings: ProductsSettings, checker: Checker | None) -> tuple[list[DocSummary], list[Signature]]:
+    """One streaming pass over the records: validate, summarize, sign."""
+    signer = Signer(settings.duplicates) if settings.duplicates.enabled else None
+    summaries: list[DocSummary] = []
+    signatures: list[Signature] = []
+    for i, (file, n, record) in enumerate(out.iter_records()):
+        if checker is not None:
+            checker.record(record, f"{file} line {n}")
+        summaries.append(summarize(record, out.removed.get(record["doc_id"], [])))
+        if signer is not None:
+            sig = signer.sign(record, out.order.get(record["doc_id"], len(out.order) + i))
+            if sig is not None:
+                signatures.append(sig)
+    return summaries, signatures
+
+
+def _write_pages(out: OutputDir, by_id: dict[str, DocSummary]) -> int:
+    pages_dir = out.path / "report"
+    written = set()
+    for _, _, record in out.iter_records():
+        name = page_name(record["doc_id"])
+        write_atomic(pages_dir / name, doc_page(record, out.removed.get(record["doc_id"], []), by_id[record["doc_id"]]))
+        written.add(name)
+    if pages_dir.is_dir():  # pages of documents no longer in the output
+        for stale in pages_dir.glob("*.html"):
+            if stale.name not in written:
+                stale.unlink()
+    return len(written)
+
+
+def write_products(output_dir: Path, config: Config, settings: ProductsSettings | None = None) -> dict[str, int]:
+    """Validate, deduplicate and describe the corpus in `output_dir`; returns counts for the summary.
+
+    Raises `ProductsError` when the folder holds no corpus, or when records break the schema
+    and `fail_on_invalid` is set (nothing is written then).
+    """
+    settings = settings or getattr(config, "products", None) or ProductsSettings()
+    output_dir = Path(output_dir)
+    out = OutputDir.load(output_dir)
+    remove_stale_tmp(output_dir)
+    checker = Checker(settings.max_errors) if settings.validate_schema else None
+    summaries, signatures = _scan(out, settings, checker)
+    if checker is not None:
+        _check_tables(checker, output_dir)
+        report = checker.report
+        if report.n_errors and settings.fail_on_invalid:
+            shown = "\n  ".join(report.errors)
+            raise ProductsError(f"{report.n_errors} schema violation(s) in {output_dir} (a pipeline bug; "
+                                f"set products.fail_on_invalid: false to write the products anyway):\n  {shown}")
+    d = settings.duplicates
+    pairs = find_pairs(signatures, d.threshold, d.num_perm) if d.enabled else []
+    ranks = {s.doc_id: i for i, s in enumerate(summaries)}
+    drops = choose_drops(pairs, ranks) if d.enabled and d.drop else {}
+    if set(drops) != set(out.dropped):
+        rewrite_corpus(out, drops, len(pairs))
+    by_id = {s.doc_id: s for s in summaries}
+    for s in summaries:
+        s.duplicate_of = drops[s.doc_id].doc_a if s.doc_id in drops else None
+        s.flags = flags(s, settings.report)
+    summary = CorpusSummary(docs=summaries, failed=[e for errs in out.errors.values() for e in errs], pairs=pairs)
+    if checker is not None:
+        summary.schema_errors, summary.schema_messages = checker.report.n_errors, checker.report.errors
+        summary.schema_checked = checker.report.checked
+    write_atomic(output_dir / "duplicates.csv", duplicates_csv(pairs))
+    if settings.card:
+        write_atomic(output_dir / "README.md", card(summary, out.manifest, settings))
+    pages = 0
+    if settings.report.enabled:
+        write_atomic(output_dir / "report.html", corpus_report(summary, out.manifest, settings))
+        if settings.report.doc_pages:
+            pages = _write_pages(out, by_id)
+    return {
+        "documents": len(summaries), "schema_errors": summary.schema_errors, "duplicate_pairs": len(pairs),
+        "duplicates_dropped": len(drops), "flagged": len(summary.flagged), "pages": pages,
+    }

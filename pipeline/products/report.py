@@ -1,0 +1,186 @@
+"""report.html and report/<doc>.html: self-contained QA pages (pure: record/summary -> HTML).
+
+Plots are inline SVG images (base64 `data:` URIs), styles are inline: the pages load nothing
+from the network. Document pages render each section's mentions with spaCy's displaCy.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from html import escape
+from typing import Any
+
+from spacy import displacy
+
+from pipeline.products import plots
+from pipeline.products.settings import ProductsSettings
+from pipeline.products.stats import CorpusSummary, DocSummary, ranked
+
+CSS = " ".join("""
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
+h1{font-size:1.6rem} h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
+th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4} td.n{text-align:right} .flag{color:#b00020} .muted{color:#777}
+.plots img{display:block;max-width:100%;margin:1rem 0}
+.type{font-size:.75rem;background:#eef;border-radius:.3rem;padding:.1rem .4rem;margin-left:.5rem}
+pre{white-space:pre-wrap;background:#f8f8f8;padding:.5rem;font-size:.8rem;max-height:20rem;overflow:auto}
+section.sec{margin:1rem 0}
+""".split())
+LABEL_COLORS = ["#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb", "#9cc9cc", "#ffeb80", "#ff8197", "#f0d0ff",
+                "#bfe1d9", "#e4e7d2"]
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def page_name(doc_id: str) -> str:
+    """A file name for a document page; ids with other characters get a hash suffix.
+
+    >>> page_name("000_abc")
+    '000_abc.html'
+    >>> page_name("a/b c")
+    'a_b_c-9f597a63.html'
+    """
+    safe = _UNSAFE.sub("_", doc_id).strip("._") or "doc"
+    if safe != doc_id:
+        safe += "-" + hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:8]
+    return safe + ".html"
+
+
+def page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>{escape(title)}</title>\n'
+            f"<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+
+
+def svg_img(svg: str, alt: str) -> str:
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}">'
+
+
+def table(header: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
+    """An HTML table; cells are already-escaped HTML."""
+    numeric = numeric or set()
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
+        + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def label_colors(labels: list[str]) -> dict[str, str]:
+    """Fixed colours by sorted label, so a label has the same colour on every page."""
+    return {label: LABEL_COLORS[i % len(LABEL_COLORS)] for i, label in enumerate(sorted(labels))}
+
+
+def corpus_plots(summary: CorpusSummary, settings: ProductsSettings) -> list[str]:
+    kept, r = summary.kept, settings.report
+    worst = sorted(summary.docs, key=lambda d: (-sum(d.chars_removed.values()), d.doc_id))[: r.plot_docs]
+    stages = sorted({s for d in worst for s in d.chars_removed})
+    types = ranked(summary.total("types"))
+    labels = ranked(summary.total("labels"))
+    concepts = [(f"{name} ({label})", n) for (label, _, name), n in summary.top_concepts(r.top_concepts)]
+    return [
+        svg_img(plots.stacked_barh([d.doc_id for d in worst], {s: [d.chars_removed.get(s, 0) for d in worst] for s in stages},
+                                   f"Characters removed per document, by stage (top {len(worst)})", "characters"),
+                "characters removed per document by stage"),
+        svg_img(plots.histogram([100 * d.removed_fraction for d in summary.docs], "Share of the text removed", "% of characters"),
+                "share of text removed"),
+        svg_img(plots.histogram([d.sections for d in kept], "Sections per document", "sections"), "sections per document"),
+        svg_img(plots.barh(types, "Sections by type", "sections"), "sections by type"),
+        svg_img(plots.barh(labels, "Mentions by label", "mentions"), "mentions by label"),
+        svg_img(plots.barh(concepts, f"Top {len(concepts)} concepts", "mentions"), "top concepts"),
+    ]
+
+
+def doc_row(d: DocSummary, link: bool) -> list[str]:
+    name = f'<a href="report/{escape(page_name(d.doc_id))}">{escape(d.doc_id)}</a>' if link else escape(d.doc_id)
+    notes = [f'<span class="flag">{escape(f)}</span>' for f in d.flags]
+    if d.duplicate_of:
+        notes.append(f'<span class="muted">dropped: duplicate of {escape(d.duplicate_of)}</span>')
+    return [name, escape(d.source), str(d.sections), str(d.headings),
+            "" if d.unknown_headings is None else str(d.unknown_headings), str(d.words),
+            ", ".join(f"{escape(k)} {v}" for k, v in d.lines_removed.items()), f"{d.removed_fraction:.0%}",
+            str(d.mentions), "<br>".join(notes)]
+
+
+DOC_HEADER = ["document", "source", "sections", "headings", "unknown headings", "words", "lines removed", "removed",
+              "mentions", "flags"]
+DOC_NUMERIC = {2, 3, 4, 5, 7, 8}
+
+
+def corpus_report(summary: CorpusSummary, manifest: dict[str, Any], settings: ProductsSettings) -> str:
+    link = settings.report.doc_pages
+    kept = summary.kept
+    parts = [
+        "<h1>Corpus QA report</h1>",
+        f'<p class="muted">pipeline {escape(str(manifest.get("pipeline_version")))}, schema '
+        f'{escape(str(manifest.get("schema_version")))}, config {escape(str(manifest.get("config")))} '
+        f'(hash {escape(str(manifest.get("config_hash")))})</p>',
+        table(["documents", "in corpus", "failed", "duplicate pairs", "flagged", "sections", "mentions", "schema errors"],
+              [[str(len(summary.docs) + len(summary.failed)), str(len(kept)), str(len(summary.failed)),
+                str(len(summary.pairs)), str(len(summary.flagged)), str(sum(d.sections for d in kept)),
+                str(sum(d.mentions for d in kept)), str(summary.schema_errors)]], set(range(8))),
+        "<h2>Flagged documents</h2>",
+        table(DOC_HEADER, [doc_row(d, link) for d in summary.flagged], DOC_NUMERIC) if summary.flagged
+        else "<p>None: every document has headings, enough text, and mostly known headings.</p>",
+    ]
+    if summary.failed:
+        parts += ["<h2>Failed documents</h2>",
+                  table(["document", "stage", "kind", "message"],
+                        [[escape(e[k]) for k in ("doc", "stage", "kind", "message")] for e in summary.failed])]
+    if summary.schema_errors:
+        parts += [f"<h2>Schema violations ({summary.schema_errors})</h2>",
+                  "<pre>" + escape("\n".join(summary.schema_messages)) + "</pre>"]
+    parts += ["<h2>Near-duplicates</h2>",
+              table(["doc_a", "doc_b", "similarity"],
+                    [[escape(p.doc_a), escape(p.doc_b), f"{p.similarity:.4f}"] for p in summary.pairs], {2})
+              if summary.pairs else "<p>No pair above the threshold.</p>",
+              '<h2>Plots</h2>\n<div class="plots">', *corpus_plots(summary, settings), "</div>",
+              "<h2>All documents</h2>", table(DOC_HEADER, [doc_row(d, link) for d in summary.docs], DOC_NUMERIC)]
+    return page("Corpus QA report", "\n".join(parts))
+
+
+def render_section(section: dict[str, Any], mentions: list[dict[str, Any]], colors: dict[str, str]) -> str:
+    """The section's text with its mentions marked (displaCy, manual mode); overlaps skipped."""
+    ents, end = [], 0
+    for m in sorted(mentions, key=lambda m: (m["start"], -m["end"])):
+        if m["start"] >= end and m["end"] > m["start"]:
+            ents.append({"start": m["start"], "end": m["end"], "label": m["label"]})
+            end = m["end"]
+    html: str = displacy.render({"text": section["text"], "ents": ents, "title": None}, style="ent", manual=True,
+                                page=False, jupyter=False, options={"colors": colors})
+    return html
+
+
+def doc_page(record: dict[str, Any], removed: list[dict[str, Any]], summary: DocSummary) -> str:
+    by_section: dict[str, list[dict[str, Any]]] = {}
+    for m in record["entities"]:
+        by_section.setdefault(m["section_id"], []).append(m)
+    colors = label_colors(sorted({m["label"] for m in record["entities"]}))
+    parts = [
+        '<p><a href="../report.html">← corpus report</a></p>',
+        f"<h1>{escape(record['title'] or record['doc_id'])}</h1>",
+        table(["document", "source", "encoding", "site", "sections", "words", "mentions", "removed"],
+              [[escape(record["doc_id"]), escape(record["source"]), escape(str(record["encoding"])), escape(str(record["site"])),
+                str(summary.sections), str(summary.words), str(summary.mentions), f"{summary.removed_fraction:.0%}"]]),
+    ]
+    if summary.flags:
+        parts.append("<p>" + "; ".join(f'<span class="flag">{escape(f)}</span>' for f in summary.flags) + "</p>")
+    if summary.duplicate_of:
+        parts.append(f'<p class="flag">Dropped from the corpus: near-duplicate of {escape(summary.duplicate_of)}.</p>')
+    parts.append("<h2>Sections</h2>")
+    for s in record["sections"]:
+        level = min(6, 2 + max(1, s["level"]))
+        heading = escape(s["heading"]) if s["heading"] is not None else '<span class="muted">(untitled opening)</span>'
+        body = render_section(s, by_section.get(s["section_id"], []), colors) if s["text"] else '<p class="muted">(empty)</p>'
+        parts.append(f'<section class="sec" id="{escape(s["section_id"])}"><h{level}>{heading}'
+                     f'<span class="type">{escape(s["section_type"])}</span></h{level}>{body}</section>')
+    parts.append(f"<h2>Removed ({len(removed)})</h2>")
+    parts.append(table(["stage", "reason", "lines", "text"],
+                       [[escape(r["stage"]), escape(r["reason"]), f"{r['line_start']}–{r['line_end']}",
+                         f"<pre>{escape(r['text'])}</pre>"] for r in removed])
+                 if removed else "<p>Nothing was removed.</p>")
+    return page(f"{record['doc_id']}: document report", "\n".join(parts))

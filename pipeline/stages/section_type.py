@@ -1,0 +1,212 @@
+"""section_type: give every section a canonical type from a small controlled vocabulary.
+
+The vocabulary and its rules live in `configs/section_types.yaml` (validated here by
+`SectionTypeRules`; the file's header explains the order of the rules). A heading is
+normalized (`heading_key`), looked up among the synonyms, then matched against the types'
+patterns in the order the types are listed; a heading no rule knows takes the type of its
+nearest typed ancestor (`section.path`), else the default type, and counts as unknown.
+The untitled opening is the `opening` type. Pure functions do the work; `SectionType` is
+the thin stage around them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.document import Document, Section
+from pipeline.stages import RunContext, StageError, StageSettings
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+_KEEP_S = ("ss", "us", "is", "ous")
+
+
+class Settings(StageSettings):
+    # The vocabulary and rules, relative to the configs folder (beside default.yaml), so a
+    # run config and its rules travel together. Its `version` and content hash are recorded
+    # in the manifest's provenance, since the config hash covers only this path.
+    rules: str = "section_types.yaml"
+
+
+class TypeRules(BaseModel):
+    """One canonical type: what it holds, exact synonyms and regex patterns."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = Field(min_length=1)
+    synonyms: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"pattern {p!r} is not a valid regex: {exc}") from exc
+        return patterns
+
+
+class SectionTypeRules(BaseModel):
+    """The whole `section_types.yaml`: the vocabulary (`types`, in pattern priority order)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(ge=1)
+    opening: str
+    default: str
+    inherit: bool = True
+    types: dict[str, TypeRules] = Field(min_length=1)
+
+    @field_validator("types")
+    @classmethod
+    def _type_names(cls, types: dict[str, TypeRules]) -> dict[str, TypeRules]:
+        bad = [t for t in types if not re.fullmatch(r"[a-z][a-z0-9_]*", t)]
+        if bad:
+            raise ValueError(f"type names must be snake_case: {', '.join(bad)}")
+        return types
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SectionTypeRules:
+        for key in ("opening", "default"):
+            if getattr(self, key) not in self.types:
+                raise ValueError(f"{key} {getattr(self, key)!r} is not one of the types")
+        owner: dict[str, str] = {}
+        for name, rules in self.types.items():
+            for syn in rules.synonyms:
+                k = heading_key(syn)
+                if owner.get(k, name) != name:
+                    raise ValueError(f"synonym {syn!r} ({k!r}) belongs to both {owner[k]} and {name}")
+                owner[k] = name
+        return self
+
+
+def singular(word: str) -> str:
+    """A crude singular, applied alike to headings and synonyms so plurals meet.
+
+    >>> [singular(w) for w in ["diagnoses", "studies", "factors", "diagnosis", "doses", "status", "ct"]]
+    ['diagnosis', 'study', 'factor', 'diagnosis', 'dose', 'status', 'ct']
+    """
+    if len(word) <= 3 or word.endswith(_KEEP_S):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("oses") and len(word) > 6:
+        return word[:-2] + "is"
+    return word[:-1] if word.endswith("s") else word
+
+
+def heading_key(text: str) -> str:
+    """The form headings, synonyms and patterns meet in: lowercase words, singular.
+
+    >>> heading_key("Differential Diagnoses")
+    'differential diagnosis'
+    >>> heading_key("differential-diagnosis:")
+    'differential diagnosis'
+    >>> heading_key("How is POEMS Syndrome diagnosed?")
+    'how is poem syndrome diagnosed'
+    """
+    return " ".join(singular(w) for w in _NON_WORD.sub(" ", text.lower()).split())
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """The compiled rules: `classify(heading)` gives a type or None."""
+
+    synonyms: dict[str, str]
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    opening: str
+    default: str
+    inherit: bool
+
+    @classmethod
+    def from_rules(cls, rules: SectionTypeRules) -> Classifier:
+        synonyms = {heading_key(s): name for name, t in rules.types.items() for s in t.synonyms}
+        patterns = tuple((name, re.compile(p)) for name, t in rules.types.items() for p in t.patterns)
+        return cls(synonyms, patterns, rules.opening, rules.default, rules.inherit)
+
+    def classify(self, heading: str) -> str | None:
+        key = heading_key(heading)
+        if key in self.synonyms:
+            return self.synonyms[key]
+        for name, pattern in self.patterns:
+            if pattern.search(key):
+                return name
+        return None
+
+    def assign(self, heading: str | None, path: list[str]) -> tuple[str, str]:
+        """(type, how): how is "opening", "heading", "ancestor" or "unknown"."""
+        if heading is None:
+            return self.opening, "opening"
+        own = self.classify(heading)
+        if own is not None:
+            return own, "heading"
+        if self.inherit:
+            for ancestor in reversed(path):
+                inherited = self.classify(ancestor)
+                if inherited is not None:
+                    return inherited, "ancestor"
+        return self.default, "unknown"
+
+
+def load_rules(path: Path) -> SectionTypeRules:
+    """Read and validate the rules file; a `ValueError` names the file and the key."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read section type rules: {exc}") from exc
+    try:
+        return SectionTypeRules.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise ValueError(f"{path}: {where}: {err['msg']}") from exc
+
+
+def rules_digest(rules: SectionTypeRules) -> str:
+    blob = json.dumps(rules.model_dump(mode="json"), sort_keys=True).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def assign_types(sections: list[Section], classifier: Classifier) -> dict[str, int]:
+    """Set `section_type` on every section; return how many were typed which way."""
+    counts = {"opening": 0, "heading": 0, "ancestor": 0, "unknown": 0}
+    for section in sections:
+        section.section_type, how = classifier.assign(section.heading, section.path)
+        counts[how] += 1
+    return counts
+
+
+class SectionType:
+    name: ClassVar[str] = "section_type"
+
+    def __init__(self, classifier: Classifier, provenance: dict[str, str]) -> None:
+        self.classifier = classifier
+        self.provenance = provenance
+
+    def __call__(self, doc: Document) -> Document:
+        if "segment" not in doc.steps:
+            raise StageError("stage_order", "section_type needs the sections of `segment`; list it after segment")
+        counts = assign_types(doc.sections, self.classifier)
+        doc.count(self.name, "typed_by_heading", counts["heading"])
+        doc.count(self.name, "typed_by_ancestor", counts["ancestor"])
+        doc.count(self.name, "unknown_headings", counts["unknown"])
+        return doc
+
+
+def build(settings: Settings, ctx: RunContext) -> SectionType:
+    path = ctx.config_dir / settings.rules
+    try:
+        rules = load_rules(path)
+    except ValueError as exc:
+        raise StageError("section_type_rules", f"{exc} (fix the file or point section_type.rules elsewhere)") from exc
+    provenance = {"rules": settings.rules, "rules_version": str(rules.version), "rules_hash": rules_digest(rules)}
+    return SectionType(Classifier.from_rules(rules), provenance)

@@ -1,0 +1,260 @@
+"""Corpus products: schema validation, near-duplicates (report and drop), dataset card, QA report.
+
+`build_output` makes a small corpus the other product tests reuse: the sample monograph, the
+same page saved again under another name in cp1252 with a few words changed, and a short
+unrelated monograph.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from pipeline import SCHEMA_VERSION
+from pipeline.batch import run_batch
+from pipeline.config import Config, load_config
+from pipeline.products import DuplicateSettings, ProductsError, ProductsSettings, validate_output, write_products
+from pipeline.products.duplicates import Signer, find_pairs
+from pipeline.products.schema import SCHEMA_FILES, Validators, load_schema, shape_errors
+from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS
+
+from .conftest import ROOT, SAMPLE
+
+COPY = "copy_of_poems.txt"
+OTHER = "zz_gout.txt"
+OTHER_TEXT = """Gout
+
+Overview
+Gout is a form of inflammatory arthritis caused by deposits of monosodium urate crystals in and around the joints, \
+most often the joint at the base of the big toe.
+
+Epidemiology
+Gout affects about four percent of adults in the United States and is more common in men than in women; its \
+prevalence rises with age, obesity, kidney disease and the use of diuretics.
+
+Clinical Presentation
+Attacks start suddenly, often at night, with severe pain, swelling, redness and warmth of a single joint that \
+peaks within a day and resolves over one to two weeks.
+
+Treatment
+Acute attacks are treated with colchicine, nonsteroidal anti-inflammatory drugs or corticosteroids; long-term \
+urate lowering with allopurinol or febuxostat prevents new attacks and dissolves tophi.
+"""
+PRODUCTS = ("duplicates.csv", "README.md", "report.html")
+
+
+def copy_text() -> str:
+    """The sample with a few words changed (a second save of the same monograph)."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    for old, new in (("rare and complex", "uncommon and complicated"), ("hallmark", "key"), ("intriguing", "curious")):
+        text = text.replace(old, new, 1)
+    return text
+
+
+def make_raw(raw: Path, order: list[str] | None = None) -> Path:
+    """The three inputs, written in `order` (file creation order must not matter)."""
+    raw.mkdir(parents=True, exist_ok=True)
+    writers = {
+        SAMPLE.name: lambda p: shutil.copy(SAMPLE, p),
+        COPY: lambda p: p.write_bytes(copy_text().encode("cp1252", errors="replace")),
+        OTHER: lambda p: p.write_text(OTHER_TEXT, encoding="utf-8"),
+    }
+    for name in order or list(writers):
+        writers[name](raw / name)
+    return raw
+
+
+def make_config(dest: Path, entities: bool = True) -> Config:
+    """The default config plus `section_type` (and `entities`), with the configs folder beside it."""
+    shutil.copytree(ROOT / "configs", dest, dirs_exist_ok=True)
+    data = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text(encoding="utf-8"))
+    stages = [s for s in data["stages"] if s not in ("section_type", "entities")]
+    stages.insert(stages.index("segment") + 1, "section_type")
+    data["stages"] = [*stages, "entities"] if entities else stages
+    # the repository's terminology config, so the shared lexicon artifact is reused, not rebuilt
+    data["entities"] = {**(data.get("entities") or {}), "terminology": str(ROOT / "configs" / "terminology.yaml"),
+                        "lexicon_dir": str(ROOT / ".cache" / "lexicon")}
+    (dest / "run.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return load_config(dest / "run.yaml")
+
+
+def build_output(tmp: Path, order: list[str] | None = None, settings: ProductsSettings | None = None) -> Path:
+    config = make_config(tmp / "configs")
+    out = tmp / "processed"
+    run_batch(config, make_raw(tmp / "raw", order), out, workers=1, progress=False)
+    write_products(out, config, settings)
+    return out
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_output(tmp_path_factory.mktemp("products"))
+
+
+def lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+# --- schemas -----------------------------------------------------------------------------
+
+def test_schemas_are_2020_12_and_match_the_records() -> None:
+    from jsonschema import Draft202012Validator
+
+    for name in SCHEMA_FILES:
+        schema = load_schema(name)
+        Draft202012Validator.check_schema(schema)
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION
+        assert SCHEMA_VERSION in schema["$id"]
+    assert list(load_schema("section")["properties"]) == SECTION_COLUMNS
+    assert list(load_schema("mention")["properties"]) == ENTITY_COLUMNS
+    mention = load_schema("corpus")["$defs"]["mention"]["properties"]
+    assert {k: v for k, v in load_schema("mention")["properties"].items() if k in mention} == mention
+
+
+def test_the_output_is_valid(output: Path) -> None:
+    report = validate_output(output)
+    assert report.n_errors == 0, report.errors
+    assert report.checked["corpus.jsonl"] == 3
+    assert report.checked["sections.parquet"] > 50 and report.checked["entities.parquet"] > 100
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [
+    (lambda r: r.pop("sha256"), "sha256"),
+    (lambda r: r.update(kind="pdf"), "kind"),
+    (lambda r: r.update(surprise=1), "surprise"),
+    (lambda r: r.update(schema_version="0.9"), "schema_version"),
+    (lambda r: r["sections"][1].update(level=-1), "sections/1/level"),
+    (lambda r: r["sections"][1].update(section_type="misc"), "sections/1/section_type"),
+    (lambda r: r["entities"][0].update(start="0"), "entities/0/start"),
+])
+def test_invalid_records_are_caught(output: Path, mutate, expected: str) -> None:  # type: ignore[no-untyped-def]
+    record = lines(output / "corpus.jsonl")[0]
+    validators = Validators.load()
+    assert shape_errors(validators.corpus, record, "x") == []
+    mutate(record)
+    errors = shape_errors(validators.corpus, record, "x")
+    assert errors and any(expected in e for e in errors), errors
+
+
+def test_an_invalid_corpus_fails_the_products_and_writes_nothing(output: Path, tmp_path: Path, config: Config) -> None:
+    bad = tmp_path / "bad"
+    shutil.copytree(output, bad)
+    for name in PRODUCTS:
+        (bad / name).unlink()
+    records = lines(bad / "corpus.jsonl")
+    records[1]["entities"][0]["end"] += 1  # offsets no longer point at the mention: an invariant, not a shape
+    (bad / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    with pytest.raises(ProductsError, match=r"(?s)1 schema violation.*corpus.jsonl line 2: entities/0"):
+        write_products(bad, config)
+    assert not any((bad / name).exists() for name in PRODUCTS)
+    counts = write_products(bad, config, ProductsSettings(fail_on_invalid=False))
+    assert counts["schema_errors"] == 1
+    assert "Schema violations (1)" in (bad / "report.html").read_text(encoding="utf-8")
+
+
+# --- duplicates --------------------------------------------------------------------------
+
+def test_the_resaved_copy_is_found(output: Path) -> None:
+    rows = list(csv.DictReader((output / "duplicates.csv").open(encoding="utf-8")))
+    assert [(r["doc_a"], r["doc_b"]) for r in rows] == [(SAMPLE.stem, Path(COPY).stem)]
+    assert 0.9 < float(rows[0]["similarity"]) < 1.0
+    corpus = lines(output / "corpus.jsonl")
+    assert {r["encoding"] for r in corpus} >= {"utf-8", "cp1252"}
+
+
+def test_pairs_do_not_depend_on_the_order_signatures_arrive(output: Path) -> None:
+    signer = Signer(DuplicateSettings())
+    records = lines(output / "corpus.jsonl")
+    sigs = [s for i, r in enumerate(records) if (s := signer.sign(r, i)) is not None]
+    expected = find_pairs(sigs, 0.8, 128)
+    for seed in range(3):
+        random.Random(seed).shuffle(sigs)
+        assert find_pairs(sigs, 0.8, 128) == expected
+
+
+def test_products_are_byte_identical_whatever_the_input_order(output: Path, tmp_path: Path) -> None:
+    other = build_output(tmp_path, order=[OTHER, COPY, SAMPLE.name])
+    for name in (*PRODUCTS, "corpus.jsonl", f"report/{SAMPLE.stem}.html"):
+        assert (other / name).read_bytes() == (output / name).read_bytes(), name
+
+
+def test_drop_removes_the_later_copy_and_can_be_undone(output: Path, tmp_path: Path, config: Config) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(output, out)
+    original = {n: (out / n).read_bytes() for n in ("corpus.jsonl", "sections.csv", "entities.csv", "removed.jsonl")}
+    drop = ProductsSettings(duplicates=DuplicateSettings(drop=True))
+    counts = write_products(out, config, drop)
+    copy_id = Path(COPY).stem
+    assert counts["duplicates_dropped"] == 1
+    assert copy_id not in {r["doc_id"] for r in lines(out / "corpus.jsonl")}
+    assert [r["doc_id"] for r in lines(out / "duplicates.jsonl")] == [copy_id]
+    for table in ("sections", "entities"):
+        assert copy_id not in set(pq.read_table(out / f"{table}.parquet")["doc_id"].to_pylist())
+        assert copy_id not in (out / f"{table}.csv").read_text(encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["documents"][copy_id]["duplicate_of"] == SAMPLE.stem
+    assert manifest["products"]["duplicates_dropped"] == [copy_id]
+    assert validate_output(out).n_errors == 0
+    assert "dropped: duplicate of" in (out / "report.html").read_text(encoding="utf-8")
+    # regenerating is idempotent: the dropped copy is still found (from duplicates.jsonl)
+    snapshot = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    write_products(out, config, drop)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == snapshot
+    # switching drop off puts the document back, byte for byte
+    write_products(out, config, ProductsSettings())
+    assert {n: (out / n).read_bytes() for n in original} == original
+    assert not (out / "duplicates.jsonl").exists()
+
+
+# --- card and report ---------------------------------------------------------------------
+
+def test_dataset_card(output: Path) -> None:
+    card = (output / "README.md").read_text(encoding="utf-8")
+    for needle in ("## What it holds", "| documents in the corpus | 3 |", "### Sections by type", "`differential_diagnosis`",
+                   "### Mentions by label", "| DISEASE |", "POEMS syndrome", "## How it was made", "hash `",
+                   "Provenance of `entities`", "lexicon_version", "Provenance of `section_type`", "## Schema",
+                   "`corpus.schema.json`", "`n_paragraphs`", "## Known limits"):
+        assert needle in card, needle
+
+
+def test_report_is_self_contained_and_links_every_document(output: Path) -> None:
+    html = (output / "report.html").read_text(encoding="utf-8")
+    assert html.count("data:image/svg+xml;base64,") == 6
+    for bad in ("http://", "https://", "<script", "<link"):
+        assert bad not in html
+    pages = sorted(p.name for p in (output / "report").glob("*.html"))
+    assert pages == sorted(f"{Path(n).stem}.html" for n in (SAMPLE.name, COPY, OTHER))
+    for name in pages:
+        assert f'href="report/{name}"' in html
+    page = (output / "report" / f"{SAMPLE.stem}.html").read_text(encoding="utf-8")
+    assert '<mark class="entity"' in page and "DISEASE" in page
+    assert "repeated copy of lines" in page  # removals with their reasons
+    assert "https://" not in page and "<script" not in page
+
+
+def test_suspicious_documents_are_flagged(output: Path) -> None:
+    html = (output / "report.html").read_text(encoding="utf-8")
+    flagged = html.split("<h2>Flagged documents</h2>")[1].split("<h2>")[0]
+    assert "short: " in flagged and Path(OTHER).stem in flagged  # the short gout page
+    assert "mostly removed" in flagged and SAMPLE.stem in flagged  # two repeated copies removed
+
+
+def test_cli_regenerates_and_prints_the_report_path(output: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.products.__main__ import main
+
+    out = tmp_path / "out"
+    shutil.copytree(output, out)
+    before = (out / "report.html").read_bytes()
+    (out / "report.html").unlink()
+    assert main([str(out), "--config", str(output.parent / "configs" / "run.yaml")]) == 0
+    assert capsys.readouterr().out.strip() == str((out / "report.html").resolve())
+    assert (out / "report.html").read_bytes() == before
+    assert main([str(tmp_path / "missing")]) == 2
