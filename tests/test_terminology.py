@@ -161,3 +161,31 @@ def test_all_caps_synonyms_are_case_sensitive(real_lexicon: tuple[dict, Lexicon]
     _meta, lex = real_lexicon
     assert "VEGF" in lex.cs_index and "vegf" not in lex.index
     assert all(len(k) <= 7 for k in lex.cs_index)  # short forms only (+ a skipped hyphen)
+
+
+def test_conflict_rules_disease_vs_phenotype_and_protein_vs_drug() -> None:
+    rules = B.ConflictRules(
+        biologic_stems=("mab",), protein_trees=("D12.776",), disease_sources=frozenset({"orphanet"}),
+        disease_trees=("C04",), disease_heads=frozenset({"disease", "lymphoma"}), disease_suffixes=("itis",),
+    )
+    hpo = B.RawTerm("x", "SYMPTOM", "x", "HP:1", "hpo")
+    mondo = B.RawTerm("x", "DISEASE", "x", "MONDO:1", "mondo")
+    assert B.resolve("hashimoto thyroiditis", [hpo, mondo], rules).label == "DISEASE"
+    assert B.resolve("hodgkin lymphoma", [hpo, mondo], rules).label == "DISEASE"
+    assert B.resolve("anemia", [hpo, mondo], rules).label == "SYMPTOM"
+    drug = B.RawTerm("x", "DRUG", "x", "DB1", "drugbank")
+    prot = B.RawTerm("x", "PROTEIN", "x", "D1", "mesh", ("D12.776.1",))
+    peptide = B.RawTerm("x", "PROTEIN", "x", "D2", "mesh", ("D12.644.641",))
+    assert B.resolve("interferon gamma", [drug, prot], rules).label == "PROTEIN"
+    assert B.resolve("rituximab", [drug, prot], rules).label == "DRUG"
+    assert B.resolve("cyclosporine", [drug, peptide], rules).label == "DRUG"
+
+
+def test_term_heads_hyphen_compounds_and_patterns() -> None:
+    lex = tiny_lexicon()
+    lex.head_noun_term_labels = frozenset({"PROCEDURE"})
+    lex.patterns = (("CD[1-9][0-9]{0,2}", "PROTEIN"),)
+    # a hyphenated compound is taken whole or not at all
+    assert found("a bone-marrow biopsy", lex) == [("bone-marrow biopsy", "PROCEDURE")]
+    assert found("a non-bone biopsy", lex) == [("non-bone biopsy", "PROCEDURE")]
+    assert found("anti-CD20 and CD38 and CD4+ cells", lex) == [("CD20", "PROTEIN"), ("CD38", "PROTEIN")]

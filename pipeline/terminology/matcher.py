@@ -25,22 +25,31 @@ Matching rules
    bone lesions", "nerve damage") becomes a mention with the head noun's label and no id.
    A modifier is a lexicon term ending right there or a rare word of the lexicon's
    vocabulary; stop-listed modifiers ("clinical", "prognostic") end the walk. Dictionary
-   mentions swallowed by the new span are dropped.
+   mentions swallowed by the new span are dropped. A single-token dictionary mention of
+   a configured label (`head_noun_term_labels`: "weakness", "radiography") is a head
+   noun too ("proximal weakness", "chest radiography") and keeps its label. A hyphenated
+   compound modifier ("steroid-sparing", "muscle-specific") is taken whole, when one of
+   its words is a medical modifier, or not at all: a span never starts inside a word.
+6. Token patterns: an uncovered token that fully matches a configured pattern ("CD20",
+   "IL-17") is a mention with the pattern's label and no id; a cluster-of-differentiation
+   marker written as a cell phenotype ("CD4+ T cells") is not (the cell is the concept).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 ARTIFACT_NAME = "lexicon.pkl"
 # Bump when the artifact layout or the key normalisation changes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Longest name, in key tokens, that is looked up.
 MAX_KEY_TOKENS = 10
 
 _SKIP = frozenset({"-", "–", "—"})
 HEAD_NOUN_SOURCE = "head_noun"
+PATTERN_SOURCE = "pattern"
 
 
 class Term(NamedTuple):
@@ -123,6 +132,26 @@ class Lexicon:
     head_noun_max_modifiers: int = 3
     rare_modifiers: frozenset[str] = frozenset()
     stop_modifiers: frozenset[str] = frozenset()
+    # Labels of single-token dictionary mentions that act as head nouns.
+    head_noun_term_labels: frozenset[str] = frozenset()
+    # (regex source, label): whole-token, case-sensitive patterns (rule 6).
+    patterns: tuple[tuple[str, str], ...] = ()
+    _compiled: Any = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_compiled"] = None  # compiled lazily after loading
+        return state
+
+    def _pattern_label(self, text: str) -> str | None:
+        if not self.patterns:
+            return None
+        if self._compiled is None:
+            self._compiled = [(re.compile(rx), label) for rx, label in self.patterns]
+        for rx, label in self._compiled:
+            if rx.fullmatch(text):
+                return label
+        return None
 
     def lookup(self, lowered: list[str], cased: list[str]) -> Term | None:
         """The concept of a token sequence, trying the exact case, then lower case, then
@@ -158,7 +187,7 @@ class Lexicon:
                 continue
             parts_l: list[str] = []
             parts_c: list[str] = []
-            for j in range(i, n):
+            for j in range(i, min(n, i + 4 * MAX_KEY_TOKENS)):
                 if skip[j]:
                     continue
                 if "\n" in toks[j].text:
@@ -181,30 +210,68 @@ class Lexicon:
             chosen.append((i, j, term))
 
         spans = self._head_nouns(toks, lower, skip, chosen)
+        if self.patterns:
+            spans += self._patterns(toks, taken, spans)
         spans.sort(key=lambda s: (s[0], s[1]))
         return [
-            Match(
-                starts[i], ends[j - 1], term.label if term else label, term, term.source if term else HEAD_NOUN_SOURCE
-            )
-            for i, j, term, label in spans
+            Match(starts[i], ends[j - 1], term.label if term else label, term, term.source if term else src)
+            for i, j, term, label, src in spans
         ]
+
+    def _patterns(
+        self, toks: list[Any], taken: list[bool], spans: list[tuple[int, int, Term | None, str, str]]
+    ) -> list[tuple[int, int, Term | None, str, str]]:
+        """Rule 6: uncovered tokens that match a token pattern."""
+        covered = set()
+        for i, j, *_rest in spans:
+            covered.update(range(i, j))
+        out: list[tuple[int, int, Term | None, str, str]] = []
+        n = len(toks)
+        for k, tok in enumerate(toks):
+            if k in covered or taken[k] or not tok.text[:1].isalnum():
+                continue
+            label = self._pattern_label(tok.text)
+            if label is None:
+                continue
+            nxt = toks[k + 1].text if k + 1 < n and not tok.whitespace_ else ""
+            if nxt[:1] in ("+", "-", "−", "–") and not (k + 2 < n and toks[k + 2].text[:1].isalnum() and not toks[k + 1].whitespace_):
+                continue  # "CD4+ T cells", "CD8- cells": a cell phenotype, not the molecule
+            out.append((k, k + 1, None, label, PATTERN_SOURCE))
+        return out
 
     def _head_nouns(
         self, toks: list[Any], lower: list[str], skip: list[bool], chosen: list[tuple[int, int, Term]]
-    ) -> list[tuple[int, int, Term | None, str]]:
+    ) -> list[tuple[int, int, Term | None, str, str]]:
         """Apply the head-noun fallback to the dictionary spans (token offsets)."""
-        spans: list[tuple[int, int, Term | None, str]] = [(i, j, t, t.label) for i, j, t in chosen]
-        if not self.head_nouns:
+        spans: list[tuple[int, int, Term | None, str, str]] = [(i, j, t, t.label, t.source) for i, j, t in chosen]
+        if not self.head_nouns and not self.head_noun_term_labels:
             return spans
         cover: dict[int, int] = {}
         for idx, (i, j, _t) in enumerate(chosen):
             for k in range(i, j):
                 cover[k] = idx
         dead: set[int] = set()
-        new: list[tuple[int, int, Term | None, str]] = []
+        new: list[tuple[int, int, Term | None, str, str]] = []
+
+        def attached_hyphen(k: int) -> bool:
+            """Token k is a hyphen glued to the words on both sides ("steroid-sparing")."""
+            return (
+                k >= 1
+                and skip[k]
+                and not toks[k].is_space
+                and not toks[k - 1].whitespace_
+                and not toks[k].whitespace_
+                and lower[k - 1].isalpha()
+            )
+
+        def medical(word: str) -> bool:
+            return word.isalpha() and (word in self.rare_modifiers or self.is_term_word(word))
+
         for h, word in enumerate(lower):
             if not word.isalpha():
                 continue
+            if h >= 1 and not toks[h - 1].whitespace_ and skip[h - 1]:
+                continue  # the head is the second half of a hyphenated word
             head_match = cover.get(h)
             if head_match is not None and chosen[head_match][:2] != (h, h + 1):
                 continue
@@ -214,6 +281,10 @@ class Lexicon:
                     label = self.head_nouns.get(sing)
                     if label:
                         break
+            if label is None and head_match is not None:
+                term_label = chosen[head_match][2].label
+                if term_label in self.head_noun_term_labels:
+                    label = term_label
             if label is None:
                 continue
             left = h
@@ -222,7 +293,29 @@ class Lexicon:
             k = h - 1
             while k >= 0 and n_mod < self.head_noun_max_modifiers:
                 if skip[k]:
+                    if toks[k].is_space or toks[k].whitespace_ or (k + 1 < len(toks) and skip[k + 1]):
+                        break  # a dash between words, not a hyphenated compound
                     k -= 1
+                    continue
+                # A hyphenated compound ("muscle-specific"): all of it, or stop here.
+                if k >= 2 and attached_hyphen(k - 1) and lower[k].isalpha():
+                    first = k - 2
+                    while first >= 2 and attached_hyphen(first - 1) and lower[first].isalpha():
+                        first -= 2
+                    words = [lower[m] for m in range(first, k + 1) if not skip[m]]
+                    if not all(w.isalpha() for w in words) or not any(medical(w) for w in words):
+                        break
+                    if any(w in self.stop_modifiers for w in words if not self.is_term_word(w)) and not any(
+                        self.is_term_word(w) for w in words
+                    ):
+                        break
+                    parts = {cover[m] for m in range(first, k + 1) if m in cover}
+                    if any(chosen[idx][0] < first or chosen[idx][1] > k + 1 or idx in dead for idx in parts):
+                        break
+                    swallowed.extend(parts)
+                    left = first
+                    k = first - 1
+                    n_mod += 1
                     continue
                 if k in cover:
                     idx = cover[k]
@@ -231,6 +324,8 @@ class Lexicon:
                         break
                     if lower[i] in self.stop_modifiers or idx in dead:
                         break
+                    if i >= 1 and attached_hyphen(i - 1):
+                        break  # the term is the tail of a longer hyphenated word
                     swallowed.append(idx)
                     left = i
                     k = i - 1
@@ -250,6 +345,6 @@ class Lexicon:
                 swallowed.append(head_match)
                 label = chosen[head_match][2].label
             dead.update(swallowed)
-            new.append((left, h + 1, None, label))
+            new.append((left, h + 1, None, label, HEAD_NOUN_SOURCE))
         kept = [s for idx, s in enumerate(spans) if idx not in dead]
         return kept + new
