@@ -1,7 +1,23 @@
-"""One batch run: inputs -> results (runner) -> files (writers) -> a summary for the CLI."""
+"""One batch run: inputs -> results (executors) -> per-document state -> files (writers) -> a summary.
+
+The run streams. Input files are read and hashed one by one, in input order; a document whose
+stored state (`pipeline.state`) was computed under the same key is reused, any other is
+submitted to the executor. At most `window` submitted documents are unfinished or waiting to
+be written at any time, so memory stays flat whatever the corpus size. Each result is saved
+as the document's state file as soon as it arrives (in whatever order workers finish), and
+the corpus files are written from the results in input order, to temporary names renamed
+into place at the end. Hence:
+
+- the output is byte-identical whatever the number of workers, the executor, or which
+  documents were reused;
+- a killed run loses at most the documents in flight: the next run reuses every saved one;
+- Ctrl-C stops with the previous corpus files untouched (`BatchInterrupted`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,8 +26,10 @@ from tqdm import tqdm
 
 from pipeline import SCHEMA_VERSION, __version__
 from pipeline.config import Config
-from pipeline.runner import DocResult, Pipeline, discover, iter_results
-from pipeline.writers import CorpusWriter
+from pipeline.executors import Executor, make_executor
+from pipeline.runner import DocResult, InputFile, Task, discover, read_task
+from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, output_lock, run_parts, source_fingerprint
+from pipeline.writers import CorpusWriter, remove_stale_tmp
 
 
 @dataclass
@@ -20,8 +38,11 @@ class Summary:
     failed: int = 0
     sections: int = 0
     mentions: int = 0
+    processed: int = 0
+    reused: int = 0
+    total: int = 0
     removed: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # stage -> seconds, documents processed in this run
     output: Path | None = None
 
     def add(self, result: DocResult) -> None:
@@ -34,6 +55,8 @@ class Summary:
         for stage, counts in result.stats.items():
             if "lines_removed" in counts:
                 self.removed[stage] = self.removed.get(stage, 0) + int(counts["lines_removed"])
+
+    def add_seconds(self, result: DocResult) -> None:
         for stage, secs in result.seconds.items():
             self.seconds[stage] = self.seconds.get(stage, 0.0) + secs
 
@@ -41,11 +64,27 @@ class Summary:
         removed = ", ".join(f"{k} {v}" for k, v in self.removed.items()) or "none"
         text = (
             f"{self.ok + self.failed} documents: {self.ok} ok, {self.failed} failed | "
-            f"{self.sections} sections | {self.mentions} mentions | lines removed: {removed}"
+            f"{self.sections} sections | {self.mentions} mentions | lines removed: {removed} | "
+            f"{self.processed} processed, {self.reused} reused"
         )
         if self.failed and self.output is not None:
             text += f" | errors: {self.output / 'errors.jsonl'}"
         return text
+
+    def interrupted_line(self) -> str:
+        return (
+            f"interrupted: {self.processed} documents processed and {self.reused} reused of {self.total}; "
+            f"finished documents are saved in {self.output}/.state, the previous corpus files are unchanged: "
+            "run again to finish"
+        )
+
+
+class BatchInterrupted(Exception):
+    """Ctrl-C during a batch; `summary` says how far it got."""
+
+    def __init__(self, summary: Summary) -> None:
+        super().__init__(summary.interrupted_line())
+        self.summary = summary
 
 
 def manifest(config: Config, pipeline_provenance: dict[str, Any], docs: dict[str, Any], summary: Summary) -> dict[str, Any]:
@@ -64,25 +103,141 @@ def manifest(config: Config, pipeline_provenance: dict[str, Any], docs: dict[str
     }
 
 
-def run_batch(config: Config, input_dir: Path, output_dir: Path, workers: int = 1, progress: bool = True) -> Summary:
-    """Process every file under `input_dir` into `output_dir`; never raises for a bad document."""
+def manifest_entry(result: DocResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {"source": result.source, "status": result.status}
+    if result.record is not None:
+        entry["sha256"] = result.record["sha256"]
+        entry["stats"] = result.stats
+    if result.error is not None:
+        entry["error"] = result.error
+    return entry
+
+
+@dataclass
+class _Slot:
+    """One input document on its way to the writer."""
+
+    item: InputFile
+    key: DocKey | None = None  # None: not cacheable (unreadable file)
+    task: Task | None = None  # kept until submitted, for a reused state that turns out unreadable
+    result: DocResult | None = None
+    reuse: bool = False
+
+
+def _plan(item: InputFile, store: StateStore, force: bool) -> _Slot:
+    """Read and hash one input: reuse its stored result, or make it a task."""
+    task = read_task(item)
+    if isinstance(task, DocResult):
+        return _Slot(item, result=task)
+    key = store.key(item.source, item.doc_id, hashlib.sha256(task.raw).hexdigest())
+    if not force and store.matches(key):
+        return _Slot(item, key=key, reuse=True)
+    return _Slot(item, key=key, task=task)
+
+
+def run_batch(
+    config: Config,
+    input_dir: Path,
+    output_dir: Path,
+    workers: int | None = 1,
+    progress: bool = True,
+    executor: str | Executor = "local",
+    address: str | None = None,
+    force: bool = False,
+    window: int | None = None,
+) -> Summary:
+    """Process every file under `input_dir` into `output_dir`; never raises for a bad document.
+
+    `executor` is "local" (`workers` processes, 1 = this process), "ray" (at `address`) or an
+    `Executor`. Documents already processed under the same key (see `pipeline.state`) are
+    reused unless `force`. Raises `BatchInterrupted` on Ctrl-C, `ExecutorError` when workers cannot run and
+    `StateLocked` when another run holds `output_dir`.
+    """
     items = discover(input_dir)
-    pipeline = Pipeline(config)
-    summary = Summary(output=output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    summary = Summary(output=output_dir, total=len(items))
+    pool = make_executor(executor, config, workers, address) if isinstance(executor, str) else executor
+    with output_lock(output_dir):  # before touching anything in output_dir
+        remove_stale_tmp(output_dir)
+        clean_tmp(output_dir)
+        try:
+            provenance = pool.start()
+            parts = run_parts(__version__, SCHEMA_VERSION, source_fingerprint(), config.digest, provenance)
+            store = StateStore(output_dir, parts)
+            _stream(items, store, pool, summary, provenance, config, output_dir, force, progress,
+                    window or max(4, 4 * pool.workers))
+        except KeyboardInterrupt:
+            pool.close(cancel=True)
+            raise BatchInterrupted(summary) from None
+        except BaseException:
+            pool.close(cancel=True)
+            raise
+        pool.close()
+        store.prune({item.source for item in items})
+    return summary
+
+
+def _stream(
+    items: list[InputFile], store: StateStore, pool: Executor, summary: Summary, provenance: dict[str, Any],
+    config: Config, output_dir: Path, force: bool, progress: bool, window: int,
+) -> None:
+    """The sliding window: plan ahead in input order, submit, save results as they finish,
+    write them in input order."""
+    pending: deque[_Slot] = deque()
+    tickets: dict[int, _Slot] = {}
+    unwritten = 0  # submitted and not yet written: bounds the results held in memory
+    todo = iter(items)
+    exhausted = False
     docs: dict[str, Any] = {}
+    bar = tqdm(total=len(items), unit="doc", disable=not progress or len(items) < 2, leave=False)
     with CorpusWriter(output_dir) as writer:
-        bar = tqdm(total=len(items), unit="doc", disable=not progress or len(items) < 2, leave=False)
-        for result in iter_results(config, items, workers, pipeline):
-            writer.write(result)
-            summary.add(result)
-            entry: dict[str, Any] = {"source": result.source, "status": result.status}
-            if result.record is not None:
-                entry["sha256"] = result.record["sha256"]
-                entry["stats"] = result.stats
-            if result.error is not None:
-                entry["error"] = result.error
-            docs[result.doc_id] = entry
+        while True:
+            while not exhausted and unwritten < window and len(pending) < 16 * window:
+                item = next(todo, None)
+                if item is None:
+                    exhausted = True
+                    break
+                slot = _plan(item, store, force)
+                if slot.task is not None:
+                    tickets[pool.submit(slot.task)] = slot
+                    slot.task = None
+                    unwritten += 1
+                pending.append(slot)
+            if not pending:
+                break
+            head = pending[0]
+            if head.reuse and head.result is None:
+                head.result = store.load(head.key) if head.key is not None else None
+                if head.result is None:  # vanished or corrupted since planned: process it after all
+                    head.reuse = False
+                    task = read_task(head.item)
+                    if isinstance(task, DocResult):
+                        head.result, head.key = task, None
+                    else:
+                        head.key = store.key(head.item.source, head.item.doc_id, hashlib.sha256(task.raw).hexdigest())
+                        tickets[pool.submit(task)] = head
+                        unwritten += 1
+            if head.result is None:
+                if not tickets:
+                    raise RuntimeError("internal error: waiting for a document that was never submitted")
+                for ticket, result in pool.wait():
+                    slot = tickets.pop(ticket)
+                    if slot.key is not None and cacheable(result):
+                        store.save(slot.key, result)
+                    slot.result = result
+                    summary.processed += 1
+                    summary.add_seconds(result)
+                continue
+            pending.popleft()
+            if head.reuse:
+                summary.reused += 1
+            elif head.key is None:
+                summary.processed += 1  # unreadable: never submitted
+            else:
+                unwritten -= 1
+            writer.write(head.result)
+            summary.add(head.result)
+            docs[head.result.doc_id] = manifest_entry(head.result)
             bar.update(1)
         bar.close()
-        writer.commit(manifest(config, pipeline.provenance, docs, summary))
-    return summary
+        writer.commit(manifest(config, provenance, docs, summary))

@@ -18,7 +18,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--input", type=Path, default=Path("raw"), help="folder of raw monographs (default: raw)")
     run.add_argument("--output", type=Path, default=Path("processed"), help="output folder (default: processed)")
     run.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="run config (default: configs/default.yaml)")
-    run.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="worker processes (default: this machine's cores; with --executor ray, the cluster's CPUs)")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="local: this machine (default); ray: Ray tasks on a cluster (needs the [ray] extra)")
+    run.add_argument("--address", default=None,
+                     help="Ray cluster address (e.g. ray://head:10001 or auto; default: $RAY_ADDRESS or a local Ray)")
+    run.add_argument("--force", action="store_true", help="process every document again, ignoring the saved per-document results")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -26,7 +32,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
-        from pipeline.batch import run_batch
+        from pipeline.batch import BatchInterrupted, run_batch
+        from pipeline.executors import ExecutorError
+        from pipeline.runner import default_workers
+        from pipeline.stages import StageError
+        from pipeline.state import StateLocked
 
         if not args.input.is_dir():
             print(f"error: input folder {args.input} does not exist", file=sys.stderr)
@@ -36,7 +46,22 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        summary = run_batch(config, args.input, args.output, workers=args.workers, progress=not args.quiet)
+        if args.workers is not None and args.workers < 1:
+            print("error: --workers must be at least 1", file=sys.stderr)
+            return 2
+        if args.address and args.executor != "ray":
+            print("error: --address needs --executor ray", file=sys.stderr)
+            return 2
+        workers = args.workers if args.workers is not None or args.executor == "ray" else default_workers()
+        try:
+            summary = run_batch(config, args.input, args.output, workers=workers, progress=not args.quiet,
+                                executor=args.executor, address=args.address, force=args.force)
+        except BatchInterrupted as exc:
+            print(exc.summary.interrupted_line(), file=sys.stderr)
+            return 130
+        except (ExecutorError, StateLocked, StageError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(summary.line(), file=sys.stderr)
         return 0 if summary.failed == 0 else 1
     return 2

@@ -1,9 +1,9 @@
 """Run the stages over a batch: discover inputs, process each document, isolate failures.
 
-`Pipeline` holds the stages, built once per run (once per worker process). `process` turns one
-input file into a `DocResult` (plain data, picklable); a failure in one document becomes an
-error entry and never stops the batch. `run_batch` streams results, in input order, to the
-writer.
+`Pipeline` holds the stages, built once per run (once per worker process). `run` turns one
+`Task` (a document's raw bytes and names) into a `DocResult` (plain data, picklable); a failure
+in one document becomes an error entry and never stops the batch. Where tasks run is the
+business of `pipeline.executors`; what is reused and written, of `pipeline.batch`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,25 @@ class InputFile:
     path: Path
     doc_id: str
     source: str  # path relative to the input dir, with forward slashes
+
+
+@dataclass(frozen=True)
+class Task:
+    """One document to process: its raw bytes travel with it, so a worker needs no access to the input folder."""
+
+    doc_id: str
+    source: str
+    raw: bytes
+
+
+def read_task(item: InputFile) -> Task | DocResult:
+    """The task of an input file, or its `read` error result when the file cannot be read."""
+    try:
+        return Task(item.doc_id, item.source, item.path.read_bytes())
+    except OSError as exc:
+        error = {"doc": item.doc_id, "stage": "read", "kind": "unreadable",
+                 "message": one_line(f"cannot read {item.source}: {exc.strerror or exc}")}
+        return DocResult(doc_id=item.doc_id, source=item.source, status="failed", error=error)
 
 
 def discover(input_dir: Path) -> list[InputFile]:
@@ -90,23 +107,24 @@ class Pipeline:
         return {s.name: s.provenance for s in self.stages if hasattr(s, "provenance")}
 
     def process(self, item: InputFile) -> DocResult:
-        result = DocResult(doc_id=item.doc_id, source=item.source, status="failed")
-        try:
-            raw = item.path.read_bytes()
-        except OSError as exc:
-            result.error = {"doc": item.doc_id, "stage": "read", "kind": "unreadable",
-                            "message": one_line(f"cannot read {item.source}: {exc.strerror or exc}")}
-            return result
-        doc = Document(doc_id=item.doc_id, source=item.source, raw=raw, sha256=hashlib.sha256(raw).hexdigest())
+        """Read `item` and run the stages on it."""
+        task = read_task(item)
+        return task if isinstance(task, DocResult) else self.run(task)
+
+    def run(self, task: Task) -> DocResult:
+        """Run the stages on one document; `seconds` gets each stage's time."""
+        result = DocResult(doc_id=task.doc_id, source=task.source, status="failed")
+        raw = task.raw
+        doc = Document(doc_id=task.doc_id, source=task.source, raw=raw, sha256=hashlib.sha256(raw).hexdigest())
         for stage in self.stages:
             start = time.perf_counter()
             try:
                 doc = stage(doc)
             except StageError as exc:
-                result.error = {"doc": item.doc_id, "stage": stage.name, "kind": exc.kind, "message": one_line(exc.message)}
+                result.error = {"doc": task.doc_id, "stage": stage.name, "kind": exc.kind, "message": one_line(exc.message)}
                 return result
             except Exception as exc:
-                result.error = {"doc": item.doc_id, "stage": stage.name, "kind": "internal_error",
+                result.error = {"doc": task.doc_id, "stage": stage.name, "kind": "internal_error",
                                 "message": one_line(f"{type(exc).__name__}: {exc}")}
                 return result
             finally:
@@ -120,29 +138,6 @@ class Pipeline:
         return result
 
 
-_WORKER: Pipeline | None = None
-
-
-def _init_worker(config: Config) -> None:
-    global _WORKER
-    _WORKER = Pipeline(config)
-
-
-def _work(item: InputFile) -> DocResult:
-    assert _WORKER is not None, "worker used before its initializer ran"
-    return _WORKER.process(item)
-
-
 def default_workers() -> int:
+    """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def iter_results(config: Config, items: list[InputFile], workers: int, pipeline: Pipeline | None = None) -> Iterator[DocResult]:
-    """Results in input order, computed in this process (workers <= 1) or a process pool."""
-    if workers <= 1 or len(items) <= 1:
-        pipe = pipeline or Pipeline(config)
-        for item in items:
-            yield pipe.process(item)
-        return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(config,)) as pool:
-        yield from pool.map(_work, items, chunksize=1)

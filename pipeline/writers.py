@@ -16,7 +16,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -41,16 +40,30 @@ FILES = (
 )
 
 
+def remove_stale_tmp(out_dir: Path) -> None:
+    """Remove the temporary output files a killed run left behind (only this module's names)."""
+    for name in FILES:
+        for tmp in out_dir.glob(f".{name}.tmp-*"):
+            tmp.unlink(missing_ok=True)
+
+
 def dumps(obj: Any) -> str:
     """One JSON line: UTF-8 kept, key order as built (records fix their own order)."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> str:
-    """CSV text of `rows` via pandas (RFC 4180 quoting, `\\n` line ends)."""
-    frame = pd.DataFrame(rows, columns=columns)
+    """CSV text of `rows` (RFC 4180 quoting, `\\n` line ends, None as an empty field): the bytes
+    pandas' `to_csv` writes for these str/int columns, without building a DataFrame per document.
+
+    >>> csv_chunk([{"a": 'say "x", y', "b": None}, {"a": "1\\n2", "b": 3}], ["a", "b"], header=True)
+    'a,b\\n"say ""x"", y",\\n"1\\n2",3\\n'
+    """
     buf = io.StringIO()
-    frame.to_csv(buf, index=False, header=header, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    if header:
+        writer.writerow(columns)
+    writer.writerows([row.get(c) for c in columns] for row in rows)
     return buf.getvalue()
 
 

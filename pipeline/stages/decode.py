@@ -21,6 +21,9 @@ class Settings(StageSettings):
     # Share of invalid bytes tolerated in an otherwise valid UTF-8 file: such bytes are
     # dropped and counted (a scraper's damaged byte should not cost the whole document).
     max_invalid_utf8_ratio: float = Field(0.001, ge=0, le=1)
+    # ... and at least this many in any file, so a short file with one damaged character is
+    # not handed to charset detection (a real cp1252 file has no valid UTF-8 sequences).
+    min_invalid_utf8_tolerated: int = Field(4, ge=0)
     # Files larger than this are refused (bytes); 0 disables the limit.
     max_bytes: int = Field(200_000_000, ge=0)
     # Encodings charset-normalizer may choose from when the bytes are not UTF-8 and carry no
@@ -85,7 +88,7 @@ def bom_encoding(raw: bytes) -> str | None:
 
 
 def decode_bytes(
-    raw: bytes, max_invalid_ratio: float = 0.001, candidates: list[str] | None = None
+    raw: bytes, max_invalid_ratio: float = 0.001, candidates: list[str] | None = None, min_invalid: int = 4
 ) -> tuple[str, str, int]:
     """Decode `raw`; return (text, encoding name, number of invalid bytes dropped).
 
@@ -107,7 +110,7 @@ def decode_bytes(
     replaced = raw.decode("utf-8", errors="replace")
     invalid = replaced.count("\ufffd") - raw.decode("utf-8", errors="ignore").count("\ufffd")
     multibyte = sum(1 for ch in replaced if ord(ch) > 127 and ch != "\ufffd")
-    if multibyte >= invalid and invalid <= max(1, int(len(raw) * max_invalid_ratio)):
+    if multibyte >= invalid and invalid <= max(min_invalid, int(len(raw) * max_invalid_ratio)):
         return raw.decode("utf-8", errors="ignore"), "utf-8", invalid
     best = from_bytes(raw, cp_isolation=list(candidates or DEFAULT_CANDIDATES)).best()
     if best is None or best.encoding is None:
@@ -129,7 +132,8 @@ class Decode:
         if what:
             raise StageError("not_text", f"refused: looks like {what}, not a text or HTML monograph")
         text, encoding, invalid = decode_bytes(
-            raw, self.settings.max_invalid_utf8_ratio, self.settings.candidate_encodings
+            raw, self.settings.max_invalid_utf8_ratio, self.settings.candidate_encodings,
+            self.settings.min_invalid_utf8_tolerated,
         )
         text = _NEWLINES.sub("\n", text)
         if "\x00" in text:

@@ -1,0 +1,247 @@
+"""Where documents are processed: in this process, in a local process pool, or on Ray.
+
+Every executor runs the same function, `Pipeline.run(task)`, on a pipeline built once per
+worker (process or Ray actor). The interface is deliberately small, so that the batch owns
+the sliding window, the order of the output and the checkpoints:
+
+- `start()` builds the workers and returns the stages' provenance (part of the cache key);
+- `submit(task)` queues one document and returns a ticket (an int);
+- `wait()` blocks until at least one submitted document is done and returns `(ticket, result)`
+  pairs for every finished one;
+- `close(cancel)` stops the workers (`cancel=True`: drop what has not started).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from pipeline.config import Config
+from pipeline.runner import DocResult, Pipeline, Task
+
+EXECUTORS = ("local", "ray")
+
+
+class ExecutorError(Exception):
+    """The workers cannot run (a worker died, Ray is missing or unreachable); the message says what to do."""
+
+
+class Executor(Protocol):
+    workers: int
+
+    def start(self) -> dict[str, Any]: ...
+
+    def submit(self, task: Task) -> int: ...
+
+    def wait(self) -> list[tuple[int, DocResult]]: ...
+
+    def close(self, cancel: bool = False) -> None: ...
+
+
+class InlineExecutor:
+    """Runs each document in this process, when submitted (one worker)."""
+
+    workers = 1
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.pipeline: Pipeline | None = None
+        self.done: list[tuple[int, DocResult]] = []
+        self.next_ticket = 0
+
+    def start(self) -> dict[str, Any]:
+        self.pipeline = Pipeline(self.config)
+        return self.pipeline.provenance
+
+    def submit(self, task: Task) -> int:
+        assert self.pipeline is not None, "submit before start"
+        ticket, self.next_ticket = self.next_ticket, self.next_ticket + 1
+        self.done.append((ticket, self.pipeline.run(task)))
+        return ticket
+
+    def wait(self) -> list[tuple[int, DocResult]]:
+        done, self.done = self.done, []
+        return done
+
+    def close(self, cancel: bool = False) -> None:
+        self.pipeline = None
+
+
+# The per-worker pipeline of a pool process: the one module-level state, built by the initializer.
+_WORKER: Pipeline | None = None
+
+
+def _init_worker(config: Config) -> None:
+    global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent()
+    _WORKER = Pipeline(config)
+
+
+def _die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent dies, so a killed run leaves no orphan worker."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _provenance() -> dict[str, Any]:
+    assert _WORKER is not None, "worker used before its initializer ran"
+    return _WORKER.provenance
+
+
+def _run(task: Task) -> DocResult:
+    assert _WORKER is not None, "worker used before its initializer ran"
+    return _WORKER.run(task)
+
+
+class PoolExecutor:
+    """A local process pool; each process builds the pipeline once (`_init_worker`)."""
+
+    def __init__(self, config: Config, workers: int) -> None:
+        self.config = config
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures: dict[Future[DocResult], int] = {}
+        self.next_ticket = 0
+
+    def start(self) -> dict[str, Any]:
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(self.config,))
+        try:
+            return self.pool.submit(_provenance).result()
+        except BrokenProcessPool as exc:
+            raise ExecutorError(f"the worker processes could not start: {exc}") from exc
+
+    def submit(self, task: Task) -> int:
+        assert self.pool is not None, "submit before start"
+        ticket, self.next_ticket = self.next_ticket, self.next_ticket + 1
+        self.futures[self.pool.submit(_run, task)] = ticket
+        return ticket
+
+    def wait(self) -> list[tuple[int, DocResult]]:
+        done, _ = wait_futures(list(self.futures), return_when=FIRST_COMPLETED)
+        out = []
+        for future in done:
+            ticket = self.futures.pop(future)
+            try:
+                out.append((ticket, future.result()))
+            except BrokenProcessPool as exc:
+                raise ExecutorError(
+                    "a worker process died (out of memory?); finished documents are saved: run again to resume"
+                ) from exc
+        return out
+
+    def close(self, cancel: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=cancel)
+            self.pool = None
+        self.futures.clear()
+
+
+class RayExecutor:
+    """Ray actors, each building the pipeline once; connects to `address` or a running/local Ray.
+
+    Documents travel as bytes and results come back to this process, so the input and output
+    folders need only exist here; the workers need the package (same version) and the configs.
+    """
+
+    def __init__(self, config: Config, workers: int | None, address: str | None) -> None:
+        self.config = config
+        self.workers = workers or 0
+        self.address = address
+        self.owns_ray = False
+        self.actors: list[Any] = []
+        self.load: list[int] = []
+        self.refs: dict[Any, tuple[int, int]] = {}  # ObjectRef -> (ticket, actor index)
+        self.next_ticket = 0
+
+    def start(self) -> dict[str, Any]:
+        try:
+            import ray
+        except ImportError as exc:
+            raise ExecutorError("Ray is not installed: pip install 'monograph-pipeline[ray]'") from exc
+        if not ray.is_initialized():
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise ExecutorError(f"cannot connect to Ray at {self.address or 'a new local instance'}: {exc}") from exc
+            self.owns_ray = True
+        if not self.workers:
+            self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        actor_class = ray.remote(num_cpus=1)(PipelineActor)
+        self.actors = [actor_class.remote(self.config, os.getcwd()) for _ in range(self.workers)]
+        self.load = [0] * len(self.actors)
+        try:
+            return dict(ray.get(self.actors[0].provenance.remote()))
+        except ray.exceptions.RayError as exc:
+            raise ExecutorError(f"the Ray workers could not build the pipeline: {exc}") from exc
+
+    def submit(self, task: Task) -> int:
+        index = min(range(len(self.actors)), key=self.load.__getitem__)  # the least busy actor
+        ticket, self.next_ticket = self.next_ticket, self.next_ticket + 1
+        self.refs[self.actors[index].run.remote(task)] = (ticket, index)
+        self.load[index] += 1
+        return ticket
+
+    def wait(self) -> list[tuple[int, DocResult]]:
+        import ray
+
+        refs = list(self.refs)
+        ray.wait(refs, num_returns=1)
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)  # the first one and whatever else is done
+        out = []
+        for ref in ready:
+            ticket, index = self.refs.pop(ref)
+            self.load[index] -= 1
+            try:
+                out.append((ticket, ray.get(ref)))
+            except ray.exceptions.RayError as exc:
+                raise ExecutorError(f"a Ray worker failed; finished documents are saved: run again to resume ({exc})") from exc
+        return out
+
+    def close(self, cancel: bool = False) -> None:
+        import ray
+
+        if cancel:
+            for ref in self.refs:
+                ray.cancel(ref)
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors, self.load, self.refs = [], [], {}
+        if self.owns_ray:
+            ray.shutdown()
+            self.owns_ray = False
+
+
+class PipelineActor:
+    """A Ray actor holding one pipeline (wrapped by `ray.remote` in `RayExecutor.start`)."""
+
+    def __init__(self, config: Config, cwd: str) -> None:
+        if os.path.isdir(cwd):
+            os.chdir(cwd)  # relative config paths (lexicon cache) as in the driver, when the folder is shared
+        self.pipeline = Pipeline(config)
+
+    def provenance(self) -> dict[str, Any]:
+        return self.pipeline.provenance
+
+    def run(self, task: Task) -> DocResult:
+        return self.pipeline.run(task)
+
+
+def make_executor(kind: str, config: Config, workers: int | None, address: str | None = None) -> Executor:
+    """The executor named `kind` ("local" or "ray"); local with one worker runs in this process."""
+    if kind == "ray":
+        return RayExecutor(config, workers, address)
+    if kind != "local":
+        raise ExecutorError(f"unknown executor {kind!r}; known: {', '.join(EXECUTORS)}")
+    n = workers or 1
+    return InlineExecutor(config) if n <= 1 else PoolExecutor(config, n)

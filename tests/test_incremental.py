@@ -1,0 +1,209 @@
+"""Incremental and resumable runs: only new or changed documents are processed, removed ones are
+dropped, a config change redoes everything, and a killed run resumes to the same bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pipeline.batch import run_batch
+from pipeline.config import Config, load_config
+from pipeline.state import STATE_DIR, StateLocked, StateStore, output_lock, run_key, run_parts, state_name
+
+from .conftest import DEFAULT_CONFIG, ROOT, SAMPLE
+from .test_runner import assert_same_output, make_raw, outputs, synthetic
+
+
+def state_files(out: Path) -> list[Path]:
+    return sorted((out / STATE_DIR / "docs").glob("*.json"))
+
+
+def corpus_ids(out: Path) -> list[str]:
+    return [json.loads(line)["doc_id"] for line in (out / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_rerun_reuses_adds_one_drops_removed_and_matches_a_fresh_run(tmp_path: Path, config: Config) -> None:
+    raw = make_raw(tmp_path, 5)
+    out = tmp_path / "out"
+    first = run_batch(config, raw, out, progress=False)
+    assert (first.processed, first.reused) == (7, 0)
+    assert len(state_files(out)) == 7
+
+    same = run_batch(config, raw, out, progress=False)
+    assert (same.processed, same.reused) == (0, 7)
+    assert same.line().startswith("7 documents: 6 ok, 1 failed") and "0 processed, 7 reused" in same.line()
+
+    (raw / "doc_002b.txt").write_text(synthetic(99), encoding="utf-8")
+    added = run_batch(config, raw, out, progress=False)
+    assert (added.processed, added.reused) == (1, 7)
+    assert corpus_ids(out).index("doc_002b") == 4  # input order (the sample sorts first), not finishing order
+    run_batch(config, raw, tmp_path / "fresh_added", progress=False)
+    assert_same_output(out, tmp_path / "fresh_added")
+
+    (raw / "doc_001.txt").unlink()
+    (raw / "doc_003.txt").write_text(synthetic(3) + "Prognosis\nGood with treatment.\n", encoding="utf-8")
+    changed = run_batch(config, raw, out, progress=False)
+    assert (changed.processed, changed.reused) == (1, 6)
+    assert "doc_001" not in corpus_ids(out)
+    assert "doc_001" not in json.loads((out / "manifest.json").read_text())["documents"]
+    assert len(state_files(out)) == 7  # the removed document's state is pruned
+    run_batch(config, raw, tmp_path / "fresh_changed", progress=False)
+    assert_same_output(out, tmp_path / "fresh_changed")
+
+    forced = run_batch(config, raw, out, force=True, progress=False)
+    assert (forced.processed, forced.reused) == (7, 0)
+    assert_same_output(out, tmp_path / "fresh_changed")
+
+
+def test_changed_config_reprocesses_every_document(tmp_path: Path, config: Config) -> None:
+    raw = make_raw(tmp_path, 3, sample=False, bad=False)
+    out = tmp_path / "out"
+    run_batch(config, raw, out, progress=False)
+    # The same configs folder (linked) with one value changed; the stages then read their files
+    # (terminology, lexicon source) from the real folder, so nothing but that value differs.
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    for entry in DEFAULT_CONFIG.parent.iterdir():
+        if entry.name != DEFAULT_CONFIG.name:
+            (configs / entry.name).symlink_to(entry)
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    assert "max_heading_words: 12" in text
+    (configs / DEFAULT_CONFIG.name).write_text(text.replace("max_heading_words: 12", "max_heading_words: 11"), encoding="utf-8")
+    changed = replace(load_config(configs / DEFAULT_CONFIG.name), path=config.path, config_dir=config.config_dir)
+    assert changed.digest != config.digest
+    summary = run_batch(changed, raw, out, progress=False)
+    assert (summary.processed, summary.reused) == (3, 0)
+    again = run_batch(config, raw, out, progress=False)
+    assert (again.processed, again.reused) == (3, 0)
+
+
+def test_run_key_covers_versions_code_config_and_provenance() -> None:
+    base = run_parts("0.1.0", "1.0", "code", "cfg", {"entities": {"lexicon_version": "1"}})
+    variants = [
+        run_parts("0.2.0", "1.0", "code", "cfg", {"entities": {"lexicon_version": "1"}}),
+        run_parts("0.1.0", "1.1", "code", "cfg", {"entities": {"lexicon_version": "1"}}),
+        run_parts("0.1.0", "1.0", "edit", "cfg", {"entities": {"lexicon_version": "1"}}),
+        run_parts("0.1.0", "1.0", "code", "cfg2", {"entities": {"lexicon_version": "1"}}),
+        run_parts("0.1.0", "1.0", "code", "cfg", {"entities": {"lexicon_version": "2"}}),
+    ]
+    keys = {run_key(base), *(run_key(v) for v in variants)}
+    assert len(keys) == 6
+
+
+def test_corrupt_or_foreign_state_is_recomputed(tmp_path: Path, config: Config) -> None:
+    raw = make_raw(tmp_path, 3, sample=False, bad=False)
+    out = tmp_path / "out"
+    run_batch(config, raw, out, progress=False)
+    before = outputs(out)
+    (out / STATE_DIR / "docs" / state_name("doc_000.txt")).write_text('{"key": {"source": "doc_000.txt"}}\n', encoding="utf-8")
+    (out / STATE_DIR / "docs" / state_name("doc_001.txt")).write_text("{trunc", encoding="utf-8")
+    summary = run_batch(config, raw, out, progress=False)
+    assert (summary.processed, summary.reused) == (2, 1)
+    assert outputs(out) == before
+
+
+def test_state_save_is_atomic_and_load_checks_the_key(tmp_path: Path, config: Config) -> None:
+    from pipeline.runner import Pipeline, Task
+
+    store = StateStore(tmp_path, {"config_hash": config.digest})
+    result = Pipeline(config).run(Task("a", "a.txt", synthetic(1).encode()))
+    key = store.key("a.txt", "a", "0" * 64)
+    store.save(key, result)
+    assert store.matches(key) and store.load(key) == result
+    other = store.key("a.txt", "a", "1" * 64)
+    assert not store.matches(other) and store.load(other) is None
+    assert [p.name for p in (tmp_path / STATE_DIR / "docs").iterdir()] == [state_name("a.txt")]
+
+
+def _slow_corpus(root: Path, n: int) -> Path:
+    """`n` copies of the sample monograph (about 0.1 s each), each with its own token."""
+    raw = root / "raw"
+    raw.mkdir()
+    text = SAMPLE.read_text(encoding="utf-8")
+    for i in range(n):
+        (raw / f"m{i:02d}.txt").write_text(text.replace("POEMS", f"QX{i:02d}S"), encoding="utf-8")
+    return raw
+
+
+def _start(raw: Path, out: Path, workers: int) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "pipeline", "run", "--input", str(raw), "--output", str(out),
+           "--config", str(DEFAULT_CONFIG), "--workers", str(workers), "--quiet"]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_states(proc: subprocess.Popen[str], out: Path, n: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(state_files(out)) < n:
+        assert proc.poll() is None, f"the run ended before it could be interrupted: {proc.stderr.read() if proc.stderr else ''}"
+        assert time.monotonic() < deadline, "no progress"
+        time.sleep(0.02)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_sigkilled_run_resumes_to_the_same_bytes(tmp_path: Path, config: Config) -> None:
+    raw = _slow_corpus(tmp_path, 30)
+    out = tmp_path / "out"
+    proc = _start(raw, out, workers=2)
+    _wait_for_states(proc, out, 4)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    saved = len(state_files(out))
+    assert 4 <= saved < 30
+    assert not (out / "corpus.jsonl").exists()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the pool's workers die with their parent
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+    resumed = run_batch(config, raw, out, progress=False)
+    assert (resumed.reused, resumed.processed) == (saved, 30 - saved)  # every complete state file is valid
+    assert corpus_ids(out) == [f"m{i:02d}" for i in range(30)]
+    run_batch(config, raw, tmp_path / "uninterrupted", progress=False)
+    assert_same_output(out, tmp_path / "uninterrupted")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_sigint_stops_with_exit_130_and_the_previous_corpus(tmp_path: Path) -> None:
+    raw = _slow_corpus(tmp_path, 30)
+    out = tmp_path / "out"
+    keep = raw.parent / "first"
+    keep.mkdir()
+    for p in sorted(raw.iterdir())[:2]:
+        shutil.copy(p, keep / p.name)
+    first = _start(keep, out, workers=1)
+    first.communicate(timeout=60)
+    assert first.returncode == 0
+    before = outputs(out)
+    proc = _start(raw, out, workers=1)
+    _wait_for_states(proc, out, 5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("interrupted: ")
+    assert "Traceback" not in err
+    assert outputs(out) == before
+    assert not list(out.glob(".*tmp*"))
+    assert 5 <= len(state_files(out)) < 30
+
+
+def test_a_second_run_on_the_same_output_is_refused(tmp_path: Path, config: Config) -> None:
+    raw = make_raw(tmp_path, 1, sample=False, bad=False)
+    with output_lock(tmp_path / "out"), pytest.raises(StateLocked):
+        run_batch(config, raw, tmp_path / "out", progress=False)
+    assert run_batch(config, raw, tmp_path / "out", progress=False).ok == 1

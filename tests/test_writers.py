@@ -1,0 +1,75 @@
+"""Writers: Parquet streamed in row groups and equal to the CSVs; only this module's temporary files are cleaned."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from pipeline.batch import manifest
+from pipeline.config import Config
+from pipeline.runner import Pipeline, Task
+from pipeline.writers import ENTITY_SCHEMA, FILES, SECTION_SCHEMA, CorpusWriter, csv_chunk, remove_stale_tmp
+
+from .test_runner import synthetic
+
+
+def test_parquet_row_groups_match_the_csv(tmp_path: Path, config: Config) -> None:
+    from pipeline.batch import Summary
+
+    pipe = Pipeline(config)
+    out = tmp_path / "out"
+    summary = Summary()
+    with CorpusWriter(out, row_group_docs=2) as writer:
+        for i in range(5):
+            result = pipe.run(Task(f"d{i}", f"d{i}.txt", synthetic(i).encode()))
+            writer.write(result)
+            summary.add(result)
+        writer.commit(manifest(config, pipe.provenance, {}, summary))
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    sections = pq.ParquetFile(out / "sections.parquet")
+    assert sections.schema_arrow == SECTION_SCHEMA
+    assert sections.metadata.num_row_groups == 3  # 2 + 2 + 1 documents
+    assert pq.ParquetFile(out / "entities.parquet").schema_arrow == ENTITY_SCHEMA
+    rows = list(csv.DictReader((out / "sections.csv").open(encoding="utf-8", newline="")))
+    table = sections.read().to_pylist()
+    assert [r["section_id"] for r in rows] == [r["section_id"] for r in table]
+    assert [json.loads(r["path"]) for r in rows] == [r["path"] for r in table]
+    assert [r["text"] for r in rows] == [r["text"] for r in table]
+
+
+def test_abort_keeps_previous_files_and_stale_tmp_cleanup_is_narrow(tmp_path: Path) -> None:
+    (tmp_path / "corpus.jsonl").write_text("previous\n", encoding="utf-8")
+    with CorpusWriter(tmp_path) as writer:
+        assert list(tmp_path.glob(".corpus.jsonl.tmp-*"))
+        del writer  # leaves without commit: aborted
+    assert (tmp_path / "corpus.jsonl").read_text(encoding="utf-8") == "previous\n"
+    assert not list(tmp_path.glob(".*.tmp-*"))
+    (tmp_path / ".corpus.jsonl.tmp-123").write_text("half", encoding="utf-8")
+    (tmp_path / ".someone-else.tmp-123").write_text("theirs", encoding="utf-8")
+    remove_stale_tmp(tmp_path)
+    assert [p.name for p in tmp_path.glob(".*")] == [".someone-else.tmp-123"]
+
+
+def test_csv_chunk_writes_the_bytes_pandas_writes(config: Config) -> None:
+    import io
+
+    import pandas as pd
+
+    from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, entity_rows, section_rows
+
+    tricky = 'He said "no", then\nleft;\r\tok , ,' + "\u00e9\u2028"
+    text = synthetic(3) + tricky + "\n"
+    record = Pipeline(config).run(Task("d", "d.txt", text.encode())).record
+    assert record is not None
+    sections = section_rows(record)
+    sections.append({**sections[0], "heading": None, "heading_raw": tricky, "text": ""})
+    odd = dict(zip(ENTITY_COLUMNS, ["1.0", "d", "d:001", 0, 3, tricky, "DRUG", None, None, "lexicon"], strict=True))
+    entities = [*entity_rows(record), odd]
+    for rows, columns in ((sections, SECTION_COLUMNS), (entities, ENTITY_COLUMNS)):
+        for header in (True, False):
+            buf = io.StringIO()
+            pd.DataFrame(rows, columns=columns).to_csv(buf, index=False, header=header, lineterminator="\n")
+            assert csv_chunk(rows, columns, header) == buf.getvalue()
