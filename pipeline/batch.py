@@ -25,8 +25,10 @@ from typing import Any
 from tqdm import tqdm
 
 from pipeline import SCHEMA_VERSION, __version__
+from pipeline.batch_lines import LineCounter, actionable, content_hash, doc_line_keys, learned_csv, lines_in
 from pipeline.config import Config
 from pipeline.executors import Executor, make_executor
+from pipeline.products import write_products
 from pipeline.runner import DocResult, InputFile, Task, discover, read_task
 from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, output_lock, run_parts, source_fingerprint
 from pipeline.writers import CorpusWriter, remove_stale_tmp
@@ -44,6 +46,8 @@ class Summary:
     removed: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # stage -> seconds, documents processed in this run
     output: Path | None = None
+    learned_lines: int = 0
+    products: dict[str, int] = field(default_factory=dict)
 
     def add(self, result: DocResult) -> None:
         if result.status == "ok":
@@ -67,6 +71,10 @@ class Summary:
             f"{self.sections} sections | {self.mentions} mentions | lines removed: {removed} | "
             f"{self.processed} processed, {self.reused} reused"
         )
+        if self.learned_lines:
+            text += f" | {self.learned_lines} lines learned from the batch"
+        if self.products.get("duplicate_pairs"):
+            text += f" | {self.products['duplicate_pairs']} duplicate pairs"
         if self.failed and self.output is not None:
             text += f" | errors: {self.output / 'errors.jsonl'}"
         return text
@@ -124,12 +132,38 @@ class _Slot:
     reuse: bool = False
 
 
-def _plan(item: InputFile, store: StateStore, force: bool) -> _Slot:
+def learn_batch_lines(config: Config, items: list[InputFile]) -> tuple[dict[str, int], dict[str, int]]:
+    """The batch pre-pass (see pipeline.batch_lines): (recurring lines, those the boilerplate
+    stage acts on)."""
+    settings = config.stages.get("boilerplate")
+    min_docs = int(getattr(settings, "batch_min_docs", 0) or 0)
+    if settings is None or not min_docs or len(items) < min_docs:
+        return {}, {}
+    counter = LineCounter()
+    for item in items:
+        task = read_task(item)
+        if isinstance(task, Task):
+            counter.add(doc_line_keys(task.raw))
+    recurring = counter.recurring(min_docs)
+    return recurring, actionable(recurring, settings)  # type: ignore[arg-type]
+
+
+def _with_batch_lines(task: Task, learned: dict[str, int]) -> tuple[Task, str]:
+    """The task carrying its learned lines, and its content hash (bytes + those lines)."""
+    sha = hashlib.sha256(task.raw).hexdigest()
+    if not learned:
+        return task, sha
+    held = lines_in(doc_line_keys(task.raw), learned)
+    return Task(task.doc_id, task.source, task.raw, held), content_hash(sha, held)
+
+
+def _plan(item: InputFile, store: StateStore, force: bool, learned: dict[str, int]) -> _Slot:
     """Read and hash one input: reuse its stored result, or make it a task."""
     task = read_task(item)
     if isinstance(task, DocResult):
         return _Slot(item, result=task)
-    key = store.key(item.source, item.doc_id, hashlib.sha256(task.raw).hexdigest())
+    task, identity = _with_batch_lines(task, learned)
+    key = store.key(item.source, item.doc_id, identity)
     if not force and store.matches(key):
         return _Slot(item, key=key, reuse=True)
     return _Slot(item, key=key, task=task)
@@ -156,6 +190,8 @@ def run_batch(
     items = discover(input_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = Summary(output=output_dir, total=len(items))
+    recurring, learned = learn_batch_lines(config, items)
+    summary.learned_lines = len(learned)
     pool = make_executor(executor, config, workers, address) if isinstance(executor, str) else executor
     with output_lock(output_dir):  # before touching anything in output_dir
         remove_stale_tmp(output_dir)
@@ -165,7 +201,7 @@ def run_batch(
             parts = run_parts(__version__, SCHEMA_VERSION, source_fingerprint(), config.digest, provenance)
             store = StateStore(output_dir, parts)
             _stream(items, store, pool, summary, provenance, config, output_dir, force, progress,
-                    window or max(4, 4 * pool.workers))
+                    window or max(4, 4 * pool.workers), learned, recurring)
         except KeyboardInterrupt:
             pool.close(cancel=True)
             raise BatchInterrupted(summary) from None
@@ -174,12 +210,14 @@ def run_batch(
             raise
         pool.close()
         store.prune({item.source for item in items})
+        summary.products = write_products(output_dir, config)
     return summary
 
 
 def _stream(
     items: list[InputFile], store: StateStore, pool: Executor, summary: Summary, provenance: dict[str, Any],
-    config: Config, output_dir: Path, force: bool, progress: bool, window: int,
+    config: Config, output_dir: Path, force: bool, progress: bool, window: int, learned: dict[str, int],
+    recurring: dict[str, int],
 ) -> None:
     """The sliding window: plan ahead in input order, submit, save results as they finish,
     write them in input order."""
@@ -197,7 +235,7 @@ def _stream(
                 if item is None:
                     exhausted = True
                     break
-                slot = _plan(item, store, force)
+                slot = _plan(item, store, force, learned)
                 if slot.task is not None:
                     tickets[pool.submit(slot.task)] = slot
                     slot.task = None
@@ -214,7 +252,8 @@ def _stream(
                     if isinstance(task, DocResult):
                         head.result, head.key = task, None
                     else:
-                        head.key = store.key(head.item.source, head.item.doc_id, hashlib.sha256(task.raw).hexdigest())
+                        task, identity = _with_batch_lines(task, learned)
+                        head.key = store.key(head.item.source, head.item.doc_id, identity)
                         tickets[pool.submit(task)] = head
                         unwritten += 1
             if head.result is None:
@@ -240,4 +279,5 @@ def _stream(
             docs[head.result.doc_id] = manifest_entry(head.result)
             bar.update(1)
         bar.close()
-        writer.commit(manifest(config, provenance, docs, summary))
+        extra = [("learned_boilerplate.csv", learned_csv(recurring, learned))]
+        writer.commit(manifest(config, provenance, docs, summary), extra=extra)

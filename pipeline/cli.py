@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from pipeline.batch import BatchInterrupted, run_batch
         from pipeline.executors import ExecutorError
+        from pipeline.products import ProductsError
         from pipeline.runner import default_workers
         from pipeline.stages import StageError
         from pipeline.state import StateLocked
@@ -62,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         except (ExecutorError, StateLocked, StageError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        except ProductsError as exc:  # the corpus is written, but a product (schema check...) failed
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
         print(summary.line(), file=sys.stderr)
         return 0 if summary.failed == 0 else 1
     return 2

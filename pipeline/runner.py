@@ -48,6 +48,8 @@ class Task:
     doc_id: str
     source: str
     raw: bytes
+    # Lines of this document learned from the batch (see pipeline.batch_lines).
+    batch_lines: dict[str, int] = field(default_factory=dict)
 
 
 def read_task(item: InputFile) -> Task | DocResult:
@@ -115,7 +117,8 @@ class Pipeline:
         """Run the stages on one document; `seconds` gets each stage's time."""
         result = DocResult(doc_id=task.doc_id, source=task.source, status="failed")
         raw = task.raw
-        doc = Document(doc_id=task.doc_id, source=task.source, raw=raw, sha256=hashlib.sha256(raw).hexdigest())
+        doc = Document(doc_id=task.doc_id, source=task.source, raw=raw, sha256=hashlib.sha256(raw).hexdigest(),
+                       batch_lines=dict(task.batch_lines))
         for stage in self.stages:
             start = time.perf_counter()
             try:

@@ -54,26 +54,26 @@ def test_tail_zone_rules() -> None:
 
 
 def test_lines_learned_from_the_batch() -> None:
-    from pipeline.stages.boilerplate import learn_lines, line_keys
-    from pipeline.stages.dedup import block_key
+    from pipeline.stages.boilerplate import learn_lines, line_key, line_keys
 
     lines = [
         "Treatment Paradigm",  # a template heading: recurs everywhere, stays
-        "Last updated: 12 March 2024",  # short chrome: removed
+        "Last updated: 12 March 2024",  # a cue: removed
+        "Age group",  # a sentence-case template heading: stays
         "Home | Diseases | Drugs",  # navigation: removed
         "This website is for educational purposes only and gives no advice on care.",  # cue: removed
         "Corticosteroids such as prednisone are the first-line therapy for this condition in adults.",  # prose: stays
         "A paragraph that only this document has.",
     ]
-    docs = [line_keys("\n".join(lines[:5])) for _ in range(5)] + [line_keys("\n".join(lines))]
+    docs = [line_keys("\n".join(lines[:6])) for _ in range(5)] + [line_keys("\n".join(lines))]
     learned = learn_lines(docs, 5)
-    assert block_key(lines[5]) not in learned and len(learned) == 5
+    assert line_key(lines[6]) not in learned and len(learned) == 6
     doc = Document(doc_id="d", source="d", raw=b"", sha256="", text="\n".join(lines))
     doc.blocks = [Block(t, i + 1) for i, t in enumerate(lines)]
     doc.batch_lines = {k: n for k, n in learned.items()}
     ctx = RunContext(config_dir=".", sites={}, site="none")
     out = Boilerplate(Settings(), ctx)(doc)
-    assert [b.text for b in out.blocks] == [lines[0], lines[4], lines[5]]
+    assert [b.text for b in out.blocks] == [lines[0], lines[2], lines[5], lines[6]]
     assert all("recurs in 6 documents" in r.reason for r in out.removed)
 
 

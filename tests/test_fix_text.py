@@ -1,6 +1,9 @@
+import ftfy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pipeline.stages.fix_text import Settings, fix, normalize_spaces, remove_ghost_a_circumflex
+from pipeline.stages.fix_text import Settings, fix, ftfy_fix, normalize_spaces, remove_ghost_a_circumflex
 
 S = Settings()
 
@@ -55,3 +58,17 @@ def test_rules_can_be_switched_off() -> None:
 def test_helpers_count() -> None:
     assert remove_ghost_a_circumflex("x\u00c2 y\u00c2")[1] == 2
     assert normalize_spaces("\u2009\u200b")[1] == 2
+
+
+MOJIBAKE = st.sampled_from(
+    ["Â", "Ã©", "â€™", "â€“", "\u00a0", "&amp;", "&#8217;", "<b>", "\x1b[31m", "\x85", "é", "’", "\r\n", "\n", " ", "x"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.one_of(MOJIBAKE, st.text(max_size=8)), max_size=40))
+def test_ftfy_fix_equals_ftfy_fix_text(parts: list[str]) -> None:
+    """The memoised, line-skipping loop gives exactly what ftfy.fix_text gives."""
+    text = "".join(parts)
+    config = ftfy.TextFixerConfig(**S.ftfy.model_dump(), explain=False)
+    assert ftfy_fix(text, config) == ftfy.fix_text(text, config)

@@ -244,7 +244,8 @@ def test_suspicious_documents_are_flagged(output: Path) -> None:
     html = (output / "report.html").read_text(encoding="utf-8")
     flagged = html.split("<h2>Flagged documents</h2>")[1].split("<h2>")[0]
     assert "short: " in flagged and Path(OTHER).stem in flagged  # the short gout page
-    assert "mostly removed" in flagged and SAMPLE.stem in flagged  # two repeated copies removed
+    # two scraper copies (2/3 of the text) are normal: the default bound (0.8) does not flag them
+    assert SAMPLE.stem not in flagged
 
 
 def test_cli_regenerates_and_prints_the_report_path(output: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

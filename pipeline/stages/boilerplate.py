@@ -4,7 +4,8 @@ Two detectors:
 - the site config (`configs/sites/<site>.yaml`): line regexes, and `tail_start` regexes that
   open a trailing zone removed to the end of the document;
 - lines learned from the batch (`doc.batch_lines`, set by the batch pre-pass): a line that
-  recurs in `batch_min_docs` documents is removed if it has a cue or is short chrome;
+  recurs in `batch_min_docs` documents is removed if one cue or a navigation separator
+  confirms it;
 - a general marketing scorer that needs no site config: each block scores one point per
   distinct marketing/navigation cue it contains (subscribe, cookies, CME credits, prices,
   the site's own name...).
@@ -15,7 +16,6 @@ Two detectors:
 from __future__ import annotations
 
 import re
-
 from collections import Counter
 from collections.abc import Iterable
 
@@ -24,7 +24,6 @@ from pydantic import Field
 from pipeline.document import Block, Document, Removal
 from pipeline.sites import CompiledSite, detect_site
 from pipeline.stages import RunContext, StageSettings
-from pipeline.stages.dedup import block_key
 from pipeline.stages.fix_text import remove_ghost_a_circumflex
 
 
@@ -54,7 +53,10 @@ class Settings(StageSettings):
                 r"\bdisclaimer\b|\bfor (?:educational|informational) purposes\b"
                 r"|\bnot (?:a substitute|intended) for (?:professional )?medical advice\b"
             ),
-            "page_chrome": r"\bback to top\b|\bprint this\b|\blast (?:updated|reviewed)\b|\badvertisement\b",
+            "page_chrome": (
+                r"\bback to top\b|\bprint this\b|\blast (?:updated|reviewed)\b|\badvertisement\b"
+                r"|\b(?:medically )?reviewed by\b|\bwas this (?:page|article) helpful\b"
+            ),
         }
     )
     # Score at which a block is marketing wherever it stands.
@@ -63,12 +65,11 @@ class Settings(StageSettings):
     tail_min_score: int = Field(1, ge=1)
     # Unscored blocks allowed between scored blocks inside the tail zone.
     tail_max_gap: int = Field(2, ge=0)
-    # Batch pass: a line recurring in at least this many documents of one batch is "learned".
-    # An absolute count (not a share) so that a new document can only add learned lines.
-    batch_min_docs: int = Field(5, ge=2)
-    # A learned line is removed if it has a cue, or is a short line (2..this many words) that
-    # does not read as a Title Case heading (site template headings recur legitimately).
-    batch_max_words: int = Field(8, ge=2)
+    # Batch pass: a line recurring in at least this many documents of one batch is "learned";
+    # a learned line is removed when a single cue confirms it (instead of `min_score`).
+    # An absolute count (not a share) so that a new document can only add learned lines;
+    # 0 turns the batch pass off.
+    batch_min_docs: int = Field(5, ge=0)
     # A block naming the site itself (the name in the document's own link addresses, e.g.
     # "medtigo" from https://medtigo.com/...) scores one more cue: marketing names the site.
     brand_cue: bool = True
@@ -99,20 +100,40 @@ def brand_names(blocks: list[Block]) -> set[str]:
 
 
 _NAV_SEPARATORS = re.compile(r"\s[|›»/]\s")
-_WORDS = re.compile(r"[^\W_]+")
+
+
+def line_key(text: str) -> str:
+    """The form the batch pass counts a line in: lowercase, whitespace collapsed.
+
+    >>> line_key("  Back to   Top ")
+    'back to top'
+    """
+    return " ".join(text.lower().split())
 
 
 def line_keys(text: str) -> set[str]:
     """Keys of the lines of a decoded document, as the batch pass counts them.
 
-    Cheap on purpose (no ftfy, no HTML parsing): whitespace-like mojibake is dropped and the
-    key is `dedup.block_key`, so the keys of clean lines equal the keys of their blocks.
+    Cheap on purpose (no ftfy, no HTML parsing): only the ghost `Â` is dropped, so the keys
+    of clean lines equal the keys of their blocks.
 
     >>> sorted(line_keys("Back to top\\u00c2\\nBack  to top\\n\\nLast updated: 2024"))
-    ['back to top', 'last updated 2024']
+    ['back to top', 'last updated: 2024']
     """
     text = remove_ghost_a_circumflex(text)[0]
-    return {block_key(line) for line in text.split("\n") if line.strip()}
+    return {line_key(line) for line in text.split("\n") if line.strip()}
+
+
+def batch_cues(text: str, patterns: dict[str, re.Pattern[str]]) -> list[str]:
+    """What confirms a learned line as boilerplate: a cue or navigation separators.
+
+    >>> batch_cues("Home | Drugs | Diseases", {})
+    ['navigation separators']
+    """
+    hits = cues(text, patterns)
+    if _NAV_SEPARATORS.search(text):
+        hits.append("navigation separators")
+    return hits
 
 
 def learn_lines(key_sets: Iterable[set[str]], min_docs: int) -> dict[str, int]:
@@ -125,18 +146,6 @@ def learn_lines(key_sets: Iterable[set[str]], min_docs: int) -> dict[str, int]:
     for keys in key_sets:
         counts.update(keys)
     return {k: n for k, n in sorted(counts.items()) if n >= min_docs}
-
-
-def title_case(text: str) -> bool:
-    """Every word of 4+ letters capitalized and no digits: how template headings look.
-
-    >>> title_case("Treatment Paradigm"), title_case("Last updated: 2024"), title_case("by Stage")
-    (True, False, True)
-    """
-    if any(c.isdigit() for c in text):
-        return False
-    words = _WORDS.findall(text)
-    return bool(words) and all(w[0].isupper() for w in words if len(w) >= 4)
 
 
 def cues(text: str, patterns: dict[str, re.Pattern[str]]) -> list[str]:
@@ -175,6 +184,10 @@ def tail_zone(scores: list[int], min_score: int, max_gap: int) -> int:
     return start
 
 
+def compile_cues(settings: Settings) -> dict[str, re.Pattern[str]]:
+    return {name: re.compile(p, re.IGNORECASE) for name, p in settings.marketing_cues.items()}
+
+
 class Boilerplate:
     name = "boilerplate"
 
@@ -182,7 +195,7 @@ class Boilerplate:
         self.settings = settings
         self.sites: dict[str, CompiledSite] = ctx.sites
         self.site_choice = ctx.site
-        self.patterns = {name: re.compile(p, re.IGNORECASE) for name, p in settings.marketing_cues.items()}
+        self.patterns = compile_cues(settings)
 
     def __call__(self, doc: Document) -> Document:
         site = detect_site(doc.text, self.sites, self.site_choice)
@@ -217,26 +230,28 @@ class Boilerplate:
                     break
 
     def _batch(self, blocks: list[Block], reasons: list[str | None], learned: dict[str, int]) -> None:
-        s = self.settings
+        """A learned line goes when one cue or a navigation separator confirms it: recurring
+        alone is not enough, since a site's template headings recur in every document."""
         for i, block in enumerate(blocks):
-            n_docs = learned.get(block_key(block.text))
+            n_docs = learned.get(line_key(block.text))
             if reasons[i] is not None or n_docs is None or block.kind == "heading":
                 continue
-            hits = cues(block.text, self.patterns)
-            n_words = len(block.text.split())
-            short_chrome = 2 <= n_words <= s.batch_max_words and not title_case(block.text) and not block.text.endswith(":")
-            if hits or short_chrome or _NAV_SEPARATORS.search(block.text):
-                why = f"cues: {', '.join(hits)}" if hits else "short non-heading line"
-                reasons[i] = f"recurs in {n_docs} documents of the batch ({why})"
+            hits = batch_cues(block.text, self.patterns)
+            if hits:
+                reasons[i] = f"recurs in {n_docs} documents of the batch (cues: {', '.join(hits)})"
 
     def _scorer(self, blocks: list[Block], reasons: list[str | None], brands: set[str]) -> None:
         s = self.settings
         brand = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, brands))) + r")\b", re.IGNORECASE) if brands else None
-        found = [
-            cues(b.text, self.patterns) + (["site name"] if brand and brand.search(b.text) else [])
-            if len(b.text) <= s.max_block_chars and b.kind != "heading" else []
-            for b in blocks
-        ]
+        memo: dict[str, list[str]] = {}  # a scraped page repeats most of its lines: score each once
+
+        def score(text: str) -> list[str]:
+            hits = memo.get(text)
+            if hits is None:
+                hits = memo[text] = cues(text, self.patterns) + (["site name"] if brand and brand.search(text) else [])
+            return hits
+
+        found = [score(b.text) if len(b.text) <= s.max_block_chars and b.kind != "heading" else [] for b in blocks]
         for i, hits in enumerate(found):
             if reasons[i] is None and len(hits) >= s.min_score:
                 reasons[i] = f"marketing cues: {', '.join(hits)}"

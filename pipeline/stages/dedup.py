@@ -31,6 +31,8 @@ class Settings(StageSettings):
     near_ratio: float = Field(0.85, gt=0, le=1)
     # Earlier occurrences tried as the start of a run (bounds work on pathological input).
     max_candidates: int = Field(4, ge=1)
+    # Passes until nothing more is removed (a bound for pathological input; one is typical).
+    max_passes: int = Field(10, ge=1)
 
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -141,18 +143,24 @@ class Dedup:
         self.settings = settings
 
     def __call__(self, doc: Document) -> Document:
-        blocks = doc.blocks
-        runs, repeats = find_runs([block_key(b.text) for b in blocks], self.settings)
-        drop: set[int] = set(repeats)
-        for run in runs:
-            drop.update(range(run.start, run.end))
-            doc.removed.append(_removal(blocks, run.start, run.end,
-                                        f"repeated copy of lines from {blocks[run.source_start].line}"))
-        for i in repeats:
-            doc.removed.append(_removal(blocks, i, i + 1, "line repeated immediately"))
-        doc.blocks = [b for i, b in enumerate(blocks) if i not in drop]
-        doc.count(self.name, "lines_removed", len(drop))
-        doc.count(self.name, "copies_removed", len(runs))
+        # Removing a copy can make lines adjacent that now form a repeat of their own, so the
+        # pass repeats until nothing more goes (in practice once; each pass only removes):
+        # that makes the stage idempotent.
+        for _ in range(self.settings.max_passes):
+            blocks = doc.blocks
+            runs, repeats = find_runs([block_key(b.text) for b in blocks], self.settings)
+            if not runs and not repeats:
+                break
+            drop: set[int] = set(repeats)
+            for run in runs:
+                drop.update(range(run.start, run.end))
+                doc.removed.append(_removal(blocks, run.start, run.end,
+                                            f"repeated copy of lines from {blocks[run.source_start].line}"))
+            for i in repeats:
+                doc.removed.append(_removal(blocks, i, i + 1, "line repeated immediately"))
+            doc.blocks = [b for i, b in enumerate(blocks) if i not in drop]
+            doc.count(self.name, "lines_removed", len(drop))
+            doc.count(self.name, "copies_removed", len(runs))
         return doc
 
 

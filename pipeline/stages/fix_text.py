@@ -54,6 +54,11 @@ class Settings(StageSettings):
 
 
 _GHOST_A = re.compile(r"\u00c2(?=[^\S\n]|\n|$)")
+# The same ghost where it cannot belong to a mojibake sequence: mojibake is a run of non-ASCII
+# characters, so a `Â` at a line start or after an ASCII character, before whitespace, is a
+# ghost whatever ftfy would decide. Removing these before ftfy leaves most scraped lines
+# plain ASCII, which ftfy then need not look at (`segment_needs_ftfy`).
+_SURE_GHOST_A = re.compile(r"(?:(?<=[\x00-\x7f])|^)\u00c2(?=[^\S\n]|\n|$)", re.MULTILINE)
 # Unicode category Zs except the plain space, listed explicitly so the set is reviewable.
 _SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]")
@@ -81,6 +86,47 @@ def normalize_spaces(text: str) -> tuple[str, int]:
     return text, n_spaces + n_zero
 
 
+_NEEDS_FTFY_IN_ASCII = re.compile(r"[&\x00-\x08\x0b-\x1f\x7f]")
+
+
+def segment_needs_ftfy(segment: str) -> bool:
+    """False when no ftfy fix can change `segment`: plain ASCII without `&` (entities) or
+    control characters has no mojibake, no C1 controls, no odd line breaks and is NFC.
+
+    >>> segment_needs_ftfy("plain text\\n"), segment_needs_ftfy("AT&amp;T"), segment_needs_ftfy("caf\u00e9")
+    (False, True, True)
+    """
+    return not segment.isascii() or bool(_NEEDS_FTFY_IN_ASCII.search(segment))
+
+
+def ftfy_fix(text: str, config: ftfy.TextFixerConfig) -> str:
+    """`ftfy.fix_text(text, config)`, computed once per distinct line.
+
+    Same loop as ftfy's own (independent segments at line breaks, `unescape_html="auto"` off
+    from the first segment holding `<`), but a segment that ftfy cannot change is passed
+    through and a repeated segment is fixed once: a scraped page repeats most of its lines.
+    """
+    out: list[str] = []
+    memo: dict[tuple[str, object], str] = {}
+    pos = 0
+    while pos < len(text):
+        cut = text.find("\n", pos) + 1 or len(text)
+        if cut - pos > config.max_decode_length:
+            cut = pos + config.max_decode_length
+        segment = text[pos:cut]
+        if config.unescape_html == "auto" and "<" in segment:
+            config = config._replace(unescape_html=False)
+        if segment_needs_ftfy(segment):
+            key = (segment, config.unescape_html)
+            fixed = memo.get(key)
+            if fixed is None:
+                fixed = memo[key] = ftfy.fix_and_explain(segment, config).text
+            segment = fixed
+        out.append(segment)
+        pos = cut
+    return "".join(out)
+
+
 def fix(text: str, settings: Settings) -> tuple[str, dict[str, int]]:
     """Apply ftfy and the two rules; return the text and counts of what changed.
 
@@ -88,12 +134,15 @@ def fix(text: str, settings: Settings) -> tuple[str, dict[str, int]]:
     'café – ok\\n'
     """
     counts: dict[str, int] = {}
-    fixed = ftfy.fix_text(text, ftfy.TextFixerConfig(**settings.ftfy.model_dump()))
+    n_sure = 0
+    if settings.remove_ghost_a_circumflex:
+        text, n_sure = _SURE_GHOST_A.subn("", text)
+    fixed = ftfy_fix(text, ftfy.TextFixerConfig(**settings.ftfy.model_dump(), explain=False))
     if fixed != text:
         counts["ftfy_changed"] = 1
     if settings.remove_ghost_a_circumflex:
         fixed, n = remove_ghost_a_circumflex(fixed)
-        counts["ghost_a_removed"] = n
+        counts["ghost_a_removed"] = n + n_sure
     if settings.normalize_spaces:
         fixed, n = normalize_spaces(fixed)
         counts["spaces_normalized"] = n

@@ -1,0 +1,107 @@
+"""The batch pre-pass: lines that recur across the documents of one batch.
+
+Before the documents are processed, every input is read once and its lines counted (decode and
+a cheap normalization only: no ftfy, no parsing; HTML pages and non-text files are skipped).
+Lines found in at least `boilerplate.batch_min_docs` documents are *learned*; each document
+then carries the learned lines it holds (`Task.batch_lines`), and the boilerplate stage removes
+those that look like boilerplate. A document's result therefore depends only on its own bytes
+and on the learned lines it actually contains, and that pair is its cache key. The learned
+lines are written beside the output (`learned_boilerplate.csv`) for review, so that a user can
+turn them into a site config.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pipeline.stages import StageError
+from pipeline.stages.boilerplate import Settings as BoilerplateSettings
+from pipeline.stages.boilerplate import batch_cues, compile_cues, line_keys
+from pipeline.stages.decode import decode_bytes, sniff_binary
+from pipeline.stages.strip_html import is_html_page
+
+# Lines longer than this (in words) are not counted: boilerplate is short, and skipping long
+# paragraphs keeps the pre-pass's memory small on large batches.
+MAX_COUNTED_WORDS = 60
+
+
+def doc_line_keys(raw: bytes) -> set[str]:
+    """The countable line keys of one raw document (empty for binary files and HTML pages).
+
+    >>> sorted(doc_line_keys(b"Share this page\\nShare this page\\n<p>x</p>"))
+    ['<p>x</p>', 'share this page']
+    """
+    if not raw or sniff_binary(raw):
+        return set()
+    try:
+        text = decode_bytes(raw)[0]
+    except StageError:  # the document's own run reports it
+        return set()
+    if is_html_page(text):
+        return set()
+    return {k for k in line_keys(text) if len(k.split()) <= MAX_COUNTED_WORDS}
+
+
+@dataclass
+class LineCounter:
+    """Counts, per line key, the documents holding it."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, keys: Iterable[str]) -> None:
+        self.counts.update(keys)
+
+    def recurring(self, min_docs: int) -> dict[str, int]:
+        """Keys found in at least `min_docs` documents, with their document counts."""
+        return {k: n for k, n in sorted(self.counts.items()) if n >= min_docs}
+
+
+def actionable(recurring: dict[str, int], settings: BoilerplateSettings) -> dict[str, int]:
+    """The recurring lines the boilerplate stage would act on (a cue confirms them).
+
+    Only these travel with the documents and enter their cache keys, so a template heading
+    that starts recurring when a document joins the batch changes no other document.
+
+    >>> actionable({"subscribe to our newsletter": 6, "epidemiology": 9}, BoilerplateSettings())
+    {'subscribe to our newsletter': 6}
+    """
+    patterns = compile_cues(settings)
+    return {k: n for k, n in recurring.items() if batch_cues(k, patterns)}
+
+
+def lines_in(keys: set[str], learned: dict[str, int]) -> dict[str, int]:
+    """The learned lines a document holds.
+
+    >>> lines_in({"a", "b"}, {"a": 5, "c": 7})
+    {'a': 5}
+    """
+    return {k: learned[k] for k in sorted(keys) if k in learned}
+
+
+def content_hash(sha256: str, batch_lines: dict[str, int]) -> str:
+    """The cache identity of a document: its bytes, plus the learned lines it holds.
+
+    >>> content_hash("ab", {}) == "ab"
+    True
+    """
+    if not batch_lines:
+        return sha256
+    blob = json.dumps(batch_lines, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(sha256.encode("ascii") + blob).hexdigest()
+
+
+def learned_csv(recurring: dict[str, int], learned: dict[str, int]) -> str:
+    """`learned_boilerplate.csv`: each recurring line (lowercased), its document count, and
+    whether the boilerplate stage removes it (a cue confirms it) or keeps it."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["line", "documents", "action"])
+    for key, n in sorted(recurring.items(), key=lambda kv: (-kv[1], kv[0])):
+        writer.writerow([key, n, "removed" if key in learned else "kept (no cue)"])
+    return buf.getvalue()
