@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 INPUT  ?= raw
 OUTPUT ?= processed
 CONFIG ?= configs/default.yaml
-WORKERS ?= 1
+WORKERS ?=
 
 .PHONY: help install run test lint lexicons eval clean bench-regex report browser
 
@@ -31,8 +31,8 @@ eval: lexicons ## score entity mentions against the labelled fixtures in tests/e
 bench-regex: $(STAMP) ## every regex of the pipeline against adversarial 100 KB strings
 	$(PY) bench/regex_safety.py
 
-run: lexicons ## process raw/ into processed/ (INPUT=, OUTPUT=, CONFIG=, WORKERS= to override)
-	$(PY) -m pipeline run --input $(INPUT) --output $(OUTPUT) --config $(CONFIG) --workers $(WORKERS)
+run: lexicons ## process raw/ into processed/ (INPUT=, OUTPUT=, CONFIG=, WORKERS= to override; default: all cores)
+	$(PY) -m pipeline run --input $(INPUT) --output $(OUTPUT) --config $(CONFIG) $(if $(WORKERS),--workers $(WORKERS))
 
 test: lexicons browser ## install, then run the whole test suite
 	$(PY) -m pytest
