@@ -226,3 +226,17 @@ def test_split_text_pieces_cover_text() -> None:
     pieces = E.split_text(text, 50_000)
     assert "".join(p for _o, p in pieces) == text
     assert all(text[o : o + len(p)] == p for o, p in pieces)
+
+
+def test_build_makes_the_prefix_tables(stage: E.EntitiesStage) -> None:
+    # made at start-up, so the first document does not pay for them
+    assert stage.lexicon._prefixes is not None
+    lower, _cased = stage.lexicon._prefixes
+    assert "vascular endothelial" in lower and "vascular endothelial growth factor" in stage.lexicon.index
+
+
+def test_abbreviation_of_an_unknown_long_form_labels_nothing(stage: E.EntitiesStage) -> None:
+    doc = make_doc([(None, ["Zorblax quintessence (ZQ) is made up. ZQ again."])])
+    stage(doc)
+    assert [(a.short, a.long, a.label) for a in doc.abbreviations] == [("ZQ", "Zorblax quintessence", None)]
+    assert all(m.source != E.ABBREVIATION_SOURCE for m in doc.entities)

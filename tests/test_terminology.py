@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from pipeline.terminology import build as B
 from pipeline.terminology.matcher import Lexicon, Term, key_tokens, singular_candidates
 
 ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_TEXT = ROOT / "tests" / "fixtures" / "000_1ba6a6886bf80dc8.txt"
 NLP = spacy.blank("en")
 
 
@@ -189,3 +191,76 @@ def test_term_heads_hyphen_compounds_and_patterns() -> None:
     assert found("a bone-marrow biopsy", lex) == [("bone-marrow biopsy", "PROCEDURE")]
     assert found("a non-bone biopsy", lex) == [("non-bone biopsy", "PROCEDURE")]
     assert found("anti-CD20 and CD38 and CD4+ cells", lex) == [("CD20", "PROTEIN"), ("CD38", "PROTEIN")]
+
+
+class _Everything:
+    """A stand-in prefix table that holds every string: `match` then never stops early."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def unpruned(lex: Lexicon) -> Lexicon:
+    """A copy of `lex` whose matcher extends every span to MAX_KEY_TOKENS (the old way)."""
+    copy = Lexicon(**{f: getattr(lex, f) for f in lex.__dataclass_fields__ if not f.startswith("_")})
+    copy._prefixes = (_Everything(), _Everything())  # type: ignore[assignment]
+    return copy
+
+
+def test_prefixes_are_the_keys_cut_before_a_space() -> None:
+    lex = tiny_lexicon()
+    lower, cased = lex.prefixes()
+    assert lower == {"bone", "bone marrow", "m", "lymph"}
+    assert cased == frozenset()
+    assert lex.prefixes() is lex.prefixes()  # made once
+
+
+def test_prefix_pruning_changes_no_match() -> None:
+    lex = tiny_lexicon()
+    lex.head_noun_term_labels = frozenset({"PROCEDURE"})
+    lex.patterns = (("CD[1-9][0-9]{0,2}", "PROTEIN"),)
+    texts = [
+        "a Bone marrow biopsies and bone  marrow\u00a0biopsy, BONE MARROW Biopsies",
+        "bone - marrow - biopsy; bone\nmarrow biopsy; M-protein, m protein, M—protein",
+        "lymph nodes lymph node lymph\n nodes, metastases of the bone marrow lesions",
+        "MEN and men: sclerotic bone lesions, prognostic lesions, a non-bone biopsy, CD20 and CD4+ cells",
+        " ".join(["bone", "marrow"] * 30),
+    ]
+    for text in texts:
+        doc = NLP(text)
+        assert lex.match(doc) == unpruned(lex).match(doc), text
+
+
+def test_prefix_pruning_on_the_real_lexicon(real_lexicon: tuple[dict, Lexicon]) -> None:
+    _meta, lex = real_lexicon
+    text = FIXTURE_TEXT.read_text(encoding="utf-8")[:20_000]
+    doc = NLP(text)
+    assert lex.match(doc) == unpruned(lex).match(doc)
+
+
+def test_derived_tables_are_not_pickled() -> None:
+    import pickle
+
+    lex = tiny_lexicon()
+    lex.patterns = (("CD[1-9][0-9]{0,2}", "PROTEIN"),)
+    lex.prefixes()
+    assert found("CD20", lex) == [("CD20", "PROTEIN")]
+    state = pickle.loads(pickle.dumps(lex)).__dict__
+    assert state["_prefixes"] is None and state["_compiled"] is None
+
+
+@pytest.mark.parametrize(
+    ("patterns", "joined"),
+    [
+        ((("CD[1-9][0-9]{0,2}", "PROTEIN"), ("IL-?[1-9][0-9]?", "CYTOKINE")), True),
+        ((("(CD)[0-9]+", "PROTEIN"), ("IL-?[1-9][0-9]?", "CYTOKINE")), False),  # a group: not joined
+        ((("(?i)cd[0-9]+", "PROTEIN"),), False),  # a global flag: not joined
+    ],
+)
+def test_token_patterns_joined_or_not_give_the_same_labels(patterns: tuple[tuple[str, str], ...], joined: bool) -> None:
+    lex = tiny_lexicon()
+    lex.patterns = patterns
+    for text in ["CD20", "cd20", "IL6", "IL-17", "CD", "CD20x", "IL-", "biopsy"]:
+        expected = next((label for rx, label in patterns if re.fullmatch(rx, text)), None)
+        assert lex._pattern_label(text) == expected, text
+    assert (lex._compiled[0] is not None) == joined

@@ -161,6 +161,11 @@ class EntitiesStage:
             head_matches.append(next(matches) if section.heading is not None else [])
 
         defs = self._definitions(doc, par_matches) if self.settings.abbreviations else []
+        # Definitions with a concept, by short form, in text order: built once per document.
+        by_short: dict[str, list[_Def]] = {}
+        for d in defs:
+            if d.label:
+                by_short.setdefault(d.short, []).append(d)
         entities: list[Mention] = []
         n_abbr_mentions = 0
         for s_idx, section in enumerate(doc.sections):
@@ -169,9 +174,9 @@ class EntitiesStage:
                 spans = {
                     (m.start, m.end): self._mention(section.section_id, paragraph, m) for m in par_matches[s_idx][p_idx]
                 }
-                if defs:
+                if by_short:
                     n_abbr_mentions += self._apply_abbreviations(
-                        defs, s_idx, p_idx, section.section_id, paragraph, spans
+                        by_short, s_idx, p_idx, section.section_id, paragraph, spans
                     )
                 for (start, end), mention in sorted(spans.items()):
                     mention.start, mention.end = start + offset, end + offset
@@ -240,17 +245,19 @@ class EntitiesStage:
 
     @staticmethod
     def _apply_abbreviations(
-        defs: list[_Def], s_idx: int, p_idx: int, section_id: str, paragraph: str, spans: dict[tuple[int, int], Mention]
+        by_short: dict[str, list[_Def]],
+        s_idx: int,
+        p_idx: int,
+        section_id: str,
+        paragraph: str,
+        spans: dict[tuple[int, int], Mention],
     ) -> int:
         """Label uses of defined short forms in one paragraph; return how many.
+        `by_short`: the definitions that have a concept, by short form, in text order.
 
         Linear-logarithmic in the paragraph: definitions and spans are looked up by
         bisection, so a huge paragraph with many mentions stays fast."""
         n = 0
-        by_short: dict[str, list[_Def]] = {}
-        for d in defs:
-            if d.label:
-                by_short.setdefault(d.short, []).append(d)  # defs are in text order
         if not by_short:
             return 0
         # Lexicon spans never overlap, so sorted by start their ends increase too.
@@ -319,6 +326,7 @@ def build(settings: Settings, ctx: RunContext) -> EntitiesStage:
     meta, lexicon = load_lexicon(path)
     if not settings.head_nouns:
         lexicon.head_nouns = {}
+    lexicon.prefixes()  # derived tables made now (~0.1 s), not on the first document
     provenance = {
         "lexicon_version": str(meta.get("lexicon_version")),
         "lexicon_terms": str(meta.get("n_terms")),

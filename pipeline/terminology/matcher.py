@@ -38,6 +38,7 @@ Matching rules
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -120,6 +121,47 @@ def singular_candidates(word: str, plurals: dict[str, str]) -> list[str]:
     return [word[:-1]]
 
 
+def _proper_prefixes(keys: Iterable[str]) -> frozenset[str]:
+    """Every key cut before each of its spaces.
+
+    >>> sorted(_proper_prefixes(["a b c", "a d", "e"]))
+    ['a', 'a b']
+    """
+    out: set[str] = set()
+    add = out.add
+    for key in keys:
+        cut = key.rfind(" ")
+        while cut >= 0:
+            prefix = key[:cut]
+            if prefix in out:
+                break  # its own prefixes are in already
+            add(prefix)
+            cut = prefix.rfind(" ")
+    return frozenset(out)
+
+
+def _compile_patterns(
+    patterns: tuple[tuple[str, str], ...],
+) -> tuple[re.Pattern[str] | None, list[tuple[re.Pattern[str], str]]]:
+    """The compiled token patterns, and one alternation of them all that fully matches a
+    text exactly when one of them does (None when they cannot be joined safely: groups,
+    whose numbers would shift, or global inline flags).
+
+    >>> any_rx, each = _compile_patterns((("CD[0-9]+", "P"), ("IL-?[0-9]", "P")))
+    >>> bool(any_rx.fullmatch("IL6")), any_rx.fullmatch("CD4+"), len(each)
+    (True, None, 2)
+    """
+    compiled = [(re.compile(rx), label) for rx, label in patterns]
+    default_flags = re.compile("").flags
+    if not compiled or any(rx.groups or rx.flags != default_flags for rx, _label in compiled):
+        return None, compiled
+    try:
+        any_rx = re.compile("|".join(f"(?:{rx})" for rx, _label in patterns))
+    except re.error:
+        return None, compiled
+    return any_rx, compiled
+
+
 @dataclass
 class Lexicon:
     """The compiled terminology: key tables plus the data of the fallback rules."""
@@ -137,18 +179,35 @@ class Lexicon:
     # (regex source, label): whole-token, case-sensitive patterns (rule 6).
     patterns: tuple[tuple[str, str], ...] = ()
     _compiled: Any = field(default=None, repr=False, compare=False)
+    # (lower-case prefixes, cased prefixes): see `prefixes`; derived, not pickled.
+    _prefixes: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_compiled"] = None  # compiled lazily after loading
+        state["_prefixes"] = None  # derived from the key tables after loading
         return state
+
+    def prefixes(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The proper prefixes of the keys of `index` and of `cs_index`, made lazily.
+
+        A proper prefix is a key cut before one of its spaces: "multiple myeloma cell"
+        gives "multiple" and "multiple myeloma". `match` stops extending a token span as
+        soon as its keys are proper prefixes of no key: no longer span can then match.
+        Computed once per loaded lexicon (~0.1 s), not stored in the artifact."""
+        if self._prefixes is None:
+            self._prefixes = (_proper_prefixes(self.index), _proper_prefixes(self.cs_index))
+        return self._prefixes
 
     def _pattern_label(self, text: str) -> str | None:
         if not self.patterns:
             return None
         if self._compiled is None:
-            self._compiled = [(re.compile(rx), label) for rx, label in self.patterns]
-        for rx, label in self._compiled:
+            self._compiled = _compile_patterns(self.patterns)
+        any_rx, compiled = self._compiled
+        if any_rx is not None and any_rx.fullmatch(text) is None:
+            return None  # most tokens: one regex call instead of one per pattern
+        for rx, label in compiled:
             if rx.fullmatch(text):
                 return label
         return None
@@ -175,30 +234,70 @@ class Lexicon:
         """All mentions in a spaCy Doc (or any sequence of spaCy tokens), in text order."""
         toks = list(doc)
         n = len(toks)
-        lower = [norm(t.text) for t in toks]
-        cased = [t.text.replace("’", "'") for t in toks]
+        texts = [t.text for t in toks]
+        lower = [t.lower().replace("’", "'").replace("‘", "'") for t in texts]  # `norm`, inlined
+        cased = [t.replace("’", "'") for t in texts]
         skip = [t.is_space or t.text in _SKIP for t in toks]
         starts = [t.idx for t in toks]
-        ends = [t.idx + len(t.text) for t in toks]
+        ends = [s + len(t) for s, t in zip(starts, texts, strict=True)]
 
+        # Candidate spans: from each token, extend token by token (skipping bare hyphens
+        # and spaces, up to MAX_KEY_TOKENS key tokens, never across a line break) and look
+        # each span up as `lookup` does: exact case, lower case, singular last token. The
+        # extension stops as soon as the span is a proper prefix of no key (`prefixes`):
+        # most tokens start no key, so most starts cost one or two dict look-ups.
+        pre_lower, pre_cased = self.prefixes()
+        index_get = self.index.get
+        cs_get = self.cs_index.get
+        plurals = self.plurals
+        terms = self.terms
         cands: list[tuple[int, int, int, int, Term]] = []  # (-len, start, i, j, term)
         for i in range(n):
-            if skip[i] or toks[i].is_punct:
+            if skip[i] or "\n" in texts[i]:
                 continue
-            parts_l: list[str] = []
-            parts_c: list[str] = []
-            for j in range(i, min(n, i + 4 * MAX_KEY_TOKENS)):
+            # The one-token span first: most tokens start no key and stop here.
+            key_l = lower[i]
+            key_c = cased[i]
+            hit = cs_get(key_c)
+            if hit is None:
+                hit = index_get(key_l)
+            if hit is None and (key_l[-1:] == "s" or key_l in plurals):  # else no singular
+                for sing in singular_candidates(key_l, plurals):
+                    hit = index_get(sing)
+                    if hit is not None:
+                        break
+            grow = key_l in pre_lower or key_c in pre_cased
+            if (hit is None and not grow) or toks[i].is_punct:
+                continue
+            if hit is not None:
+                cands.append((-(ends[i] - starts[i]), starts[i], i, i + 1, terms[hit]))
+            if not grow:
+                continue
+            stem = ""  # the lower-case key of the span without its last token
+            n_parts = 1
+            for j in range(i + 1, min(n, i + 4 * MAX_KEY_TOKENS)):
                 if skip[j]:
                     continue
-                if "\n" in toks[j].text:
+                if "\n" in texts[j]:
                     break
-                parts_l.append(lower[j])
-                parts_c.append(cased[j])
-                if len(parts_l) > MAX_KEY_TOKENS:
+                n_parts += 1
+                if n_parts > MAX_KEY_TOKENS:
                     break
-                term = self.lookup(parts_l, parts_c)
-                if term is not None:
-                    cands.append((-(ends[j] - starts[i]), starts[i], i, j + 1, term))
+                stem = key_l
+                key_l = f"{key_l} {lower[j]}"
+                key_c = f"{key_c} {cased[j]}"
+                hit = cs_get(key_c)
+                if hit is None:
+                    hit = index_get(key_l)
+                if hit is None and (lower[j][-1:] == "s" or lower[j] in plurals):
+                    for sing in singular_candidates(lower[j], plurals):
+                        hit = index_get(f"{stem} {sing}")
+                        if hit is not None:
+                            break
+                if hit is not None:
+                    cands.append((-(ends[j] - starts[i]), starts[i], i, j + 1, terms[hit]))
+                if key_l not in pre_lower and key_c not in pre_cased:
+                    break  # no longer span is a key
         cands.sort(key=lambda c: (c[0], c[1]))
         taken = [False] * n
         chosen: list[tuple[int, int, Term]] = []
@@ -211,7 +310,7 @@ class Lexicon:
 
         spans = self._head_nouns(toks, lower, skip, chosen)
         if self.patterns:
-            spans += self._patterns(toks, taken, spans)
+            spans += self._patterns(toks, texts, taken, spans)
         spans.sort(key=lambda s: (s[0], s[1]))
         return [
             Match(starts[i], ends[j - 1], term.label if term else label, term, term.source if term else src)
@@ -219,22 +318,25 @@ class Lexicon:
         ]
 
     def _patterns(
-        self, toks: list[Any], taken: list[bool], spans: list[tuple[int, int, Term | None, str, str]]
+        self, toks: list[Any], texts: list[str], taken: list[bool], spans: list[tuple[int, int, Term | None, str, str]]
     ) -> list[tuple[int, int, Term | None, str, str]]:
-        """Rule 6: uncovered tokens that match a token pattern."""
+        """Rule 6: uncovered tokens that match a token pattern (`texts`: the tokens' texts)."""
         covered = set()
         for i, j, *_rest in spans:
             covered.update(range(i, j))
         out: list[tuple[int, int, Term | None, str, str]] = []
         n = len(toks)
-        for k, tok in enumerate(toks):
-            if k in covered or taken[k] or not tok.text[:1].isalnum():
+        for k, text in enumerate(texts):
+            if k in covered or taken[k] or not text[:1].isalnum():
                 continue
-            label = self._pattern_label(tok.text)
+            label = self._pattern_label(text)
             if label is None:
                 continue
+            tok = toks[k]
             nxt = toks[k + 1].text if k + 1 < n and not tok.whitespace_ else ""
-            if nxt[:1] in ("+", "-", "−", "–") and not (k + 2 < n and toks[k + 2].text[:1].isalnum() and not toks[k + 1].whitespace_):
+            if nxt[:1] in ("+", "-", "−", "–") and not (
+                k + 2 < n and toks[k + 2].text[:1].isalnum() and not toks[k + 1].whitespace_
+            ):
                 continue  # "CD4+ T cells", "CD8- cells": a cell phenotype, not the molecule
             out.append((k, k + 1, None, label, PATTERN_SOURCE))
         return out
@@ -267,25 +369,26 @@ class Lexicon:
         def medical(word: str) -> bool:
             return word.isalpha() and (word in self.rare_modifiers or self.is_term_word(word))
 
+        head_nouns = self.head_nouns
         for h, word in enumerate(lower):
-            if not word.isalpha():
-                continue
-            if h >= 1 and not toks[h - 1].whitespace_ and skip[h - 1]:
-                continue  # the head is the second half of a hyphenated word
+            # The label test first: it rejects almost every token, and the tests that
+            # follow only reject more (the order of rejections does not matter).
             head_match = cover.get(h)
-            if head_match is not None and chosen[head_match][:2] != (h, h + 1):
-                continue
-            label = self.head_nouns.get(word)
-            if label is None:
+            label = head_nouns.get(word)
+            if label is None and word[-1:] == "s":  # singular_candidates needs a final "s"
                 for sing in singular_candidates(word, {}):
-                    label = self.head_nouns.get(sing)
+                    label = head_nouns.get(sing)
                     if label:
                         break
             if label is None and head_match is not None:
                 term_label = chosen[head_match][2].label
                 if term_label in self.head_noun_term_labels:
                     label = term_label
-            if label is None:
+            if label is None or not word.isalpha():
+                continue
+            if h >= 1 and not toks[h - 1].whitespace_ and skip[h - 1]:
+                continue  # the head is the second half of a hyphenated word
+            if head_match is not None and chosen[head_match][:2] != (h, h + 1):
                 continue
             left = h
             swallowed: list[int] = []
