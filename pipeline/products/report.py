@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from spacy import displacy
+from spacy.displacy.render import EntityRenderer
 
 from pipeline.products import plots
 from pipeline.products.settings import ProductsSettings
@@ -143,16 +144,22 @@ def corpus_report(summary: CorpusSummary, manifest: dict[str, Any], settings: Pr
     return page("Corpus QA report", "\n".join(parts))
 
 
-def render_section(section: dict[str, Any], mentions: list[dict[str, Any]], colors: dict[str, str]) -> str:
-    """The section's text with its mentions marked (displaCy, manual mode); overlaps skipped."""
+def render_section(section: dict[str, Any], mentions: list[dict[str, Any]], colors: dict[str, str],
+                   renderer: EntityRenderer | None = None) -> str:
+    """The section's text with its mentions marked (displaCy, manual mode); overlaps skipped.
+
+    Pass one `renderer` for all sections of a page: `displacy.render` looks its registry up on
+    every call, which costs more than the rendering itself."""
     ents, end = [], 0
     for m in sorted(mentions, key=lambda m: (m["start"], -m["end"])):
         if m["start"] >= end and m["end"] > m["start"]:
             ents.append({"start": m["start"], "end": m["end"], "label": m["label"]})
             end = m["end"]
-    html: str = displacy.render({"text": section["text"], "ents": ents, "title": None}, style="ent", manual=True,
-                                page=False, jupyter=False, options={"colors": colors})
-    return html
+    item = {"text": section["text"], "ents": ents, "title": None}
+    if renderer is None:
+        html: str = displacy.render(item, style="ent", manual=True, page=False, jupyter=False, options={"colors": colors})
+        return html
+    return str(renderer.render([item], page=False, minify=False))
 
 
 def doc_page(record: dict[str, Any], removed: list[dict[str, Any]], summary: DocSummary) -> str:
@@ -160,6 +167,7 @@ def doc_page(record: dict[str, Any], removed: list[dict[str, Any]], summary: Doc
     for m in record["entities"]:
         by_section.setdefault(m["section_id"], []).append(m)
     colors = label_colors(sorted({m["label"] for m in record["entities"]}))
+    renderer = EntityRenderer({"colors": colors})
     parts = [
         '<p><a href="../report.html">← corpus report</a></p>',
         f"<h1>{escape(record['title'] or record['doc_id'])}</h1>",
@@ -175,7 +183,8 @@ def doc_page(record: dict[str, Any], removed: list[dict[str, Any]], summary: Doc
     for s in record["sections"]:
         level = min(6, 2 + max(1, s["level"]))
         heading = escape(s["heading"]) if s["heading"] is not None else '<span class="muted">(untitled opening)</span>'
-        body = render_section(s, by_section.get(s["section_id"], []), colors) if s["text"] else '<p class="muted">(empty)</p>'
+        body = (render_section(s, by_section.get(s["section_id"], []), colors, renderer) if s["text"]
+                else '<p class="muted">(empty)</p>')
         parts.append(f'<section class="sec" id="{escape(s["section_id"])}"><h{level}>{heading}'
                      f'<span class="type">{escape(s["section_type"])}</span></h{level}>{body}</section>')
     parts.append(f"<h2>Removed ({len(removed)})</h2>")
