@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from .test_products import build_output
-
-duckdb = pytest.importorskip("duckdb")
-datasets = pytest.importorskip("datasets")
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import ray
 
 from pipeline.batch import run_batch
 from pipeline.config import Config
 
 from .test_runner import assert_same_output, make_raw
-
-ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")

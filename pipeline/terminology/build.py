@@ -439,7 +439,8 @@ def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
     >>> edema = [RawTerm("Edema", "SYMPTOM", "Edema", "HP:2", "hpo"), RawTerm("Edema", "DISEASE", "Edema", "MONDO:2", "mondo")]
     >>> resolve("edema", edema, r).label
     'SYMPTOM'
-    >>> ifn = [RawTerm("IFN", "DRUG", "Interferon", "DB1", "drugbank"), RawTerm("IFN", "PROTEIN", "IFN", "D1", "mesh", ("D12.776.1",))]
+    >>> ifn = [RawTerm("IFN", "DRUG", "Interferon", "DB1", "drugbank"),
+    ...        RawTerm("IFN", "PROTEIN", "IFN", "D1", "mesh", ("D12.776.1",))]
     >>> resolve("interferon gamma", ifn, r).label, resolve("rituximab", ifn, r).label
     ('PROTEIN', 'DRUG')
     """
