@@ -34,7 +34,8 @@ bench-regex: $(STAMP) ## every regex of the pipeline against adversarial 100 KB 
 run: lexicons ## process raw/ into processed/ (INPUT=, OUTPUT=, CONFIG=, WORKERS= to override; default: all cores)
 	$(PY) -m pipeline run --input $(INPUT) --output $(OUTPUT) --config $(CONFIG) $(if $(WORKERS),--workers $(WORKERS))
 
-test: lexicons browser ## install, then run the whole test suite
+test: lexicons browser ## install, then run ruff and the whole test suite
+	$(PY) -m ruff check pipeline tests bench
 	$(PY) -m pytest
 
 report: $(STAMP) ## regenerate duplicates.csv, README.md and report.html of OUTPUT; prints the report's path
