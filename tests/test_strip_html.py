@@ -85,3 +85,17 @@ def test_deeply_nested_unclosed_html_does_not_recurse() -> None:
     html = "<html><body>" + "<div>" * 5000 + "<p>deep text</p>" + "<span>" * 3000 + "tail"
     _, blocks = page_blocks(html, Settings())
     assert any("deep text" in b.text for b in blocks)
+
+
+def test_hard_wrapped_text_gives_one_block_per_paragraph() -> None:
+    text = ("Gout\n\nGout is an inflammatory arthritis caused by urate\ncrystals in joints, usually in the\n"
+            "setting of hyperuricemia.\n\nTreatment\n\nColchicine or NSAIDs treat flares, and\nallopurinol lowers urate.\n"
+            "- Avoid alcohol.\n")
+    assert [b.text for b in text_blocks(text)] == [
+        "Gout",
+        "Gout is an inflammatory arthritis caused by urate crystals in joints, usually in the setting of hyperuricemia.",
+        "Treatment",
+        "Colchicine or NSAIDs treat flares, and allopurinol lowers urate.",
+        "- Avoid alcohol.",
+    ]
+    assert len(list(text_blocks(text, join_wrapped=False))) == 8

@@ -52,6 +52,12 @@ class Settings(StageSettings):
     # A <p> holding only bold text (<strong>/<b>) up to this long is a pseudo-heading, as
     # many sites write them; its level is one below the last real heading's.
     max_bold_heading_chars: int = Field(100, ge=0)
+    # Text saved hard-wrapped (no line longer than about `wrap_width` characters, and at least
+    # `wrap_share` of the lines continued mid-sentence) is read one paragraph per blank-line
+    # separated group instead of one per line.
+    join_wrapped_lines: bool = True
+    wrap_width: int = Field(100, ge=20)
+    wrap_share: float = Field(0.3, gt=0, le=1)
 
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -65,6 +71,7 @@ _BLOCK_CLOSE = re.compile(r"</(?:p|div|h[1-6]|li|body|section|article|table)\s*>
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _WS = re.compile(r"\s+")
+_BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
 _LINK_OPEN, _LINK_CLOSE = "\x00", "\x01"
 
 
@@ -208,13 +215,60 @@ def flatten(nodes: Iterable[Tag | NavigableString], drop: frozenset[str] = froze
     return _finish("".join(parts), metas)
 
 
-def text_blocks(text: str) -> Iterator[Block]:
+def is_hard_wrapped(lines: list[str], width: int = 100, share: float = 0.3) -> bool:
+    """True if the text's paragraphs are wrapped over several lines (saved at a fixed width):
+    blank lines separate paragraphs, no line is longer than about `width`, and at least `share`
+    of the non-empty lines are continued mid-sentence (no closing punctuation, the next line
+    starts in lowercase).
+
+    >>> is_hard_wrapped(["A paragraph wrapped", "over three lines of", "text.", "", "Next one", "ends here."])
+    True
+    >>> is_hard_wrapped(["One paragraph per line.", "Another paragraph."] * 3)
+    False
+    """
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    if len(filled) < 4 or len(filled) == len(lines) or any(len(lines[i]) > width * 1.2 for i in filled):
+        return False  # too short, no blank line between paragraphs, or a long line: not wrapped
+    continued = 0
+    for i in filled:
+        here = lines[i].rstrip()
+        nxt = lines[i + 1].lstrip() if i + 1 < len(lines) else ""
+        if nxt[:1].islower() and here[-1:] not in ".!?:;":
+            continued += 1
+    return continued >= share * len(filled)
+
+
+def _wrapped_paragraphs(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """(first line number, joined text) of each blank-line separated group; a line that starts
+    with a bullet starts a new paragraph."""
+    start, parts = 0, []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped or _BULLET_START.match(stripped):
+            if parts:
+                yield start, " ".join(parts)
+            start, parts = number, ([stripped] if stripped else [])
+            continue
+        if not parts:
+            start = number
+        parts.append(stripped)
+    if parts:
+        yield start, " ".join(parts)
+
+
+def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3) -> Iterator[Block]:
     """Blocks of a text monograph: one per non-empty line, inline markup flattened.
 
     >>> [(b.text, b.line, [l.href for l in b.links]) for b in text_blocks("a  b\\n\\n<a href='u'>x</a> &amp; y")]
     [('a b', 1, []), ('x & y', 3, ['u'])]
+
+    Text saved hard-wrapped (`is_hard_wrapped`) gives one block per blank-line separated
+    paragraph instead, its lines joined by spaces.
     """
-    for number, line in enumerate(text.split("\n"), start=1):
+    lines = text.split("\n")
+    wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
+    pieces = _wrapped_paragraphs(lines) if wrapped else enumerate(lines, start=1)
+    for number, line in pieces:
         if not line.strip():
             continue
         if has_markup(line):
@@ -341,10 +395,15 @@ class StripHtml:
             doc.title, doc.blocks = page_blocks(doc.text, self.settings)
         else:
             doc.kind = "text"
-            doc.blocks = list(text_blocks(doc.text))
+            st = self.settings
+            doc.blocks = list(text_blocks(doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share))
         doc.count(self.name, "blocks", len(doc.blocks))
         doc.count(self.name, "links", sum(len(b.links) for b in doc.blocks))
-        doc.count(self.name, "lines_removed", max(0, doc.text.count("\n") + 1 - len(doc.blocks)) if doc.kind == "text" else 0)
+        if doc.kind == "text":
+            lines = doc.text.split("\n")
+            blank = sum(1 for line in lines if not line.strip())
+            doc.count(self.name, "lines_removed", blank)  # blank lines: nothing of the text
+            doc.count(self.name, "lines_joined", len(lines) - blank - len(doc.blocks))  # hard-wrapped paragraphs
         return doc
 
 
