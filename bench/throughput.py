@@ -122,7 +122,7 @@ def measure_pipeline(input_dir: Path, out: Path, workers: int) -> dict[str, Any]
     wall = time.perf_counter() - start
     return {
         "loop": wall - started["startup"], "wall": wall, "startup": started["startup"] + imports,
-        "stages": summary.seconds, "ok": summary.ok, "failed": summary.failed,
+        "stages": summary.seconds, "phases": summary.phases, "ok": summary.ok, "failed": summary.failed,
     }
 
 
@@ -218,6 +218,8 @@ def print_table(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> Non
         total = sum(stages.values()) or 1.0
         shares = ", ".join(f"{s} {100 * v / total:.0f}% ({1000 * v / n:.1f} ms/doc)" for s, v in stages.items())
         print(f"stages {k} (CPU time in stages, summed over workers): {shares}")
+        phases = {p: statistics.median(r.get("phases", {}).get(p, 0.0) for r in runs[k]) for p in ("prepass", "products")}
+        print(f"main process {k}: " + ", ".join(f"{p} {1000 * v / n:.1f} ms/doc" for p, v in phases.items()))
 
 
 def memory(args: argparse.Namespace) -> None:

@@ -17,6 +17,7 @@ into place at the end. Hence:
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class Summary:
     seconds: dict[str, float] = field(default_factory=dict)  # stage -> seconds, documents processed in this run
     output: Path | None = None
     learned_lines: int = 0
+    phases: dict[str, float] = field(default_factory=dict)  # main-process seconds: prepass, products
     products: dict[str, int] = field(default_factory=dict)
 
     def add(self, result: DocResult) -> None:
@@ -190,7 +192,9 @@ def run_batch(
     items = discover(input_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = Summary(output=output_dir, total=len(items))
+    started = time.perf_counter()
     recurring, learned = learn_batch_lines(config, items)
+    summary.phases["prepass"] = time.perf_counter() - started
     summary.learned_lines = len(learned)
     pool = make_executor(executor, config, workers, address) if isinstance(executor, str) else executor
     with output_lock(output_dir):  # before touching anything in output_dir
@@ -210,7 +214,9 @@ def run_batch(
             raise
         pool.close()
         store.prune({item.source for item in items})
+        started = time.perf_counter()
         summary.products = write_products(output_dir, config)
+        summary.phases["products"] = time.perf_counter() - started
     return summary
 
 
