@@ -99,3 +99,16 @@ def test_hard_wrapped_text_gives_one_block_per_paragraph() -> None:
         "- Avoid alcohol.",
     ]
     assert len(list(text_blocks(text, join_wrapped=False))) == 8
+
+
+def test_article_header_keeps_its_title_and_site_chrome_by_class_goes() -> None:
+    html = """<html><head><title>Lupus | HealthSite</title></head><body>
+    <div class="site-header"><ul class="menu"><li>Conditions</li><li>Drugs</li></ul></div>
+    <article><header class="entry-header"><h1>Systemic lupus erythematosus</h1></header>
+    <div class="toc"><ul><li>Overview</li></ul></div>
+    <p>Lupus is an autoimmune disease.</p><footer>Tags: lupus</footer></article></body></html>"""
+    title, blocks = page_blocks(html, Settings())
+    assert title == "Systemic lupus erythematosus"
+    assert [b.text for b in blocks] == ["Systemic lupus erythematosus", "Lupus is an autoimmune disease."]
+    no_h1 = html.replace("<h1>Systemic lupus erythematosus</h1>", "")
+    assert page_blocks(no_h1, Settings())[0] == "Lupus"

@@ -37,7 +37,8 @@ class Settings(StageSettings):
     drop_attr_pattern: str = (
         r"(?i)\b(cookie\w*|consent|gdpr|newsletter|subscribe|subscription|share|sharing|social"
         r"|advert\w*|ads?|breadcrumbs?|sidebar|popup|modal|navbar|navigation|banner|contentinfo"
-        r"|complementary|related-posts|comments?)\b"
+        r"|complementary|related-posts|comments?|menu|site-header|site-footer|masthead|toc"
+        r"|table-of-contents|skip-link|widget\w*)\b"
     )
     # Block elements whose text becomes one paragraph each.
     leaf_blocks: list[str] = Field(
@@ -290,6 +291,8 @@ class _PageWalker:
         self.max_bold_heading = settings.max_bold_heading_chars
 
     def dropped(self, tag: Tag) -> bool:
+        if tag.name == "header" and tag.find_parent(["article", "main"]) is not None:
+            return False  # an article's own header holds its title, not site chrome
         if tag.name in self.drop:
             return True
         if tag.name in ("html", "body", "main", "article"):
@@ -361,6 +364,19 @@ class _PageWalker:
         yield from flush()
 
 
+_TITLE_SEPARATOR = re.compile(r"\s+[|–—-]\s+|\s+::\s+")
+
+
+def page_title(text: str) -> str:
+    """A `<title>` without the site name that pages append after a separator.
+
+    >>> page_title("Systemic Lupus Erythematosus - HealthSite"), page_title("Crohn's disease")
+    ('Systemic Lupus Erythematosus', "Crohn's disease")
+    """
+    parts = [p for p in _TITLE_SEPARATOR.split(text) if p.strip()]
+    return max(parts[:-1] or parts, key=len).strip() if len(parts) > 1 else text
+
+
 def page_blocks(html: str, settings: Settings) -> tuple[str | None, list[Block]]:
     """(title, blocks) of a whole HTML page."""
     soup = BeautifulSoup(html, "lxml")
@@ -370,7 +386,7 @@ def page_blocks(html: str, settings: Settings) -> tuple[str | None, list[Block]]
     if isinstance(h1, Tag):
         title = collapse(h1.get_text(" ")) or None
     if title is None and isinstance(title_tag, Tag):
-        title = collapse(title_tag.get_text(" ")) or None
+        title = page_title(collapse(title_tag.get_text(" "))) or None
     root: Tag | None = None
     for name in ("main", "article"):
         found = soup.find_all(name)
