@@ -88,3 +88,9 @@ def test_unrelated_documents_do_not_change_a_result() -> None:
         return [b.text for b in Boilerplate(Settings(), RunContext(config_dir=".", site="none"))(doc).blocks]
 
     assert run({}) == run({"share this article": 9}) == doc_lines
+
+
+def test_short_chrome_lines_inside_the_body_go() -> None:
+    lines = [BODY[0], "Advertisement", BODY[1], "Share this:", BODY[2], "Points to remember"]
+    doc = _run(lines)
+    assert [b.text for b in doc.blocks] == [BODY[0], BODY[1], BODY[2], "Points to remember"]

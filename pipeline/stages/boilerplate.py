@@ -61,6 +61,9 @@ class Settings(StageSettings):
     )
     # Score at which a block is marketing wherever it stands.
     min_score: int = Field(2, ge=1)
+    # A line this short needs only one cue ("Advertisement", "Share this:", "Print this page"):
+    # a short line is chrome, not prose.
+    short_line_words: int = Field(4, ge=0)
     # In the tail, a block scoring this much starts or extends a boilerplate zone.
     tail_min_score: int = Field(1, ge=1)
     # Unscored blocks allowed between scored blocks inside the tail zone.
@@ -253,8 +256,12 @@ class Boilerplate:
 
         found = [score(b.text) if len(b.text) <= s.max_block_chars and b.kind != "heading" else [] for b in blocks]
         for i, hits in enumerate(found):
-            if reasons[i] is None and len(hits) >= s.min_score:
+            if reasons[i] is not None or not hits:
+                continue
+            if len(hits) >= s.min_score:
                 reasons[i] = f"marketing cues: {', '.join(hits)}"
+            elif len(blocks[i].text.split()) <= s.short_line_words:
+                reasons[i] = f"short line with a marketing cue: {', '.join(hits)}"
         start = tail_zone([len(h) for h in found], s.tail_min_score, s.tail_max_gap)
         for i in range(start, len(blocks)):
             if reasons[i] is None:
