@@ -259,3 +259,18 @@ def test_cli_regenerates_and_prints_the_report_path(output: Path, tmp_path: Path
     assert capsys.readouterr().out.strip() == str((out / "report.html").resolve())
     assert (out / "report.html").read_bytes() == before
     assert main([str(tmp_path / "missing")]) == 2
+
+
+def test_products_are_the_same_bytes_with_a_pool(output: Path, tmp_path: Path) -> None:
+    """The per-document product work may run in worker processes: same files either way."""
+    from pipeline.config import load_config
+    from pipeline.products import write_products
+
+    config = load_config(output.parent / "configs" / "run.yaml")
+    one, two = tmp_path / "one", tmp_path / "two"
+    shutil.copytree(output, one)
+    shutil.copytree(output, two)
+    write_products(one, config, workers=1)
+    write_products(two, config, workers=2)
+    for path in sorted(p for p in one.rglob("*") if p.is_file() and ".state" not in p.parts):
+        assert (two / path.relative_to(one)).read_bytes() == path.read_bytes(), path.name

@@ -14,9 +14,11 @@ settings give byte-identical products. `python -m pipeline.products OUTPUT_DIR` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow.parquet as pq
 
@@ -24,9 +26,12 @@ from pipeline.products.card import card
 from pipeline.products.duplicates import Signature, Signer, choose_drops, duplicates_csv, find_pairs
 from pipeline.products.files import OutputDir, ProductsError, remove_stale_tmp, rewrite_corpus, write_atomic
 from pipeline.products.report import corpus_report, doc_page, page_name
-from pipeline.products.schema import Checker, ValidationReport
+from pipeline.products.schema import Checker, ValidationReport, Validators, invariant_errors, shape_errors
 from pipeline.products.settings import DuplicateSettings, ProductsSettings, ReportSettings
 from pipeline.products.stats import CorpusSummary, DocSummary, flags, summarize
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 if TYPE_CHECKING:  # pipeline.config imports this package's settings
     from pipeline.config import Config
@@ -58,29 +63,85 @@ def _check_tables(checker: Checker, output_dir: Path) -> None:
             checker.rows(kind, rows, file)
 
 
-def _scan(out: OutputDir, settings: ProductsSettings, checker: Checker | None) -> tuple[list[DocSummary], list[Signature]]:
+class _DocWork:
+    """The per-document part of the products (validate, summarize, sign; render a page),
+    built once per process: in this one, or in each worker of a pool."""
+
+    def __init__(self, settings: ProductsSettings) -> None:
+        self.signer = Signer(settings.duplicates) if settings.duplicates.enabled else None
+        self.validators = Validators.load() if settings.validate_schema else None
+
+    def scan(self, record: dict[str, Any], where: str, removed: list[dict[str, Any]],
+             rank: int) -> tuple[list[str], DocSummary, Signature | None]:
+        errors: list[str] = []
+        if self.validators is not None:
+            errors = shape_errors(self.validators.corpus, record, where) or invariant_errors(record, where)
+        signature = self.signer.sign(record, rank) if self.signer is not None else None
+        return errors, summarize(record, removed), signature
+
+
+_WORK: _DocWork | None = None
+
+
+def _init_worker(settings: ProductsSettings) -> None:
+    global _WORK
+    _WORK = _DocWork(settings)
+
+
+def _scan_one(args: tuple[dict[str, Any], str, list[dict[str, Any]], int]) -> tuple[list[str], DocSummary, Signature | None]:
+    assert _WORK is not None, "products worker used before its initializer ran"
+    return _WORK.scan(*args)
+
+
+def _page_one(args: tuple[Path, dict[str, Any], list[dict[str, Any]], DocSummary]) -> None:
+    path, record, removed, summary = args
+    write_atomic(path, doc_page(record, removed, summary))
+
+
+def _ordered(fn: Callable[[T], R], items: Iterable[T], pool: ProcessPoolExecutor | None, window: int = 64) -> Iterator[R]:
+    """`map(fn, items)` in order, on `pool` when given, with at most `window` items in flight
+    (so a large corpus is never held in memory at once)."""
+    if pool is None:
+        yield from map(fn, items)
+        return
+    pending: deque[Future[R]] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _scan(out: OutputDir, checker: Checker | None, pool: ProcessPoolExecutor | None) -> tuple[list[DocSummary], list[Signature]]:
     """One streaming pass over the records: validate, summarize, sign."""
-    signer = Signer(settings.duplicates) if settings.duplicates.enabled else None
     summaries: list[DocSummary] = []
     signatures: list[Signature] = []
-    for i, (file, n, record) in enumerate(out.iter_records()):
+    items = (
+        (record, f"{file} line {n}", out.removed.get(record["doc_id"], []), out.order.get(record["doc_id"], len(out.order) + i))
+        for i, (file, n, record) in enumerate(out.iter_records())
+    )
+    for errors, summary, signature in _ordered(_scan_one, items, pool):
         if checker is not None:
-            checker.record(record, f"{file} line {n}")
-        summaries.append(summarize(record, out.removed.get(record["doc_id"], [])))
-        if signer is not None:
-            sig = signer.sign(record, out.order.get(record["doc_id"], len(out.order) + i))
-            if sig is not None:
-                signatures.append(sig)
+            checker.report.add("corpus.jsonl", errors)
+        summaries.append(summary)
+        if signature is not None:
+            signatures.append(signature)
     return summaries, signatures
 
 
-def _write_pages(out: OutputDir, by_id: dict[str, DocSummary]) -> int:
+def _write_pages(out: OutputDir, by_id: dict[str, DocSummary], pool: ProcessPoolExecutor | None) -> int:
     pages_dir = out.path / "report"
-    written = set()
-    for _, _, record in out.iter_records():
-        name = page_name(record["doc_id"])
-        write_atomic(pages_dir / name, doc_page(record, out.removed.get(record["doc_id"], []), by_id[record["doc_id"]]))
-        written.add(name)
+    written: set[str] = set()
+
+    def items() -> Iterator[tuple[Path, dict[str, Any], list[dict[str, Any]], DocSummary]]:
+        for _, _, record in out.iter_records():
+            name = page_name(record["doc_id"])
+            written.add(name)
+            yield pages_dir / name, record, out.removed.get(record["doc_id"], []), by_id[record["doc_id"]]
+
+    for _ in _ordered(_page_one, items(), pool):
+        pass
     if pages_dir.is_dir():  # pages of documents no longer in the output
         for stale in pages_dir.glob("*.html"):
             if stale.name not in written:
@@ -88,18 +149,28 @@ def _write_pages(out: OutputDir, by_id: dict[str, DocSummary]) -> int:
     return len(written)
 
 
-def write_products(output_dir: Path, config: Config, settings: ProductsSettings | None = None) -> dict[str, int]:
+def write_products(output_dir: Path, config: Config, settings: ProductsSettings | None = None,
+                   workers: int = 1) -> dict[str, int]:
     """Validate, deduplicate and describe the corpus in `output_dir`; returns counts for the summary.
 
+    The per-document work (validation, summaries, signatures, report pages) runs in a pool of
+    `workers` processes when `workers > 1`; the products are the same bytes either way.
     Raises `ProductsError` when the folder holds no corpus, or when records break the schema
     and `fail_on_invalid` is set (nothing is written then).
     """
     settings = settings or getattr(config, "products", None) or ProductsSettings()
-    output_dir = Path(output_dir)
+    if workers <= 1:
+        _init_worker(settings)
+        return _write_products(Path(output_dir), settings, None)
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
+        return _write_products(Path(output_dir), settings, pool)
+
+
+def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessPoolExecutor | None) -> dict[str, int]:
     out = OutputDir.load(output_dir)
     remove_stale_tmp(output_dir)
     checker = Checker(settings.max_errors) if settings.validate_schema else None
-    summaries, signatures = _scan(out, settings, checker)
+    summaries, signatures = _scan(out, checker, pool)
     if checker is not None:
         _check_tables(checker, output_dir)
         report = checker.report
@@ -128,7 +199,7 @@ def write_products(output_dir: Path, config: Config, settings: ProductsSettings 
     if settings.report.enabled:
         write_atomic(output_dir / "report.html", corpus_report(summary, out.manifest, settings))
         if settings.report.doc_pages:
-            pages = _write_pages(out, by_id)
+            pages = _write_pages(out, by_id, pool)
     return {
         "documents": len(summaries), "schema_errors": summary.schema_errors, "duplicate_pairs": len(pairs),
         "duplicates_dropped": len(drops), "flagged": len(summary.flagged), "pages": pages,
