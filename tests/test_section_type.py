@@ -127,3 +127,18 @@ def test_stage_refuses_unsegmented_documents_and_bad_rules(tmp_path: Path) -> No
 def test_rules_model_is_strict() -> None:
     with pytest.raises(ValueError):
         SectionTypeRules.model_validate({"version": 1, "opening": "a", "default": "a", "types": {"A-b": {"description": "x"}}})
+
+
+def test_a_leading_title_heading_is_the_opening() -> None:
+    from pipeline.document import Section
+    from pipeline.stages.section_type import Classifier, assign_types, load_rules
+
+    classifier = Classifier.from_rules(load_rules(RULES))
+    sections = [Section("d:000", "Celiac Disease", "# Celiac Disease", 1, [], ["Celiac disease is ..."]),
+                Section("d:001", "Epidemiology", "## Epidemiology", 2, ["Celiac Disease"], ["1%"])]
+    counts = assign_types(sections, classifier, title="Celiac Disease")
+    assert [s.section_type for s in sections] == ["overview", "epidemiology"]
+    assert counts["unknown"] == 0
+    sections[0].section_type = "other"
+    assign_types(sections, classifier, title=None)
+    assert sections[0].section_type == "other"

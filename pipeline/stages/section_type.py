@@ -176,11 +176,17 @@ def rules_digest(rules: SectionTypeRules) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def assign_types(sections: list[Section], classifier: Classifier) -> dict[str, int]:
-    """Set `section_type` on every section; return how many were typed which way."""
+def assign_types(sections: list[Section], classifier: Classifier, title: str | None = None) -> dict[str, int]:
+    """Set `section_type` on every section; return how many were typed which way.
+
+    A first section headed by the document's own title (a page's <h1>, a leading `# Title`)
+    is its opening, like an untitled one: "Celiac Disease" is no unknown heading."""
     counts = {"opening": 0, "heading": 0, "ancestor": 0, "unknown": 0}
-    for section in sections:
-        section.section_type, how = classifier.assign(section.heading, section.path)
+    for i, section in enumerate(sections):
+        if i == 0 and title is not None and section.heading == title and classifier.classify(title) is None:
+            section.section_type, how = classifier.opening, "opening"
+        else:
+            section.section_type, how = classifier.assign(section.heading, section.path)
         counts[how] += 1
     return counts
 
@@ -195,7 +201,7 @@ class SectionType:
     def __call__(self, doc: Document) -> Document:
         if "segment" not in doc.steps:
             raise StageError("stage_order", "section_type needs the sections of `segment`; list it after segment")
-        counts = assign_types(doc.sections, self.classifier)
+        counts = assign_types(doc.sections, self.classifier, doc.title)
         doc.count(self.name, "typed_by_heading", counts["heading"])
         doc.count(self.name, "typed_by_ancestor", counts["ancestor"])
         doc.count(self.name, "unknown_headings", counts["unknown"])
