@@ -100,7 +100,6 @@ class Pipeline:
         sites = {name: compile_site(site) for name, site in config.sites.items()}
         self.ctx = RunContext(
             config_dir=config.config_dir, sites=sites, site=config.run.site,
-            cache_dir=config.config_dir.parent / ".cache",
         )
         self.stages: list[Stage] = [build_stage(name, config.stages[name], self.ctx) for name in config.run.stages]
 

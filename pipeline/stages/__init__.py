@@ -40,7 +40,6 @@ class RunContext:
     config_dir: Path
     sites: dict[str, Any] = field(default_factory=dict)  # name -> pipeline.sites.CompiledSite
     site: str = "auto"  # the run config's choice: "auto", "none" or a site name
-    cache_dir: Path = Path(".cache")
 
 
 class Stage(Protocol):
@@ -75,6 +74,3 @@ def build_stage(name: str, settings: StageSettings, ctx: RunContext) -> Stage:
     stage: Stage = module.build(settings, ctx)
     return stage
 
-
-# Alias kept for stage modules written against the first name of the base class.
-Settings = StageSettings

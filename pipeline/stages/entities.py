@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from pipeline.document import Abbreviation, Document, Mention
-from pipeline.stages import RunContext, Settings, StageError
+from pipeline.stages import RunContext, StageError, StageSettings
 from pipeline.terminology.abbreviations import find_definitions, short_form_pattern
 from pipeline.terminology.build import BuildError, build_lexicon, is_stale, read_meta
 from pipeline.terminology.matcher import ARTIFACT_NAME, Lexicon, Match
@@ -73,7 +73,7 @@ def split_text(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int, s
     return pieces
 
 
-class Settings(Settings):  # type: ignore[no-redef]
+class Settings(StageSettings):
     # Terminology build config, relative to the configs folder. Its allow/stop lists
     # (configs/terms/) are named inside it, so one file says how the lexicon is made.
     terminology: str = "terminology.yaml"
