@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.stages.fix_text import Settings, fix, ftfy_fix, normalize_spaces, remove_ghost_a_circumflex
+from pipeline.stages.fix_text import Settings, fix, ftfy_config, ftfy_fix, normalize_spaces, remove_ghost_a_circumflex
 
 S = Settings()
 
@@ -70,5 +70,5 @@ MOJIBAKE = st.sampled_from(
 def test_ftfy_fix_equals_ftfy_fix_text(parts: list[str]) -> None:
     """The memoised, line-skipping loop gives exactly what ftfy.fix_text gives."""
     text = "".join(parts)
-    config = ftfy.TextFixerConfig(**S.ftfy.model_dump(), explain=False)
+    config = ftfy_config(S)
     assert ftfy_fix(text, config) == ftfy.fix_text(text, config)

@@ -26,7 +26,7 @@ from pipeline.products.card import card
 from pipeline.products.duplicates import Signature, Signer, choose_drops, duplicates_csv, find_pairs
 from pipeline.products.files import OutputDir, ProductsError, remove_stale_tmp, rewrite_corpus, write_atomic
 from pipeline.products.report import corpus_report, doc_page, page_name
-from pipeline.products.schema import Checker, ValidationReport, Validators, invariant_errors, shape_errors
+from pipeline.products.schema import Checker, ValidationReport, Validators, record_errors
 from pipeline.products.settings import DuplicateSettings, ProductsSettings, ReportSettings
 from pipeline.products.stats import CorpusSummary, DocSummary, flags, summarize
 
@@ -63,6 +63,11 @@ def _check_tables(checker: Checker, output_dir: Path) -> None:
             checker.rows(kind, rows, file)
 
 
+# (record, where, removed rows, rank) -> (schema errors, summary, MinHash signature)
+ScanItem = tuple[dict[str, Any], str, list[dict[str, Any]], int]
+ScanResult = tuple[list[str], DocSummary, "Signature | None"]
+
+
 class _DocWork:
     """The per-document part of the products (validate, summarize, sign; render a page),
     built once per process: in this one, or in each worker of a pool."""
@@ -72,15 +77,16 @@ class _DocWork:
         self.validators = Validators.load() if settings.validate_schema else None
 
     def scan(self, record: dict[str, Any], where: str, removed: list[dict[str, Any]],
-             rank: int) -> tuple[list[str], DocSummary, Signature | None]:
-        errors: list[str] = []
-        if self.validators is not None:
-            errors = shape_errors(self.validators.corpus, record, where) or invariant_errors(record, where)
+             rank: int) -> ScanResult:
+        errors = record_errors(self.validators, record, where) if self.validators is not None else []
         signature = self.signer.sign(record, rank) if self.signer is not None else None
         return errors, summarize(record, removed), signature
 
+    def scan_args(self, args: ScanItem) -> ScanResult:
+        return self.scan(*args)
 
-_WORK: _DocWork | None = None
+
+_WORK: _DocWork | None = None  # set only inside pool workers, by their initializer
 
 
 def _init_worker(settings: ProductsSettings) -> None:
@@ -88,9 +94,9 @@ def _init_worker(settings: ProductsSettings) -> None:
     _WORK = _DocWork(settings)
 
 
-def _scan_one(args: tuple[dict[str, Any], str, list[dict[str, Any]], int]) -> tuple[list[str], DocSummary, Signature | None]:
+def _scan_one(args: ScanItem) -> ScanResult:
     assert _WORK is not None, "products worker used before its initializer ran"
-    return _WORK.scan(*args)
+    return _WORK.scan_args(args)
 
 
 def _page_one(args: tuple[Path, dict[str, Any], list[dict[str, Any]], DocSummary]) -> None:
@@ -113,15 +119,22 @@ def _ordered(fn: Callable[[T], R], items: Iterable[T], pool: ProcessPoolExecutor
         yield pending.popleft().result()
 
 
-def _scan(out: OutputDir, checker: Checker | None, pool: ProcessPoolExecutor | None) -> tuple[list[DocSummary], list[Signature]]:
-    """One streaming pass over the records: validate, summarize, sign."""
+def _scan(out: OutputDir, checker: Checker | None, pool: ProcessPoolExecutor | None,
+          work: _DocWork | None) -> tuple[list[DocSummary], list[Signature]]:
+    """One streaming pass over the records: validate, summarize, sign (in `pool`, or with
+    `work` in this process)."""
     summaries: list[DocSummary] = []
     signatures: list[Signature] = []
     items = (
         (record, f"{file} line {n}", out.removed.get(record["doc_id"], []), out.order.get(record["doc_id"], len(out.order) + i))
         for i, (file, n, record) in enumerate(out.iter_records())
     )
-    for errors, summary, signature in _ordered(_scan_one, items, pool):
+    if pool is not None:
+        scan_one = _scan_one
+    else:
+        assert work is not None, "without a pool the work runs in this process"
+        scan_one = work.scan_args
+    for errors, summary, signature in _ordered(scan_one, items, pool):
         if checker is not None:
             checker.report.add("corpus.jsonl", errors)
         summaries.append(summary)
@@ -160,17 +173,17 @@ def write_products(output_dir: Path, config: Config, settings: ProductsSettings 
     """
     settings = settings or getattr(config, "products", None) or ProductsSettings()
     if workers <= 1:
-        _init_worker(settings)
-        return _write_products(Path(output_dir), settings, None)
+        return _write_products(Path(output_dir), settings, None, _DocWork(settings))
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-        return _write_products(Path(output_dir), settings, pool)
+        return _write_products(Path(output_dir), settings, pool, None)
 
 
-def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessPoolExecutor | None) -> dict[str, int]:
+def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessPoolExecutor | None,
+                    work: _DocWork | None) -> dict[str, int]:
     out = OutputDir.load(output_dir)
     remove_stale_tmp(output_dir)
     checker = Checker(settings.max_errors) if settings.validate_schema else None
-    summaries, signatures = _scan(out, checker, pool)
+    summaries, signatures = _scan(out, checker, pool, work)
     if checker is not None:
         _check_tables(checker, output_dir)
         report = checker.report

@@ -113,6 +113,12 @@ class ValidationReport:
         self.errors.extend(messages[: max(0, self.limit - len(self.errors))])
 
 
+def record_errors(validators: Validators, record: dict[str, Any], where: str) -> list[str]:
+    """Schema violations of a corpus record, then (for a record of the right shape, which the
+    invariants assume) what the schema cannot express."""
+    return shape_errors(validators.corpus, record, where) or invariant_errors(record, where)
+
+
 @dataclass
 class Checker:
     """Validates records and rows as they stream by, into one `ValidationReport`."""
@@ -128,10 +134,7 @@ class Checker:
         return Validators.load()
 
     def record(self, record: dict[str, Any], where: str) -> None:
-        errors = shape_errors(self.validators.corpus, record, where)
-        if not errors:  # the invariants assume the shape
-            errors = invariant_errors(record, where)
-        self.report.add("corpus.jsonl", errors)
+        self.report.add("corpus.jsonl", record_errors(self.validators, record, where))
 
     def rows(self, kind: str, rows: list[dict[str, Any]], file: str) -> None:
         validator = self.validators.section if kind == "section" else self.validators.mention

@@ -127,7 +127,12 @@ def ftfy_fix(text: str, config: ftfy.TextFixerConfig) -> str:
     return "".join(out)
 
 
-def fix(text: str, settings: Settings) -> tuple[str, dict[str, int]]:
+def ftfy_config(settings: Settings) -> ftfy.TextFixerConfig:
+    """ftfy's config from our settings (explanations off: they cost time and are not used)."""
+    return ftfy.TextFixerConfig(**settings.ftfy.model_dump(), explain=False)
+
+
+def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = None) -> tuple[str, dict[str, int]]:
     """Apply ftfy and the two rules; return the text and counts of what changed.
 
     >>> fix("caf\\u00c3\\u00a9 \\u00e2\\u20ac\\u201c ok\\u00c2\\n", Settings())[0]
@@ -137,7 +142,7 @@ def fix(text: str, settings: Settings) -> tuple[str, dict[str, int]]:
     n_sure = 0
     if settings.remove_ghost_a_circumflex:
         text, n_sure = _SURE_GHOST_A.subn("", text)
-    fixed = ftfy_fix(text, ftfy.TextFixerConfig(**settings.ftfy.model_dump(), explain=False))
+    fixed = ftfy_fix(text, config or ftfy_config(settings))
     if fixed != text:
         counts["ftfy_changed"] = 1
     if settings.remove_ghost_a_circumflex:
@@ -154,9 +159,10 @@ class FixText:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.config = ftfy_config(settings)  # built once per run
 
     def __call__(self, doc: Document) -> Document:
-        doc.text, counts = fix(doc.text, self.settings)
+        doc.text, counts = fix(doc.text, self.settings, self.config)
         for key, n in counts.items():
             doc.count(self.name, key, n)
         return doc

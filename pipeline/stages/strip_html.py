@@ -377,7 +377,7 @@ def page_title(text: str) -> str:
     return max(parts[:-1] or parts, key=len).strip() if len(parts) > 1 else text
 
 
-def page_blocks(html: str, settings: Settings) -> tuple[str | None, list[Block]]:
+def page_blocks(html: str, settings: Settings, walker: _PageWalker | None = None) -> tuple[str | None, list[Block]]:
     """(title, blocks) of a whole HTML page."""
     soup = BeautifulSoup(html, "lxml")
     h1 = soup.find("h1")
@@ -396,7 +396,7 @@ def page_blocks(html: str, settings: Settings) -> tuple[str | None, list[Block]]
     if root is None:
         body = soup.find("body")
         root = body if isinstance(body, Tag) else soup
-    return title, list(_PageWalker(settings).blocks(root))
+    return title, list((walker or _PageWalker(settings)).blocks(root))
 
 
 class StripHtml:
@@ -404,11 +404,12 @@ class StripHtml:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.walker = _PageWalker(settings)  # its tag sets and attribute regex, built once per run
 
     def __call__(self, doc: Document) -> Document:
         if is_html_page(doc.text, self.settings.html_min_block_tags):
             doc.kind = "html"
-            doc.title, doc.blocks = page_blocks(doc.text, self.settings)
+            doc.title, doc.blocks = page_blocks(doc.text, self.settings, self.walker)
         else:
             doc.kind = "text"
             st = self.settings
