@@ -30,7 +30,7 @@ from pipeline.batch_lines import LineCounter, actionable, content_hash, doc_line
 from pipeline.config import Config
 from pipeline.executors import Executor, make_executor
 from pipeline.products import write_products
-from pipeline.runner import DocResult, InputFile, Task, default_workers, discover, read_task
+from pipeline.runner import DocResult, InputFile, Task, discover, read_task
 from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, output_lock, run_parts, source_fingerprint
 from pipeline.writers import CorpusWriter, remove_stale_tmp
 
@@ -215,7 +215,9 @@ def run_batch(
         pool.close()
         store.prune({item.source for item in items})
         started = time.perf_counter()
-        summary.products = write_products(output_dir, config, workers=min(pool.workers, default_workers()))
+        # In this process: a pool forked from it would inherit (and count) its memory, which
+        # grows with the corpus, and break the flat per-worker memory of the run.
+        summary.products = write_products(output_dir, config)
         summary.phases["products"] = time.perf_counter() - started
     return summary
 

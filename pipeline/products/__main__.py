@@ -1,4 +1,4 @@
-"""`python -m pipeline.products OUTPUT_DIR [--config FILE]`: regenerate the corpus products.
+"""`python -m pipeline.products OUTPUT_DIR [--config FILE] [--workers N]`: regenerate the corpus products.
 
 Prints the report's path on stdout (for `make report`); problems go to stderr, exit code 2.
 """
@@ -18,10 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", type=Path, help="a folder written by `pipeline run` (e.g. processed)")
     parser.add_argument("--config", type=Path, default=Path("configs/default.yaml"),
                         help="run config (default: configs/default.yaml)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes for the per-document work (validation, signatures, pages; default 1)")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
-        counts = write_products(args.output, config)
+        counts = write_products(args.output, config, workers=args.workers)
     except (ConfigError, ProductsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
