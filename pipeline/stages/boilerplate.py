@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from pipeline.document import Block, Document, Removal
+from pipeline.prefilter import Prefiltered, fold
 from pipeline.sites import CompiledSite, detect_site
 from pipeline.stages import RunContext, StageSettings
 from pipeline.stages.fix_text import remove_ghost_a_circumflex
@@ -127,7 +128,10 @@ def line_keys(text: str) -> set[str]:
     return {line_key(line) for line in text.split("\n") if line.strip()}
 
 
-def batch_cues(text: str, patterns: dict[str, re.Pattern[str]]) -> list[str]:
+Cues = dict[str, Prefiltered]
+
+
+def batch_cues(text: str, patterns: Cues) -> list[str]:
     """What confirms a learned line as boilerplate: a cue or navigation separators.
 
     >>> batch_cues("Home | Drugs | Diseases", {})
@@ -151,13 +155,14 @@ def learn_lines(key_sets: Iterable[set[str]], min_docs: int) -> dict[str, int]:
     return {k: n for k, n in sorted(counts.items()) if n >= min_docs}
 
 
-def cues(text: str, patterns: dict[str, re.Pattern[str]]) -> list[str]:
-    """The names of the cues that `text` contains.
+def cues(text: str, patterns: Cues) -> list[str]:
+    """The names of the cues that `text` contains (each regex behind its literal prefilter).
 
-    >>> cues("Subscribe for CME credits", {"subscription": re.compile("subscribe", re.I)})
+    >>> cues("Subscribe for CME credits", {"subscription": Prefiltered.compile("subscribe", re.I)})
     ['subscription']
     """
-    return [name for name, p in patterns.items() if p.search(text)]
+    folded = fold(text)
+    return [name for name, p in patterns.items() if p.search(text, folded)]
 
 
 def tail_zone(scores: list[int], min_score: int, max_gap: int) -> int:
@@ -187,8 +192,8 @@ def tail_zone(scores: list[int], min_score: int, max_gap: int) -> int:
     return start
 
 
-def compile_cues(settings: Settings) -> dict[str, re.Pattern[str]]:
-    return {name: re.compile(p, re.IGNORECASE) for name, p in settings.marketing_cues.items()}
+def compile_cues(settings: Settings) -> Cues:
+    return {name: Prefiltered.compile(p, re.IGNORECASE) for name, p in settings.marketing_cues.items()}
 
 
 class Boilerplate:

@@ -1,0 +1,124 @@
+"""Literal prefilters for regexes: skip a regex search when a literal every match needs is absent.
+
+Python's `re` scans case-insensitive patterns that start with `\\b` character by character
+(about 17 ns per character each); a substring test (`"subscri" in text`) runs in C at memory
+speed. `required_literals(pattern)` reads the pattern's parse tree and returns a set of strings
+one of which every match must contain (casefolded), or None when it cannot tell; `Prefiltered`
+then runs the regex only on text that holds one of them.
+
+Conservative by construction: only runs of ASCII or caseless literals count (for those,
+`re.IGNORECASE` equivalence is casefold equality, except the dotless `ı`, which `fold` maps to
+`i`), anything else (classes, lookarounds, optional parts) only ends a run. A wrong answer can only make the
+prefilter let text through, never skip a match; tests compare it with plain searches.
+
+The parse tree comes from `re._parser` (the module `re` itself uses; `sre_parse` before 3.11):
+if it is missing or fails, patterns simply run unfiltered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+try:  # Python >= 3.11
+    from re import _constants as _c  # type: ignore[attr-defined]
+    from re import _parser as _p  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants as _c  # type: ignore[no-redef]
+    import sre_parse as _p  # type: ignore[no-redef]
+
+
+
+def fold(text: str) -> str:
+    """The form literals are tested in: casefolded, dotless i as i.
+
+    >>> fold("SUBSCRIBE Now")
+    'subscribe now'
+    """
+    return text.casefold().replace("ı", "i")  # re.IGNORECASE: "i" matches the dotless i; casefold keeps it
+
+
+Literals = frozenset[str]
+_REPEATS = {op for op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)) if op is not None}
+_ATOMIC = getattr(_c, "ATOMIC_GROUP", None)
+
+
+def _caseless_safe(ch: str) -> bool:
+    """True if `fold` keeps every character re.IGNORECASE equates with `ch` equal to fold(ch):
+    ASCII, or a character with no case at all (©, €, digits, punctuation)."""
+    return ch.isascii() or ch.lower() == ch.upper() == ch.casefold() == ch
+
+
+def _best(candidates: list[Literals]) -> Literals | None:
+    """The candidate whose shortest literal is longest (fewest false hits), then the smallest set."""
+    if not candidates:
+        return None
+    return max(candidates, key=lambda s: (min(map(len, s)), -len(s), sorted(s)))
+
+
+def _sequence(items: Any) -> Literals | None:
+    candidates: list[Literals] = []
+    run: list[str] = []
+
+    def close() -> None:
+        if run:
+            candidates.append(frozenset({fold("".join(run))}))
+            run.clear()
+
+    for op, arg in items:
+        if op is _c.LITERAL and _caseless_safe(chr(arg)):
+            run.append(chr(arg))
+            continue
+        close()
+        inner: Literals | None = None
+        if op is _c.SUBPATTERN:
+            inner = _sequence(arg[-1])
+        elif op is _c.BRANCH:
+            alternatives = [_sequence(alt) for alt in arg[1]]
+            if alternatives and all(a is not None for a in alternatives):
+                inner = frozenset().union(*alternatives)  # type: ignore[arg-type]
+        elif op in _REPEATS and arg[0] >= 1:
+            inner = _sequence(arg[2])
+        elif op is _ATOMIC:
+            inner = _sequence(arg)
+        if inner:
+            candidates.append(inner)
+    close()
+    return _best(candidates)
+
+
+def required_literals(pattern: str, flags: int = 0) -> Literals | None:
+    """Casefolded strings one of which every match of `pattern` contains; None if unknown.
+
+    >>> sorted(required_literals(r"\\bsubscri(?:be|ption)s?\\b"))
+    ['subscri']
+    >>> sorted(required_literals(r"\\bshare (?:this|on)\\b|\\bfollow us\\b"))
+    ['follow us', 'share ']
+    >>> required_literals(r"\\w+") is None
+    True
+    """
+    try:
+        parsed = _p.parse(pattern, flags)
+    except Exception:  # an unreadable tree only disables the prefilter
+        return None
+    found = _sequence(list(parsed))
+    return found if found and all(found) else None
+
+
+@dataclass(frozen=True)
+class Prefiltered:
+    """A compiled regex and the literals that gate it (None: always search)."""
+
+    regex: re.Pattern[str]
+    literals: Literals | None
+
+    @classmethod
+    def compile(cls, pattern: str, flags: int = 0) -> Prefiltered:
+        return cls(re.compile(pattern, flags), required_literals(pattern, flags))
+
+    def search(self, text: str, folded: str) -> bool:
+        """True if the regex matches `text`; `folded` is `fold(text)`, computed once per text."""
+        if self.literals is not None and not any(lit in folded for lit in self.literals):
+            return False
+        return self.regex.search(text) is not None

@@ -1,0 +1,65 @@
+"""The literal prefilter never changes what a regex finds, only how often it runs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.prefilter import Prefiltered, fold, required_literals
+from pipeline.stages.boilerplate import Settings
+
+CUES = Settings().marketing_cues
+PATTERNS = [
+    *CUES.values(),
+    r"(?:foo|bar)+baz", r"a{2,3}b", r"x*yz", r"(?i:Hello) world", r"(?>atomic)\d", r"[a-c]at|dog",
+    r"ﬁle\b", r"straße", r"\bİstanbul", r"(?=look)ahead", r"k+elvin",
+]
+# Pieces that hit the patterns' literals, their case variants and Unicode case look-alikes.
+PIECES = [
+    "subscribe", "SUBSCRIPTION", "ſubscribe", "sign up", "Log in", "cookie", "cookie cutter", "share this",
+    "© 2024", "COPYRIGHT", "App Store", "your medtigo app", "CME", "cme", "ce credit", "certificate",
+    "points to redeem", "= 5 points", "$ 5", "€9", "USD", "free trial", "privacy policy", "read more",
+    "course completion", "enroll", "disclaimer", "not a substitute for medical advice", "Back to top",
+    "last updated", "medically reviewed by", "foobarbaz", "aab", "yz", "HELLO world", "atomic7", "cat", "dog",
+    "file", "ﬁle", "STRASSE", "straße", "istanbul", "İstanbul", "lookahead", "KELVIN", "\u212aelvin", "ı", "K",
+    " ", "\n", "x", "-", "the patient",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=8), pattern=st.sampled_from(PATTERNS))
+def test_prefiltered_search_equals_plain_search(parts: list[str], pattern: str) -> None:
+    text = "".join(parts)
+    for flags in (0, re.IGNORECASE):
+        plain = re.search(pattern, text, flags) is not None
+        assert Prefiltered.compile(pattern, flags).search(text, fold(text)) == plain, (pattern, flags, text)
+
+
+@pytest.mark.parametrize("name", sorted(CUES))
+def test_every_default_cue_has_a_prefilter(name: str) -> None:
+    assert required_literals(CUES[name], re.IGNORECASE), f"cue {name} would run unfiltered on every line"
+
+
+def test_literal_characters_fold_like_ignorecase() -> None:
+    """Every character re.IGNORECASE equates with a literal character of the default cues
+    folds to that character (searched over the whole Basic Multilingual Plane)."""
+    chars = sorted({ch for p in CUES.values() for lits in [required_literals(p, re.IGNORECASE) or ()]
+                    for lit in lits for ch in lit})
+    bad = []
+    for ch in chars:
+        one = re.compile(re.escape(ch), re.IGNORECASE)
+        for code in range(0x10000):
+            other = chr(code)
+            if one.fullmatch(other) and ch not in fold(other):
+                bad.append((ch, hex(code)))
+    assert not bad
+
+
+def test_unknown_shapes_run_unfiltered() -> None:
+    assert required_literals(r"\w+\d") is None
+    assert required_literals(r"(?:abc)?def|\d") is None  # one alternative has no literal
+    assert required_literals("(") is None  # does not parse
+    assert Prefiltered.compile(r"\d+").search("a 12", "a 12")
