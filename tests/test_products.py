@@ -13,15 +13,17 @@ import random
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from datasketch import MinHash
 
 from pipeline import SCHEMA_VERSION
 from pipeline.batch import run_batch
 from pipeline.config import Config, load_config
 from pipeline.products import DuplicateSettings, ProductsError, ProductsSettings, validate_output, write_products
-from pipeline.products.duplicates import Signer, find_pairs
+from pipeline.products.duplicates import Signer, find_pairs, min_hashes, shingle_hashes
 from pipeline.products.schema import SCHEMA_FILES, Validators, load_schema, shape_errors
 from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS
 
@@ -178,6 +180,17 @@ def test_pairs_do_not_depend_on_the_order_signatures_arrive(output: Path) -> Non
     for seed in range(3):
         random.Random(seed).shuffle(sigs)
         assert find_pairs(sigs, 0.8, 128) == expected
+
+
+def test_blocked_min_hashes_equal_datasketch_update_batch() -> None:
+    rng = np.random.default_rng(0)
+    values = np.unique(rng.integers(0, 2**32, size=1000, dtype=np.uint64))
+    reference = MinHash(num_perm=64, seed=7, hashfunc=int)
+    reference.update_batch(values.tolist())
+    a, b = reference.permutations
+    assert (min_hashes(values, a, b, rows=37) == reference.hashvalues).all()
+    words_a = "the patient had a fever and a rash on the arm".split()
+    assert set(shingle_hashes(words_a, 3).tolist()) & set(shingle_hashes(["x", *words_a[:4]], 3).tolist())
 
 
 def test_products_are_byte_identical_whatever_the_input_order(output: Path, tmp_path: Path) -> None:

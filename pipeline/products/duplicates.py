@@ -1,6 +1,10 @@
 """Near-duplicate documents: MinHash over word shingles of the cleaned section text.
 
-Deterministic: a fixed seed and hash (datasketch's sha1-based default), documents ranked by
+Shingles are hashed with numpy, not one Python call per shingle: each distinct word gets a
+CRC-32, a shingle's hash is a polynomial of its words' hashes, mixed by the splitmix64
+finalizer (top 32 bits kept); datasketch then applies its seeded permutations to those values.
+
+Deterministic: a fixed seed and hash, documents ranked by
 their position in the corpus (input order, which `discover` sorts), candidate pairs from LSH
 sorted before use. Pairs are `(a, b)` with `a` earlier than `b`; dropping keeps the earliest
 document of each group.
@@ -11,10 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from pipeline.products.settings import DuplicateSettings
@@ -29,7 +35,7 @@ def words(record: dict[str, Any]) -> list[str]:
 
 
 def shingles(tokens: list[str], k: int) -> set[bytes]:
-    """Word k-shingles, UTF-8 encoded.
+    """Word k-shingles, UTF-8 encoded (the sets `shingle_hashes` hashes; kept for reading).
 
     >>> sorted(shingles("a b c a b".split(), 2))
     [b'a b', b'b c', b'c a']
@@ -39,6 +45,64 @@ def shingles(tokens: list[str], k: int) -> set[bytes]:
     if len(tokens) < k:
         return {" ".join(tokens).encode("utf-8")} if tokens else set()
     return {" ".join(tokens[i:i + k]).encode("utf-8") for i in range(len(tokens) - k + 1)}
+
+
+_POLY = np.uint64(0x100000001B3)  # FNV-64 prime: the polynomial's base
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)  # splitmix64 finalizer
+
+
+def shingle_hashes(tokens: list[str], k: int) -> np.ndarray:
+    """The distinct 32-bit hashes of the word k-shingles of `tokens`, sorted.
+
+    Equal shingles get equal hashes; a text shorter than `k` words is one shingle.
+
+    >>> h = shingle_hashes("a b c a b".split(), 2)
+    >>> len(h), h.dtype.name
+    (3, 'uint64')
+    >>> bool((shingle_hashes("x a b".split(), 2)[:, None] == h).any(axis=1).sum() == 1)  # shares "a b"
+    True
+    """
+    if not tokens:
+        return np.empty(0, dtype=np.uint64)
+    ids: dict[str, int] = {}
+    word = np.fromiter((ids.setdefault(t, zlib.crc32(t.encode("utf-8"))) for t in tokens), dtype=np.uint64,
+                       count=len(tokens))
+    n = max(1, len(tokens) - k + 1)
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(min(k, len(tokens))):  # uint64 arithmetic wraps around: that is the intent
+        h = h * _POLY + word[j:j + n]
+    h ^= h >> np.uint64(30)
+    h *= _MIX1
+    h ^= h >> np.uint64(27)
+    h *= _MIX2
+    h ^= h >> np.uint64(31)
+    return np.unique(h >> np.uint64(32))
+
+
+_PRIME = np.uint64((1 << 61) - 1)  # datasketch's permutations: (a * h + b) mod 2^61-1, low 32 bits
+_MAX_HASH = np.uint64((1 << 32) - 1)
+
+
+def min_hashes(values: np.ndarray, a: np.ndarray, b: np.ndarray, rows: int = 128) -> np.ndarray:
+    """MinHash values of `values` under the permutations `(a, b)`: what datasketch's
+    `update_batch` computes, in blocks of `rows` values so that the work stays in cache
+    (a whole 3,000 x 128 matrix is 3 MB, and 2.9 times slower).
+
+    >>> a, b = np.array([3, 5], dtype=np.uint64), np.array([1, 2], dtype=np.uint64)
+    >>> min_hashes(np.array([7, 2], dtype=np.uint64), a, b).tolist()
+    [7, 12]
+    """
+    out = np.full(len(a), _MAX_HASH, dtype=np.uint64)
+    buf = np.empty((rows, len(a)), dtype=np.uint64)
+    for i in range(0, len(values), rows):
+        chunk = values[i:i + rows].reshape(-1, 1)
+        block = buf[: len(chunk)]
+        np.multiply(chunk, a, out=block)  # uint64 wraps around, as in datasketch
+        block += b
+        np.remainder(block, _PRIME, out=block)
+        block &= _MAX_HASH
+        np.minimum(out, block.min(axis=0), out=out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -59,8 +123,9 @@ class Signer:
         tokens = words(record)
         if len(tokens) < self.s.min_words:
             return None
-        mh = MinHash(num_perm=self.s.num_perm, seed=self.s.seed, permutations=self.permutations)
-        mh.update_batch(sorted(shingles(tokens, self.s.shingle_words)))
+        a, b = self.permutations
+        values = min_hashes(shingle_hashes(tokens, self.s.shingle_words), a, b)
+        mh = MinHash(num_perm=self.s.num_perm, seed=self.s.seed, hashvalues=values, permutations=self.permutations)
         return Signature(record["doc_id"], rank, mh)
 
 

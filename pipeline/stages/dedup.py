@@ -146,9 +146,13 @@ class Dedup:
         # Removing a copy can make lines adjacent that now form a repeat of their own, so the
         # pass repeats until nothing more goes (in practice once; each pass only removes):
         # that makes the stage idempotent.
+        keys: dict[str, str] = {}  # a scraped page repeats most of its lines: key each once
         for _ in range(self.settings.max_passes):
             blocks = doc.blocks
-            runs, repeats = find_runs([block_key(b.text) for b in blocks], self.settings)
+            for b in blocks:
+                if b.text not in keys:
+                    keys[b.text] = block_key(b.text)
+            runs, repeats = find_runs([keys[b.text] for b in blocks], self.settings)
             if not runs and not repeats:
                 break
             drop: set[int] = set(repeats)
