@@ -29,7 +29,7 @@ from pipeline import SCHEMA_VERSION, __version__
 from pipeline.batch_lines import LineCounter, actionable, content_hash, doc_line_keys, learned_csv, lines_in
 from pipeline.config import Config
 from pipeline.executors import Executor, make_executor
-from pipeline.products import write_products
+from pipeline.products import Scan, products_settings, write_products
 from pipeline.runner import DocResult, InputFile, Task, discover, read_task
 from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, output_lock, run_parts, source_fingerprint
 from pipeline.writers import CorpusWriter, remove_stale_tmp
@@ -204,8 +204,9 @@ def run_batch(
             provenance = pool.start()
             parts = run_parts(__version__, SCHEMA_VERSION, source_fingerprint(), config.digest, provenance)
             store = StateStore(output_dir, parts)
+            scan = Scan(products_settings(config))
             _stream(items, store, pool, summary, provenance, config, output_dir, force, progress,
-                    window or max(4, 4 * pool.workers), learned, recurring)
+                    window or max(4, 4 * pool.workers), learned, recurring, scan)
         except KeyboardInterrupt:
             pool.close(cancel=True)
             raise BatchInterrupted(summary) from None
@@ -215,9 +216,9 @@ def run_batch(
         pool.close()
         store.prune({item.source for item in items})
         started = time.perf_counter()
-        # In this process: a pool forked from it would inherit (and count) its memory, which
-        # grows with the corpus, and break the flat per-worker memory of the run.
-        summary.products = write_products(output_dir, config)
+        # In this process, from what the scan collected as the records were written: a pool
+        # forked from it would inherit (and count) its memory, which grows with the corpus.
+        summary.products = write_products(output_dir, config, scanned=scan)
         summary.phases["products"] = time.perf_counter() - started
     return summary
 
@@ -225,7 +226,7 @@ def run_batch(
 def _stream(
     items: list[InputFile], store: StateStore, pool: Executor, summary: Summary, provenance: dict[str, Any],
     config: Config, output_dir: Path, force: bool, progress: bool, window: int, learned: dict[str, int],
-    recurring: dict[str, int],
+    recurring: dict[str, int], scan: Scan,
 ) -> None:
     """The sliding window: plan ahead in input order, submit, save results as they finish,
     write them in input order."""
@@ -283,6 +284,8 @@ def _stream(
             else:
                 unwritten -= 1
             writer.write(head.result)
+            if head.result.record is not None:
+                scan.add(head.result.record, head.result.removed, len(docs))
             summary.add(head.result)
             docs[head.result.doc_id] = manifest_entry(head.result)
             bar.update(1)

@@ -58,7 +58,9 @@ def corpus_record(doc: Document) -> dict[str, Any]:
     }
 
 
-def section_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+def section_rows(record: dict[str, Any], path_as_list: bool = False) -> list[dict[str, Any]]:
+    """The `sections.csv` rows of a record (`path` as JSON text), or with `path_as_list` the
+    `sections.parquet` rows (`path` a list of strings)."""
     return [
         {
             "schema_version": record["schema_version"],
@@ -68,7 +70,7 @@ def section_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
             "heading": s["heading"],
             "heading_raw": s["heading_raw"],
             "level": s["level"],
-            "path": json.dumps(s["path"], ensure_ascii=False),
+            "path": list(s["path"]) if path_as_list else json.dumps(s["path"], ensure_ascii=False),
             "n_paragraphs": len(s["paragraphs"]),
             "text": s["text"],
         }

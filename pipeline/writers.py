@@ -102,8 +102,7 @@ class CorpusWriter:
         sections, entities = section_rows(result.record), entity_rows(result.record)
         self._csv("sections.csv", sections, SECTION_COLUMNS)
         self._csv("entities.csv", entities, ENTITY_COLUMNS)
-        for row in sections:
-            self.pending_sections.append({**row, "path": json.loads(row["path"])})
+        self.pending_sections.extend(section_rows(result.record, path_as_list=True))
         self.pending_entities.extend(entities)
         self.pending_docs += 1
         if self.pending_docs >= self.row_group_docs:

@@ -22,10 +22,19 @@ from datasketch import MinHash
 from pipeline import SCHEMA_VERSION
 from pipeline.batch import run_batch
 from pipeline.config import Config, load_config
-from pipeline.products import DuplicateSettings, ProductsError, ProductsSettings, validate_output, write_products
+from pipeline.products import (
+    DuplicateSettings,
+    ProductsError,
+    ProductsSettings,
+    Scan,
+    validate_output,
+    write_products,
+)
 from pipeline.products.duplicates import Signer, find_pairs, min_hashes, shingle_hashes
-from pipeline.products.schema import SCHEMA_FILES, Validators, load_schema, shape_errors
+from pipeline.products.schema import SCHEMA_FILES, Checker, Validators, load_schema, shape_errors
 from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS
+from pipeline.runner import DocResult
+from pipeline.writers import CorpusWriter
 
 from .conftest import ROOT, SAMPLE
 
@@ -287,3 +296,39 @@ def test_products_are_the_same_bytes_with_a_pool(output: Path, tmp_path: Path) -
     write_products(two, config, workers=2)
     for path in sorted(p for p in one.rglob("*") if p.is_file() and ".state" not in p.parts):
         assert (two / path.relative_to(one)).read_bytes() == path.read_bytes(), path.name
+
+
+def test_products_of_a_batch_equal_products_regenerated_from_its_files(tmp_path: Path) -> None:
+    """run_batch makes the products from what it scanned while writing; regenerating them from
+    the folder alone (another process, after the fact) gives the same bytes, schema checks included."""
+    config = make_config(tmp_path / "configs")
+    out = tmp_path / "processed"
+    run_batch(config, make_raw(tmp_path / "raw"), out, workers=1, progress=False)
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    write_products(again, config)
+    files = sorted(p for p in out.rglob("*") if p.is_file() and ".state" not in p.parts)
+    assert any(p.name == "report.html" for p in files)
+    for path in files:
+        assert (again / path.relative_to(out)).read_bytes() == path.read_bytes(), path.name
+
+
+def test_scanned_checks_equal_the_checks_of_the_files(output: Path, tmp_path: Path) -> None:
+    """Scan validates the rows the writer wrote; validate_output reads them back: same report,
+    row numbers included, for a corpus with a broken mention row."""
+    bad = tmp_path / "bad"
+    shutil.copytree(output, bad)
+    records = lines(bad / "corpus.jsonl")
+    records[1]["entities"][3]["start"] = -1
+    writer = CorpusWriter(bad)
+    scan = Scan(ProductsSettings())
+    for rank, record in enumerate(records):
+        writer.write(DocResult(doc_id=str(record["doc_id"]), source="", status="ok", record=record))
+        scan.add(record, [], rank)
+    writer.commit(json.loads((bad / "manifest.json").read_text(encoding="utf-8")))
+    checker = Checker(20)
+    scan.report_to(checker)
+    from_files = validate_output(bad)
+    assert from_files.n_errors >= 2  # the record and its Parquet row
+    assert checker.report == from_files
+    assert any("entities.parquet row" in e for e in from_files.errors)

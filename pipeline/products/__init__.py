@@ -26,9 +26,10 @@ from pipeline.products.card import card
 from pipeline.products.duplicates import Signature, Signer, choose_drops, duplicates_csv, find_pairs
 from pipeline.products.files import OutputDir, ProductsError, remove_stale_tmp, rewrite_corpus, write_atomic
 from pipeline.products.report import corpus_report, doc_page, page_name
-from pipeline.products.schema import Checker, ValidationReport, Validators, record_errors
+from pipeline.products.schema import Checker, ValidationReport, Validators, record_errors, row_errors
 from pipeline.products.settings import DuplicateSettings, ProductsSettings, ReportSettings
 from pipeline.products.stats import CorpusSummary, DocSummary, flags, summarize
+from pipeline.records import entity_rows, section_rows
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,7 +38,8 @@ if TYPE_CHECKING:  # pipeline.config imports this package's settings
     from pipeline.config import Config
 
 __all__ = [
-    "DuplicateSettings", "ProductsError", "ProductsSettings", "ReportSettings", "validate_output", "write_products",
+    "DuplicateSettings", "ProductsError", "ProductsSettings", "ReportSettings", "Scan", "products_settings",
+    "validate_output", "write_products",
 ]
 
 
@@ -57,10 +59,15 @@ def validate_output(output_dir: Path, limit: int = 20) -> ValidationReport:
     return checker.report
 
 
+TABLES = (("section", "sections.parquet"), ("mention", "entities.parquet"))
+
+
 def _check_tables(checker: Checker, output_dir: Path) -> None:
-    for kind, file in (("section", "sections.parquet"), ("mention", "entities.parquet")):
+    for kind, file in TABLES:
+        first = 1
         for rows in _parquet_rows(output_dir / file):
-            checker.rows(kind, rows, file)
+            checker.rows(kind, rows, file, first)
+            first += len(rows)
 
 
 # (record, where, removed rows, rank) -> (schema errors, summary, MinHash signature)
@@ -84,6 +91,42 @@ class _DocWork:
 
     def scan_args(self, args: ScanItem) -> ScanResult:
         return self.scan(*args)
+
+
+class Scan:
+    """The per-document products collected while a batch writes its records, in output order,
+    so that `write_products` need not read the corpus back (and, with a pool of workers, the
+    work overlaps theirs instead of following the batch). The same results as `_scan`."""
+
+    def __init__(self, settings: ProductsSettings) -> None:
+        self.work = _DocWork(settings)
+        self.errors: list[list[str]] = []
+        self.summaries: list[DocSummary] = []
+        self.signatures: list[Signature] = []
+        # the Parquet rows as the writer wrote them: file -> (rows, messages)
+        self.tables: dict[str, tuple[int, list[str]]] = {file: (0, []) for _, file in TABLES}
+
+    def add(self, record: dict[str, Any], removed: list[dict[str, Any]], rank: int) -> None:
+        """A record just written as the next line of corpus.jsonl; `rank`: its input position."""
+        errors, summary, signature = self.work.scan(record, f"corpus.jsonl line {len(self.summaries) + 1}", removed, rank)
+        self.errors.append(errors)
+        self.summaries.append(summary)
+        if signature is not None:
+            self.signatures.append(signature)
+        if self.work.validators is not None:
+            for (kind, file), rows in zip(TABLES, (section_rows(record, path_as_list=True), entity_rows(record)),
+                                          strict=True):
+                n, messages = self.tables[file]
+                messages += row_errors(self.work.validators, kind, rows, file, n + 1)
+                self.tables[file] = (n + len(rows), messages)
+
+    def report_to(self, checker: Checker) -> None:
+        """Add what was checked, in the order `validate_output` checks it."""
+        for errors in self.errors:
+            checker.report.add("corpus.jsonl", errors)
+        for file, (n, messages) in self.tables.items():
+            if n:
+                checker.report.add(file, messages, n=n)
 
 
 _WORK: _DocWork | None = None  # set only inside pool workers, by their initializer
@@ -162,30 +205,42 @@ def _write_pages(out: OutputDir, by_id: dict[str, DocSummary], pool: ProcessPool
     return len(written)
 
 
+def products_settings(config: Config) -> ProductsSettings:
+    return getattr(config, "products", None) or ProductsSettings()
+
+
 def write_products(output_dir: Path, config: Config, settings: ProductsSettings | None = None,
-                   workers: int = 1) -> dict[str, int]:
+                   workers: int = 1, scanned: Scan | None = None) -> dict[str, int]:
     """Validate, deduplicate and describe the corpus in `output_dir`; returns counts for the summary.
 
-    The per-document work (validation, summaries, signatures, report pages) runs in a pool of
+    `scanned`: the per-document results a batch collected while writing this very output
+    (made with the same settings); without it they are computed from the files. The
+    per-document work (validation, summaries, signatures, report pages) runs in a pool of
     `workers` processes when `workers > 1`; the products are the same bytes either way.
     Raises `ProductsError` when the folder holds no corpus, or when records break the schema
     and `fail_on_invalid` is set (nothing is written then).
     """
-    settings = settings or getattr(config, "products", None) or ProductsSettings()
+    settings = settings or products_settings(config)
     if workers <= 1:
-        return _write_products(Path(output_dir), settings, None, _DocWork(settings))
+        return _write_products(Path(output_dir), settings, None, _DocWork(settings), scanned)
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-        return _write_products(Path(output_dir), settings, pool, None)
+        return _write_products(Path(output_dir), settings, pool, None, scanned)
 
 
 def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessPoolExecutor | None,
-                    work: _DocWork | None) -> dict[str, int]:
+                    work: _DocWork | None, scanned: Scan | None) -> dict[str, int]:
     out = OutputDir.load(output_dir)
     remove_stale_tmp(output_dir)
     checker = Checker(settings.max_errors) if settings.validate_schema else None
-    summaries, signatures = _scan(out, checker, pool, work)
+    if scanned is not None and not out.dropped:  # a fresh batch output: nothing merged back from duplicates.jsonl
+        summaries, signatures = scanned.summaries, scanned.signatures
+        if checker is not None:
+            scanned.report_to(checker)
+    else:
+        summaries, signatures = _scan(out, checker, pool, work)
+        if checker is not None:
+            _check_tables(checker, output_dir)
     if checker is not None:
-        _check_tables(checker, output_dir)
         report = checker.report
         if report.n_errors and settings.fail_on_invalid:
             shown = "\n  ".join(report.errors)

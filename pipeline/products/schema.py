@@ -107,8 +107,9 @@ class ValidationReport:
     n_errors: int = 0
     errors: list[str] = field(default_factory=list)
 
-    def add(self, kind: str, messages: list[str]) -> None:
-        self.checked[kind] = self.checked.get(kind, 0) + 1
+    def add(self, kind: str, messages: list[str], n: int = 1) -> None:
+        """`n` items of `kind` checked, with these messages."""
+        self.checked[kind] = self.checked.get(kind, 0) + n
         self.n_errors += len(messages)
         self.errors.extend(messages[: max(0, self.limit - len(self.errors))])
 
@@ -136,7 +137,12 @@ class Checker:
     def record(self, record: dict[str, Any], where: str) -> None:
         self.report.add("corpus.jsonl", record_errors(self.validators, record, where))
 
-    def rows(self, kind: str, rows: list[dict[str, Any]], file: str) -> None:
-        validator = self.validators.section if kind == "section" else self.validators.mention
-        for i, row in enumerate(rows):
-            self.report.add(file, shape_errors(validator, row, f"{file} row {i + 1}"))
+    def rows(self, kind: str, rows: list[dict[str, Any]], file: str, first: int = 1) -> None:
+        """Rows `first`, `first + 1`, ... of `file`."""
+        self.report.add(file, row_errors(self.validators, kind, rows, file, first), n=len(rows))
+
+
+def row_errors(validators: Validators, kind: str, rows: list[dict[str, Any]], file: str, first: int = 1) -> list[str]:
+    """Schema violations of section or mention rows `first`, `first + 1`, ... of `file`."""
+    validator = validators.section if kind == "section" else validators.mention
+    return [m for i, row in enumerate(rows, first) for m in shape_errors(validator, row, f"{file} row {i}")]
