@@ -38,7 +38,7 @@ Matching rules
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -60,6 +60,20 @@ class Term(NamedTuple):
     canonical: str
     source: str
     kb_id: str | None
+
+
+class TokenInfo(NamedTuple):
+    """What the matcher needs of a token that depends on its text alone (`Lexicon.token_info`)."""
+
+    lower: str  # normalized key (`norm`)
+    cased: str
+    skip: bool  # a space or a bare hyphen: skipped inside a span
+    newline: bool  # spans never cross it
+    punct: bool
+    hit: int | None  # index of the one-token term, if any
+    grow: bool  # the token starts a longer key
+    head: str | None  # head-noun label
+    pattern: str | None  # token-pattern label
 
 
 class Match(NamedTuple):
@@ -230,16 +244,54 @@ class Lexicon:
             return True
         return any(s in self.index for s in singular_candidates(word, self.plurals))
 
-    def match(self, doc: Any) -> list[Match]:
-        """All mentions in a spaCy Doc (or any sequence of spaCy tokens), in text order."""
+    def token_info(self, token: Any) -> TokenInfo:
+        """What `match` needs of one token that depends on its text alone."""
+        text = token.text
+        lower = text.lower().replace("’", "'").replace("‘", "'")  # `norm`, inlined
+        cased = text.replace("’", "'")
+        hit = self.cs_index.get(cased)
+        if hit is None:
+            hit = self.index.get(lower)
+        if hit is None and (lower[-1:] == "s" or lower in self.plurals):  # else no singular
+            for sing in singular_candidates(lower, self.plurals):
+                hit = self.index.get(sing)
+                if hit is not None:
+                    break
+        pre_lower, pre_cased = self.prefixes()
+        head = self.head_nouns.get(lower)
+        if head is None and lower[-1:] == "s":  # singular_candidates needs a final "s"
+            for sing in singular_candidates(lower, {}):
+                head = self.head_nouns.get(sing)
+                if head:
+                    break
+        return TokenInfo(  # positional: keywords make a NamedTuple three times slower to build
+            lower, cased, token.is_space or text in _SKIP, "\n" in text, token.is_punct, hit,
+            lower in pre_lower or cased in pre_cased, head, self._pattern_label(text) if text[:1].isalnum() else None,
+        )
+
+    def match(self, doc: Any, memo: dict[str, TokenInfo] | None = None) -> list[Match]:
+        """All mentions in a spaCy Doc (or any sequence of spaCy tokens), in text order.
+
+        `memo` keeps `token_info` by token text between calls (the caller passes one dict
+        per document: a word is looked up once however often it occurs); it never changes
+        the result."""
         toks = list(doc)
         n = len(toks)
+        if not n:
+            return []
         texts = [t.text for t in toks]
-        lower = [t.lower().replace("’", "'").replace("‘", "'") for t in texts]  # `norm`, inlined
-        cased = [t.replace("’", "'") for t in texts]
-        skip = [t.is_space or t.text in _SKIP for t in toks]
-        starts = [t.idx for t in toks]
-        ends = [s + len(t) for s, t in zip(starts, texts, strict=True)]
+        memo = {} if memo is None else memo
+        infos = [memo.get(x) for x in texts]
+        for k, found in enumerate(infos):
+            if found is None:
+                infos[k] = memo[texts[k]] = self.token_info(toks[k])
+        lower, cased, skip, newline, punct, hit1, grow1, head, pattern = zip(*infos, strict=False)  # type: ignore[misc]  # 9 fields each
+
+        def start(i: int) -> int:  # character offsets: asked of the few tokens in a candidate only
+            return toks[i].idx  # type: ignore[no-any-return]
+
+        def end(j: int) -> int:
+            return toks[j].idx + len(texts[j])  # type: ignore[no-any-return]
 
         # Candidate spans: from each token, extend token by token (skipping bare hyphens
         # and spaces, up to MAX_KEY_TOKENS key tokens, never across a line break) and look
@@ -252,34 +304,27 @@ class Lexicon:
         plurals = self.plurals
         terms = self.terms
         cands: list[tuple[int, int, int, int, Term]] = []  # (-len, start, i, j, term)
-        for i in range(n):
-            if skip[i] or "\n" in texts[i]:
-                continue
-            # The one-token span first: most tokens start no key and stop here.
+        # The one-token span first (`token_info`): most tokens start no key and stop here.
+        firsts = [
+            i for i in range(n)
+            if (hit1[i] is not None or grow1[i]) and not (skip[i] or newline[i] or punct[i])
+        ]
+        for i in firsts:
+            hit = hit1[i]
+            grow = grow1[i]
             key_l = lower[i]
             key_c = cased[i]
-            hit = cs_get(key_c)
-            if hit is None:
-                hit = index_get(key_l)
-            if hit is None and (key_l[-1:] == "s" or key_l in plurals):  # else no singular
-                for sing in singular_candidates(key_l, plurals):
-                    hit = index_get(sing)
-                    if hit is not None:
-                        break
-            grow = key_l in pre_lower or key_c in pre_cased
-            if (hit is None and not grow) or toks[i].is_punct:
-                continue
             if hit is not None:
-                cands.append((-(ends[i] - starts[i]), starts[i], i, i + 1, terms[hit]))
+                cands.append((-len(texts[i]), start(i), i, i + 1, terms[hit]))
             if not grow:
                 continue
             stem = ""  # the lower-case key of the span without its last token
             n_parts = 1
             for j in range(i + 1, min(n, i + 4 * MAX_KEY_TOKENS)):
+                if newline[j]:
+                    break  # before the skip test: a line break is a space token too
                 if skip[j]:
                     continue
-                if "\n" in texts[j]:
-                    break
                 n_parts += 1
                 if n_parts > MAX_KEY_TOKENS:
                     break
@@ -295,7 +340,8 @@ class Lexicon:
                         if hit is not None:
                             break
                 if hit is not None:
-                    cands.append((-(ends[j] - starts[i]), starts[i], i, j + 1, terms[hit]))
+                    first = start(i)
+                    cands.append((-(end(j) - first), first, i, j + 1, terms[hit]))
                 if key_l not in pre_lower and key_c not in pre_cased:
                     break  # no longer span is a key
         cands.sort(key=lambda c: (c[0], c[1]))
@@ -308,29 +354,28 @@ class Lexicon:
                 taken[k] = True
             chosen.append((i, j, term))
 
-        spans = self._head_nouns(toks, lower, skip, chosen)
+        spans = self._head_nouns(toks, lower, skip, head, chosen)
         if self.patterns:
-            spans += self._patterns(toks, texts, taken, spans)
+            spans += self._patterns(toks, texts, pattern, taken, spans)
         spans.sort(key=lambda s: (s[0], s[1]))
         return [
-            Match(starts[i], ends[j - 1], term.label if term else label, term, term.source if term else src)
+            Match(start(i), end(j - 1), term.label if term else label, term, term.source if term else src)
             for i, j, term, label, src in spans
         ]
 
     def _patterns(
-        self, toks: list[Any], texts: list[str], taken: list[bool], spans: list[tuple[int, int, Term | None, str, str]]
+        self, toks: list[Any], texts: list[str], labels: Sequence[str | None], taken: list[bool],
+        spans: list[tuple[int, int, Term | None, str, str]],
     ) -> list[tuple[int, int, Term | None, str, str]]:
-        """Rule 6: uncovered tokens that match a token pattern (`texts`: the tokens' texts)."""
+        """Rule 6: uncovered tokens that match a token pattern (`texts`: the tokens' texts,
+        `labels`: their pattern labels, `TokenInfo.pattern`)."""
         covered = set()
         for i, j, *_rest in spans:
             covered.update(range(i, j))
         out: list[tuple[int, int, Term | None, str, str]] = []
         n = len(toks)
-        for k, text in enumerate(texts):
-            if k in covered or taken[k] or not text[:1].isalnum():
-                continue
-            label = self._pattern_label(text)
-            if label is None:
+        for k, label in enumerate(labels):
+            if label is None or k in covered or taken[k]:
                 continue
             tok = toks[k]
             nxt = toks[k + 1].text if k + 1 < n and not tok.whitespace_ else ""
@@ -342,9 +387,11 @@ class Lexicon:
         return out
 
     def _head_nouns(
-        self, toks: list[Any], lower: list[str], skip: list[bool], chosen: list[tuple[int, int, Term]]
+        self, toks: list[Any], lower: Sequence[str], skip: Sequence[bool], heads: Sequence[str | None],
+        chosen: list[tuple[int, int, Term]],
     ) -> list[tuple[int, int, Term | None, str, str]]:
-        """Apply the head-noun fallback to the dictionary spans (token offsets)."""
+        """Apply the head-noun fallback to the dictionary spans (token offsets); `heads`: the
+        tokens' head-noun labels (`TokenInfo.head`)."""
         spans: list[tuple[int, int, Term | None, str, str]] = [(i, j, t, t.label, t.source) for i, j, t in chosen]
         if not self.head_nouns and not self.head_noun_term_labels:
             return spans
@@ -369,17 +416,11 @@ class Lexicon:
         def medical(word: str) -> bool:
             return word.isalpha() and (word in self.rare_modifiers or self.is_term_word(word))
 
-        head_nouns = self.head_nouns
         for h, word in enumerate(lower):
             # The label test first: it rejects almost every token, and the tests that
             # follow only reject more (the order of rejections does not matter).
             head_match = cover.get(h)
-            label = head_nouns.get(word)
-            if label is None and word[-1:] == "s":  # singular_candidates needs a final "s"
-                for sing in singular_candidates(word, {}):
-                    label = head_nouns.get(sing)
-                    if label:
-                        break
+            label = heads[h]
             if label is None and head_match is not None:
                 term_label = chosen[head_match][2].label
                 if term_label in self.head_noun_term_labels:
