@@ -204,7 +204,7 @@ def run_batch(
             provenance = pool.start()
             parts = run_parts(__version__, SCHEMA_VERSION, source_fingerprint(), config.digest, provenance)
             store = StateStore(output_dir, parts)
-            scan = Scan(products_settings(config))
+            scan = Scan(products_settings(config), pages_dir=output_dir / "report")
             _stream(items, store, pool, summary, provenance, config, output_dir, force, progress,
                     window or max(4, 4 * pool.workers), learned, recurring, scan)
         except KeyboardInterrupt:

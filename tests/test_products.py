@@ -298,17 +298,31 @@ def test_products_are_the_same_bytes_with_a_pool(output: Path, tmp_path: Path) -
         assert (two / path.relative_to(one)).read_bytes() == path.read_bytes(), path.name
 
 
-def test_products_of_a_batch_equal_products_regenerated_from_its_files(tmp_path: Path) -> None:
-    """run_batch makes the products from what it scanned while writing; regenerating them from
-    the folder alone (another process, after the fact) gives the same bytes, schema checks included."""
+@pytest.mark.parametrize("drop", [False, True])
+def test_products_of_a_batch_equal_products_regenerated_from_its_files(tmp_path: Path, drop: bool) -> None:
+    """run_batch makes the products (document pages included) from what it scanned while
+    writing; regenerating them from the folder alone gives the same bytes, also when a
+    duplicate is dropped (its page then says so)."""
     config = make_config(tmp_path / "configs")
+    if drop:
+        run_yaml = tmp_path / "configs" / "run.yaml"
+        data = yaml.safe_load(run_yaml.read_text(encoding="utf-8"))
+        data["products"] = {"duplicates": {"drop": True}}
+        run_yaml.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        config = load_config(run_yaml)
     out = tmp_path / "processed"
-    run_batch(config, make_raw(tmp_path / "raw"), out, workers=1, progress=False)
+    (out / "report").mkdir(parents=True)
+    (out / "report" / "gone.html").write_text("a page of a document no longer in the input", encoding="utf-8")
+    summary = run_batch(config, make_raw(tmp_path / "raw"), out, workers=1, progress=False)
+    assert summary.products["duplicates_dropped"] == (1 if drop else 0)
+    assert not (out / "report" / "gone.html").exists()
+    copy_page = (out / "report" / f"{Path(COPY).stem}.html").read_text(encoding="utf-8")
+    assert ("near-duplicate of" in copy_page) == drop
     again = tmp_path / "again"
     shutil.copytree(out, again)
     write_products(again, config)
     files = sorted(p for p in out.rglob("*") if p.is_file() and ".state" not in p.parts)
-    assert any(p.name == "report.html" for p in files)
+    assert sum(p.parent.name == "report" for p in files) == 3
     for path in files:
         assert (again / path.relative_to(out)).read_bytes() == path.read_bytes(), path.name
 

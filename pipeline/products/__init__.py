@@ -98,8 +98,12 @@ class Scan:
     so that `write_products` need not read the corpus back (and, with a pool of workers, the
     work overlaps theirs instead of following the batch). The same results as `_scan`."""
 
-    def __init__(self, settings: ProductsSettings) -> None:
+    def __init__(self, settings: ProductsSettings, pages_dir: Path | None = None) -> None:
         self.work = _DocWork(settings)
+        self.settings = settings
+        # Document pages are rendered here too when given (report/ of the output folder);
+        # `write_products` re-renders only the pages a corpus-level result changes.
+        self.pages_dir = pages_dir if settings.report.enabled and settings.report.doc_pages else None
         self.errors: list[list[str]] = []
         self.summaries: list[DocSummary] = []
         self.signatures: list[Signature] = []
@@ -113,6 +117,9 @@ class Scan:
         self.summaries.append(summary)
         if signature is not None:
             self.signatures.append(signature)
+        if self.pages_dir is not None:
+            summary.flags = flags(summary, self.settings.report)
+            write_atomic(self.pages_dir / page_name(summary.doc_id), doc_page(record, removed, summary))
         if self.work.validators is not None:
             for (kind, file), rows in zip(TABLES, (section_rows(record, path_as_list=True), entity_rows(record)),
                                           strict=True):
@@ -186,15 +193,19 @@ def _scan(out: OutputDir, checker: Checker | None, pool: ProcessPoolExecutor | N
     return summaries, signatures
 
 
-def _write_pages(out: OutputDir, by_id: dict[str, DocSummary], pool: ProcessPoolExecutor | None) -> int:
+def _write_pages(out: OutputDir, by_id: dict[str, DocSummary], pool: ProcessPoolExecutor | None,
+                 only: set[str] | None = None) -> int:
+    """The document pages (`only`: just these documents' pages; the others are up to date)."""
     pages_dir = out.path / "report"
-    written: set[str] = set()
+    written = {page_name(doc_id) for doc_id in by_id}
 
     def items() -> Iterator[tuple[Path, dict[str, Any], list[dict[str, Any]], DocSummary]]:
+        if only is not None and not only:
+            return
         for _, _, record in out.iter_records():
-            name = page_name(record["doc_id"])
-            written.add(name)
-            yield pages_dir / name, record, out.removed.get(record["doc_id"], []), by_id[record["doc_id"]]
+            if only is None or record["doc_id"] in only:
+                doc_id = record["doc_id"]
+                yield pages_dir / page_name(doc_id), record, out.removed.get(doc_id, []), by_id[doc_id]
 
     for _ in _ordered(_page_one, items(), pool):
         pass
@@ -232,7 +243,8 @@ def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessP
     out = OutputDir.load(output_dir)
     remove_stale_tmp(output_dir)
     checker = Checker(settings.max_errors) if settings.validate_schema else None
-    if scanned is not None and not out.dropped:  # a fresh batch output: nothing merged back from duplicates.jsonl
+    fresh = scanned is not None and not out.dropped  # a batch output: nothing merged back from duplicates.jsonl
+    if scanned is not None and fresh:
         summaries, signatures = scanned.summaries, scanned.signatures
         if checker is not None:
             scanned.report_to(checker)
@@ -267,7 +279,8 @@ def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessP
     if settings.report.enabled:
         write_atomic(output_dir / "report.html", corpus_report(summary, out.manifest, settings))
         if settings.report.doc_pages:
-            pages = _write_pages(out, by_id, pool)
+            rendered = fresh and scanned is not None and scanned.pages_dir == output_dir / "report"
+            pages = _write_pages(out, by_id, pool, only=set(drops) if rendered else None)
     return {
         "documents": len(summaries), "schema_errors": summary.schema_errors, "duplicate_pairs": len(pairs),
         "duplicates_dropped": len(drops), "flagged": len(summary.flagged), "pages": pages,
