@@ -116,6 +116,9 @@ def measure_pipeline(input_dir: Path, out: Path, workers: int) -> dict[str, Any]
         def close(self, cancel: bool = False) -> None:
             inner.close(cancel)
 
+        def map(self, fn: Any, items: list[Any]) -> list[Any]:
+            return inner.map(fn, items)
+
     imports = time.perf_counter() - t0
     start = time.perf_counter()
     summary = run_batch(config, input_dir, out, workers=workers, progress=False, executor=Timed(), force=True)

@@ -213,13 +213,16 @@ def run_batch(
         except BaseException:
             pool.close(cancel=True)
             raise
-        pool.close()
-        store.prune({item.source for item in items})
-        started = time.perf_counter()
-        # In this process, from what the scan collected as the records were written: a pool
-        # forked from it would inherit (and count) its memory, which grows with the corpus.
-        summary.products = write_products(output_dir, config, scanned=scan)
-        summary.phases["products"] = time.perf_counter() - started
+        try:
+            store.prune({item.source for item in items})
+            started = time.perf_counter()
+            # In this process, from what the scan collected as the records were written (a
+            # pool forked from it would inherit, and count, its memory, which grows with the
+            # corpus); only the report's plots go to the workers, idle by now.
+            summary.products = write_products(output_dir, config, scanned=scan, map_fn=pool.map)
+            summary.phases["products"] = time.perf_counter() - started
+        finally:
+            pool.close()
     return summary
 
 

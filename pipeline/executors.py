@@ -8,22 +8,27 @@ the sliding window, the order of the output and the checkpoints:
 - `submit(task)` queues one document and returns a ticket (an int);
 - `wait()` blocks until at least one submitted document is done and returns `(ticket, result)`
   pairs for every finished one;
-- `close(cancel)` stops the workers (`cancel=True`: drop what has not started).
+- `close(cancel)` stops the workers (`cancel=True`: drop what has not started);
+- `map(fn, items)`: `[fn(x) for x in items]` on the idle workers, after the documents (the
+  batch's report plots render there, side by side).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pipeline.config import Config
 from pipeline.runner import DocResult, Pipeline, Task
 
 EXECUTORS = ("local", "ray")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ExecutorError(Exception):
@@ -40,6 +45,8 @@ class Executor(Protocol):
     def wait(self) -> list[tuple[int, DocResult]]: ...
 
     def close(self, cancel: bool = False) -> None: ...
+
+    def map(self, fn: Callable[[T], R], items: list[T]) -> list[R]: ...
 
 
 class InlineExecutor:
@@ -69,6 +76,9 @@ class InlineExecutor:
 
     def close(self, cancel: bool = False) -> None:
         self.pipeline = None
+
+    def map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
+        return [fn(x) for x in items]
 
 
 # The per-worker pipeline of a pool process: the one module-level state, built by the initializer.
@@ -145,6 +155,14 @@ class PoolExecutor:
             self.pool = None
         self.futures.clear()
 
+    def map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
+        if self.pool is None:
+            return [fn(x) for x in items]
+        try:
+            return list(self.pool.map(fn, items))
+        except BrokenProcessPool as exc:
+            raise ExecutorError("a worker process died (out of memory?); run again to finish") from exc
+
 
 class RayExecutor:
     """Ray actors, each building the pipeline once; connects to `address` or a running/local Ray.
@@ -220,6 +238,10 @@ class RayExecutor:
         if self.owns_ray:
             ray.shutdown()
             self.owns_ray = False
+
+    def map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
+        """In this process: the actors hold the cluster's CPUs, and the work is small."""
+        return [fn(x) for x in items]
 
 
 class PipelineActor:

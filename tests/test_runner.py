@@ -61,6 +61,12 @@ def test_workers_1_and_2_write_the_same_bytes(tmp_path: Path, config: Config) ->
     one = run_batch(config, raw, tmp_path / "one", workers=1, progress=False)
     two = run_batch(config, raw, tmp_path / "two", workers=2, progress=False)
     assert_same_output(tmp_path / "one", tmp_path / "two")
+    # the products too: pages rendered while writing, plots rendered by the idle workers
+    products = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*")
+                      if p.is_file() and p.suffix in (".html", ".md", ".csv") and ".state" not in p.parts)
+    assert len(products) > 6 and Path("report.html") in products
+    for rel in products:
+        assert (tmp_path / "one" / rel).read_bytes() == (tmp_path / "two" / rel).read_bytes(), rel
     assert (one.ok, one.failed, one.processed, one.reused) == (7, 1, 8, 0)
     assert two.line() == one.line().replace(str(tmp_path / "one"), str(tmp_path / "two"))
     assert not list((tmp_path / "two").glob(".*tmp*"))

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from pipeline.products.card import card
 from pipeline.products.duplicates import Signature, Signer, choose_drops, duplicates_csv, find_pairs
 from pipeline.products.files import OutputDir, ProductsError, remove_stale_tmp, rewrite_corpus, write_atomic
-from pipeline.products.report import corpus_report, doc_page, page_name
+from pipeline.products.report import MapFn, corpus_report, doc_page, page_name
 from pipeline.products.schema import Checker, ValidationReport, Validators, record_errors, row_errors
 from pipeline.products.settings import DuplicateSettings, ProductsSettings, ReportSettings
 from pipeline.products.stats import CorpusSummary, DocSummary, flags, summarize
@@ -221,11 +221,12 @@ def products_settings(config: Config) -> ProductsSettings:
 
 
 def write_products(output_dir: Path, config: Config, settings: ProductsSettings | None = None,
-                   workers: int = 1, scanned: Scan | None = None) -> dict[str, int]:
+                   workers: int = 1, scanned: Scan | None = None, map_fn: MapFn | None = None) -> dict[str, int]:
     """Validate, deduplicate and describe the corpus in `output_dir`; returns counts for the summary.
 
     `scanned`: the per-document results a batch collected while writing this very output
-    (made with the same settings); without it they are computed from the files. The
+    (made with the same settings); without it they are computed from the files. `map_fn`
+    renders the report's plots (the batch passes its idle workers' `map`). The
     per-document work (validation, summaries, signatures, report pages) runs in a pool of
     `workers` processes when `workers > 1`; the products are the same bytes either way.
     Raises `ProductsError` when the folder holds no corpus, or when records break the schema
@@ -233,13 +234,20 @@ def write_products(output_dir: Path, config: Config, settings: ProductsSettings 
     """
     settings = settings or products_settings(config)
     if workers <= 1:
-        return _write_products(Path(output_dir), settings, None, _DocWork(settings), scanned)
+        return _write_products(Path(output_dir), settings, None, _DocWork(settings), scanned, map_fn)
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-        return _write_products(Path(output_dir), settings, pool, None, scanned)
+        return _write_products(Path(output_dir), settings, pool, None, scanned, map_fn or _pool_map(pool))
+
+
+def _pool_map(pool: ProcessPoolExecutor) -> MapFn:
+    def map_fn(fn: Callable[[Any], str], items: list[Any]) -> list[str]:
+        return list(pool.map(fn, items))
+
+    return map_fn
 
 
 def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessPoolExecutor | None,
-                    work: _DocWork | None, scanned: Scan | None) -> dict[str, int]:
+                    work: _DocWork | None, scanned: Scan | None, map_fn: MapFn | None) -> dict[str, int]:
     out = OutputDir.load(output_dir)
     remove_stale_tmp(output_dir)
     checker = Checker(settings.max_errors) if settings.validate_schema else None
@@ -277,7 +285,7 @@ def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessP
         write_atomic(output_dir / "README.md", card(summary, out.manifest, settings))
     pages = 0
     if settings.report.enabled:
-        write_atomic(output_dir / "report.html", corpus_report(summary, out.manifest, settings))
+        write_atomic(output_dir / "report.html", corpus_report(summary, out.manifest, settings, map_fn))
         if settings.report.doc_pages:
             rendered = fresh and scanned is not None and scanned.pages_dir == output_dir / "report"
             pages = _write_pages(out, by_id, pool, only=set(drops) if rendered else None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -23,6 +24,20 @@ RC = {
 }
 METADATA = {"Date": None, "Creator": None}
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac"]
+
+
+def render(spec: tuple[str, tuple[Any, ...]]) -> str:
+    """One plot from its spec, `(function name, arguments)`: a picklable unit of work, so that
+    the plots of a report can render in several processes (`write_products(map_fn=...)`).
+
+    >>> render(("histogram", ([1.0, 2.0], "t", "x"))).startswith("<?xml")
+    True
+    """
+    name, args = spec
+    if name not in ("barh", "stacked_barh", "histogram"):
+        raise ValueError(f"unknown plot {name!r}")
+    svg: str = globals()[name](*args)
+    return svg
 
 
 def to_svg(fig: Figure) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -76,24 +77,35 @@ def label_colors(labels: list[str]) -> dict[str, str]:
     return {label: LABEL_COLORS[i % len(LABEL_COLORS)] for i, label in enumerate(sorted(labels))}
 
 
-def corpus_plots(summary: CorpusSummary, settings: ProductsSettings) -> list[str]:
+MapFn = Callable[[Callable[[Any], str], list[Any]], list[str]]
+
+
+def _serial_map(fn: Callable[[Any], str], items: list[Any]) -> list[str]:
+    return [fn(x) for x in items]
+
+
+def corpus_plots(summary: CorpusSummary, settings: ProductsSettings, map_fn: MapFn | None = None) -> list[str]:
+    """The report's plots as <img> tags; `map_fn` renders the specs (`plots.render`), in other
+    processes if it likes: matplotlib takes ~0.1 s per plot whatever the corpus size."""
     kept, r = summary.kept, settings.report
     worst = sorted(summary.docs, key=lambda d: (-sum(d.chars_removed.values()), d.doc_id))[: r.plot_docs]
     stages = sorted({s for d in worst for s in d.chars_removed})
     types = ranked(summary.total("types"))
     labels = ranked(summary.total("labels"))
     concepts = [(f"{name} ({label})", n) for (label, _, name), n in summary.top_concepts(r.top_concepts)]
-    return [
-        svg_img(plots.stacked_barh([d.doc_id for d in worst], {s: [d.chars_removed.get(s, 0) for d in worst] for s in stages},
-                                   f"Characters removed per document, by stage (top {len(worst)})", "characters"),
-                "characters removed per document by stage"),
-        svg_img(plots.histogram([100 * d.removed_fraction for d in summary.docs], "Share of the text removed", "% of characters"),
-                "share of text removed"),
-        svg_img(plots.histogram([d.sections for d in kept], "Sections per document", "sections"), "sections per document"),
-        svg_img(plots.barh(types, "Sections by type", "sections"), "sections by type"),
-        svg_img(plots.barh(labels, "Mentions by label", "mentions"), "mentions by label"),
-        svg_img(plots.barh(concepts, f"Top {len(concepts)} concepts", "mentions"), "top concepts"),
+    specs: list[tuple[tuple[str, tuple[Any, ...]], str]] = [
+        (("stacked_barh", ([d.doc_id for d in worst], {s: [d.chars_removed.get(s, 0) for d in worst] for s in stages},
+                           f"Characters removed per document, by stage (top {len(worst)})", "characters")),
+         "characters removed per document by stage"),
+        (("histogram", ([100 * d.removed_fraction for d in summary.docs], "Share of the text removed", "% of characters")),
+         "share of text removed"),
+        (("histogram", ([d.sections for d in kept], "Sections per document", "sections")), "sections per document"),
+        (("barh", (types, "Sections by type", "sections")), "sections by type"),
+        (("barh", (labels, "Mentions by label", "mentions")), "mentions by label"),
+        (("barh", (concepts, f"Top {len(concepts)} concepts", "mentions")), "top concepts"),
     ]
+    svgs = (map_fn or _serial_map)(plots.render, [spec for spec, _ in specs])
+    return [svg_img(svg, alt) for svg, (_, alt) in zip(svgs, specs, strict=True)]
 
 
 def doc_row(d: DocSummary, link: bool) -> list[str]:
@@ -112,7 +124,8 @@ DOC_HEADER = ["document", "source", "sections", "headings", "unknown headings", 
 DOC_NUMERIC = {2, 3, 4, 5, 7, 8}
 
 
-def corpus_report(summary: CorpusSummary, manifest: dict[str, Any], settings: ProductsSettings) -> str:
+def corpus_report(summary: CorpusSummary, manifest: dict[str, Any], settings: ProductsSettings,
+                  map_fn: MapFn | None = None) -> str:
     link = settings.report.doc_pages
     kept = summary.kept
     parts = [
@@ -139,7 +152,7 @@ def corpus_report(summary: CorpusSummary, manifest: dict[str, Any], settings: Pr
               table(["doc_a", "doc_b", "similarity"],
                     [[escape(p.doc_a), escape(p.doc_b), f"{p.similarity:.4f}"] for p in summary.pairs], {2})
               if summary.pairs else "<p>No pair above the threshold.</p>",
-              '<h2>Plots</h2>\n<div class="plots">', *corpus_plots(summary, settings), "</div>",
+              '<h2>Plots</h2>\n<div class="plots">', *corpus_plots(summary, settings, map_fn), "</div>",
               "<h2>All documents</h2>", table(DOC_HEADER, [doc_row(d, link) for d in summary.docs], DOC_NUMERIC)]
     return page("Corpus QA report", "\n".join(parts))
 
