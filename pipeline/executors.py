@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
 from pipeline.config import Config
-from pipeline.runner import DocResult, Pipeline, Task
+from pipeline.runner import DocResult, Pipeline, Task, worker_pipeline
 
 EXECUTORS = ("local", "ray")
 T = TypeVar("T")
@@ -61,7 +61,7 @@ class InlineExecutor:
         self.next_ticket = 0
 
     def start(self) -> dict[str, Any]:
-        self.pipeline = Pipeline(self.config)
+        self.pipeline = worker_pipeline(self.config)
         return self.pipeline.provenance
 
     def submit(self, task: Task) -> int:
@@ -89,7 +89,7 @@ def _init_worker(config: Config) -> None:
     global _WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _die_with_parent()
-    _WORKER = Pipeline(config)
+    _WORKER = worker_pipeline(config)
 
 
 def _die_with_parent() -> None:
@@ -250,7 +250,7 @@ class PipelineActor:
     def __init__(self, config: Config, cwd: str) -> None:
         if os.path.isdir(cwd):
             os.chdir(cwd)  # relative config paths (lexicon cache) as in the driver, when the folder is shared
-        self.pipeline = Pipeline(config)
+        self.pipeline = worker_pipeline(config)
 
     def provenance(self) -> dict[str, Any]:
         return self.pipeline.provenance

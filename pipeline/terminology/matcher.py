@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any, NamedTuple
 
 ARTIFACT_NAME = "lexicon.pkl"
@@ -69,9 +70,9 @@ class TokenInfo(NamedTuple):
     cased: str
     skip: bool  # a space or a bare hyphen: skipped inside a span
     newline: bool  # spans never cross it
-    punct: bool
     hit: int | None  # index of the one-token term, if any
     grow: bool  # the token starts a longer key
+    can_start: bool  # a span may start here: a term or a key prefix, not a space or punctuation
     head: str | None  # head-noun label
     pattern: str | None  # token-pattern label
 
@@ -264,9 +265,13 @@ class Lexicon:
                 head = self.head_nouns.get(sing)
                 if head:
                     break
+        skip = bool(token.is_space or text in _SKIP)
+        newline = "\n" in text
+        grow = lower in pre_lower or cased in pre_cased
+        can_start = (hit is not None or grow) and not (skip or newline or token.is_punct)
         return TokenInfo(  # positional: keywords make a NamedTuple three times slower to build
-            lower, cased, token.is_space or text in _SKIP, "\n" in text, token.is_punct, hit,
-            lower in pre_lower or cased in pre_cased, head, self._pattern_label(text) if text[:1].isalnum() else None,
+            lower, cased, skip, newline, hit, grow, can_start, head,
+            self._pattern_label(text) if text[:1].isalnum() else None,
         )
 
     def match(self, doc: Any, memo: dict[str, TokenInfo] | None = None) -> list[Match]:
@@ -282,10 +287,11 @@ class Lexicon:
         texts = [t.text for t in toks]
         memo = {} if memo is None else memo
         infos = [memo.get(x) for x in texts]
-        for k, found in enumerate(infos):
-            if found is None:
-                infos[k] = memo[texts[k]] = self.token_info(toks[k])
-        lower, cased, skip, newline, punct, hit1, grow1, head, pattern = zip(*infos, strict=False)  # type: ignore[misc]  # 9 fields each
+        if None in infos:
+            for k, found in enumerate(infos):
+                if found is None:
+                    infos[k] = memo[texts[k]] = self.token_info(toks[k])
+        lower, cased, skip, newline, hit1, grow1, can_start, head, pattern = zip(*infos, strict=False)  # type: ignore[misc]  # 9 fields each
 
         def start(i: int) -> int:  # character offsets: asked of the few tokens in a candidate only
             return toks[i].idx  # type: ignore[no-any-return]
@@ -305,11 +311,7 @@ class Lexicon:
         terms = self.terms
         cands: list[tuple[int, int, int, int, Term]] = []  # (-len, start, i, j, term)
         # The one-token span first (`token_info`): most tokens start no key and stop here.
-        firsts = [
-            i for i in range(n)
-            if (hit1[i] is not None or grow1[i]) and not (skip[i] or newline[i] or punct[i])
-        ]
-        for i in firsts:
+        for i in compress(range(n), can_start):
             hit = hit1[i]
             grow = grow1[i]
             key_l = lower[i]
