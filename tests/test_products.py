@@ -26,6 +26,7 @@ from pipeline.products import (
     DuplicateSettings,
     ProductsError,
     ProductsSettings,
+    ReportSettings,
     Scan,
     validate_output,
     write_products,
@@ -260,6 +261,15 @@ def test_report_is_self_contained_and_links_every_document(output: Path) -> None
     assert '<mark class="entity"' in page and "DISEASE" in page
     assert "repeated copy of lines" in page  # removals with their reasons
     assert "https://" not in page and "<script" not in page
+
+
+def test_report_lists_at_most_max_pairs(output: Path, tmp_path: Path, config: Config) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(output, out)
+    write_products(out, config, ProductsSettings(report=ReportSettings(max_pairs=0)))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "The first 0 of 1 pairs; all of them are in duplicates.csv." in html
+    assert len(list(csv.DictReader((out / "duplicates.csv").open(encoding="utf-8")))) == 1
 
 
 def test_suspicious_documents_are_flagged(output: Path) -> None:

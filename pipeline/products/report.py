@@ -148,11 +148,15 @@ def corpus_report(summary: CorpusSummary, manifest: dict[str, Any], settings: Pr
     if summary.schema_errors:
         parts += [f"<h2>Schema violations ({summary.schema_errors})</h2>",
                   "<pre>" + escape("\n".join(summary.schema_messages)) + "</pre>"]
+    shown = summary.pairs[: settings.report.max_pairs]
     parts += ["<h2>Near-duplicates</h2>",
               table(["doc_a", "doc_b", "similarity"],
-                    [[escape(p.doc_a), escape(p.doc_b), f"{p.similarity:.4f}"] for p in summary.pairs], {2})
-              if summary.pairs else "<p>No pair above the threshold.</p>",
-              '<h2>Plots</h2>\n<div class="plots">', *corpus_plots(summary, settings, map_fn), "</div>",
+                    [[escape(p.doc_a), escape(p.doc_b), f"{p.similarity:.4f}"] for p in shown], {2})
+              if summary.pairs else "<p>No pair above the threshold.</p>"]
+    if len(summary.pairs) > len(shown):
+        parts.append(f'<p class="muted">The first {len(shown):,} of {len(summary.pairs):,} pairs; all of them are in '
+                     "duplicates.csv.</p>")
+    parts += ['<h2>Plots</h2>\n<div class="plots">', *corpus_plots(summary, settings, map_fn), "</div>",
               "<h2>All documents</h2>", table(DOC_HEADER, [doc_row(d, link) for d in summary.docs], DOC_NUMERIC)]
     return page("Corpus QA report", "\n".join(parts))
 
