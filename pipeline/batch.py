@@ -76,7 +76,7 @@ class Summary:
         if self.learned_lines:
             text += f" | {self.learned_lines} lines learned from the batch"
         if self.products.get("duplicate_pairs"):
-            text += f" | {self.products['duplicate_pairs']} duplicate pairs"
+            text += f" | {self.products['duplicate_pairs']} near-duplicates"
         if self.failed and self.output is not None:
             text += f" | errors: {self.output / 'errors.jsonl'}"
         return text

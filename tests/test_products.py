@@ -31,7 +31,7 @@ from pipeline.products import (
     validate_output,
     write_products,
 )
-from pipeline.products.duplicates import Signer, find_pairs, min_hashes, shingle_hashes
+from pipeline.products.duplicates import Signer, choose_drops, find_pairs, min_hashes, shingle_hashes
 from pipeline.products.schema import SCHEMA_FILES, Checker, Validators, load_schema, shape_errors
 from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS
 from pipeline.runner import DocResult
@@ -192,6 +192,29 @@ def test_pairs_do_not_depend_on_the_order_signatures_arrive(output: Path) -> Non
         assert find_pairs(sigs, 0.8, 128) == expected
 
 
+def _record(doc_id: str, words: list[str]) -> dict[str, object]:
+    return {"doc_id": doc_id, "sections": [{"text": " ".join(words)}]}
+
+
+def test_each_copy_is_paired_with_its_original_only() -> None:
+    """Copies of one original give one row each, against the original (not every pair among
+    them); documents below the threshold against every original are originals."""
+    rng = random.Random(5)
+    base = [f"w{rng.randrange(10**6)}" for _ in range(400)]
+    drift = base[:340] + [f"x{i}" for i in range(60)]  # shingle Jaccard ~0.74 with base
+    far = drift[:300] + [f"y{i}" for i in range(100)]
+    docs = [("a", base), ("b", [*base[:399], "z"]), ("c", list(base)), ("d", drift), ("e", far)]
+    signer = Signer(DuplicateSettings())
+    sigs = [s for i, (d, w) in enumerate(docs) if (s := signer.sign(_record(d, w), i)) is not None]
+    pairs = find_pairs(sigs, 0.8, 128)
+    assert [(p.doc_a, p.doc_b) for p in pairs][:2] == [("a", "b"), ("a", "c")]
+    assert all(p.doc_a not in {q.doc_b for q in pairs} for p in pairs)  # originals only
+    assert len({p.doc_b for p in pairs}) == len(pairs) and all(p.similarity >= 0.8 for p in pairs)
+    assert {"d", "e"}.isdisjoint(p.doc_b for p in pairs)  # below the threshold against every original
+    ranks = {d: i for i, (d, _) in enumerate(docs)}
+    assert set(choose_drops(pairs, ranks)) == {p.doc_b for p in pairs}
+
+
 def test_blocked_min_hashes_equal_datasketch_update_batch() -> None:
     rng = np.random.default_rng(0)
     values = np.unique(rng.integers(0, 2**32, size=1000, dtype=np.uint64))
@@ -268,7 +291,7 @@ def test_report_lists_at_most_max_pairs(output: Path, tmp_path: Path, config: Co
     shutil.copytree(output, out)
     write_products(out, config, ProductsSettings(report=ReportSettings(max_pairs=0)))
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "The first 0 of 1 pairs; all of them are in duplicates.csv." in html
+    assert "The first 0 of 1 near-duplicates; all of them are in duplicates.csv." in html
     assert len(list(csv.DictReader((out / "duplicates.csv").open(encoding="utf-8")))) == 1
 
 

@@ -5,9 +5,9 @@ CRC-32, a shingle's hash is a polynomial of its words' hashes, mixed by the spli
 finalizer (top 32 bits kept); datasketch then applies its seeded permutations to those values.
 
 Deterministic: a fixed seed and hash, documents ranked by
-their position in the corpus (input order, which `discover` sorts), candidate pairs from LSH
-sorted before use. Pairs are `(a, b)` with `a` earlier than `b`; dropping keeps the earliest
-document of each group.
+their position in the corpus (input order, which `discover` sorts). A pair is `(a, b)`: `b`
+is a later document that nearly copies `a`, an original (a document that copies none before
+it); dropping removes the `b`s.
 """
 
 from __future__ import annotations
@@ -137,28 +137,37 @@ class Pair:
 
 
 def find_pairs(signatures: Iterable[Signature], threshold: float, num_perm: int) -> list[Pair]:
-    """Pairs at or above `threshold` (estimated Jaccard), sorted by the ranks of (a, b).
+    """One pair per later document that nearly copies an earlier one: `(original, copy, similarity)`,
+    sorted by the copy's rank.
 
-    The result does not depend on the order `signatures` come in: they are sorted by rank.
+    Documents are taken in rank order. Each is compared with the originals found so far (the
+    documents that copy none before them): if one is at or above `threshold` (estimated
+    Jaccard), the document is a copy of the most similar (then the earliest) and stays out of
+    the index; else it becomes an original. A corpus of 10,000 copies of one monograph thus
+    costs 10,000 comparisons and 9,999 rows, not the 50 million pairs of all against all; the
+    originals are exactly the documents `choose_drops` keeps. The result does not depend on the
+    order `signatures` come in.
     """
     sigs = sorted(signatures, key=lambda s: s.rank)
     if len(sigs) < 2:
         return []
-    by_id = {s.doc_id: s for s in sigs}
+    originals: dict[str, Signature] = {}
     # LSH bands can miss pairs just above the threshold: index at a lower one, filter exactly.
     lsh = MinHashLSH(threshold=max(0.05, threshold - 0.15), num_perm=num_perm)
+    found: list[Pair] = []
     for s in sigs:
-        lsh.insert(s.doc_id, s.minhash)
-    found: list[tuple[int, int, Pair]] = []
-    for s in sigs:
+        best: tuple[float, int, str] | None = None  # (-similarity, rank, doc_id)
         for other_id in lsh.query(s.minhash):
-            other = by_id[other_id]
-            if other.rank <= s.rank:
-                continue
+            other = originals[other_id]
             sim = round(float(s.minhash.jaccard(other.minhash)), 4)
-            if sim >= threshold:
-                found.append((s.rank, other.rank, Pair(s.doc_id, other.doc_id, sim)))
-    return [p for _, _, p in sorted(found, key=lambda t: (t[0], t[1]))]
+            if sim >= threshold and (best is None or (-sim, other.rank) < best[:2]):
+                best = (-sim, other.rank, other.doc_id)
+        if best is None:
+            originals[s.doc_id] = s
+            lsh.insert(s.doc_id, s.minhash)
+        else:
+            found.append(Pair(best[2], s.doc_id, -best[0]))
+    return found
 
 
 def choose_drops(pairs: list[Pair], ranks: dict[str, int]) -> dict[str, Pair]:

@@ -133,7 +133,7 @@ def corpus_report(summary: CorpusSummary, manifest: dict[str, Any], settings: Pr
         f'<p class="muted">pipeline {escape(str(manifest.get("pipeline_version")))}, schema '
         f'{escape(str(manifest.get("schema_version")))}, config {escape(str(manifest.get("config")))} '
         f'(hash {escape(str(manifest.get("config_hash")))})</p>',
-        table(["documents", "in corpus", "failed", "duplicate pairs", "flagged", "sections", "mentions", "schema errors"],
+        table(["documents", "in corpus", "failed", "near-duplicates", "flagged", "sections", "mentions", "schema errors"],
               [[str(len(summary.docs) + len(summary.failed)), str(len(kept)), str(len(summary.failed)),
                 str(len(summary.pairs)), str(len(summary.flagged)), str(sum(d.sections for d in kept)),
                 str(sum(d.mentions for d in kept)), str(summary.schema_errors)]], set(range(8))),
@@ -152,10 +152,10 @@ def corpus_report(summary: CorpusSummary, manifest: dict[str, Any], settings: Pr
     parts += ["<h2>Near-duplicates</h2>",
               table(["doc_a", "doc_b", "similarity"],
                     [[escape(p.doc_a), escape(p.doc_b), f"{p.similarity:.4f}"] for p in shown], {2})
-              if summary.pairs else "<p>No pair above the threshold.</p>"]
+              if summary.pairs else "<p>No document above the threshold.</p>"]
     if len(summary.pairs) > len(shown):
-        parts.append(f'<p class="muted">The first {len(shown):,} of {len(summary.pairs):,} pairs; all of them are in '
-                     "duplicates.csv.</p>")
+        parts.append(f'<p class="muted">The first {len(shown):,} of {len(summary.pairs):,} near-duplicates; all of '
+                     "them are in duplicates.csv.</p>")
     parts += ['<h2>Plots</h2>\n<div class="plots">', *corpus_plots(summary, settings, map_fn), "</div>",
               "<h2>All documents</h2>", table(DOC_HEADER, [doc_row(d, link) for d in summary.docs], DOC_NUMERIC)]
     return page("Corpus QA report", "\n".join(parts))

@@ -44,8 +44,8 @@ class ReportSettings(_Strict):
     top_concepts: int = Field(20, ge=1)
     # Documents shown in the per-document removal plot (most removed first); the table lists all.
     plot_docs: int = Field(40, ge=1)
-    # Near-duplicate pairs listed in report.html (the first, in input order); duplicates.csv
-    # has them all. A catalogue of near-copies has pairs by the million (n(n-1)/2).
+    # Near-duplicates listed in report.html (the first, in input order); duplicates.csv has
+    # them all (one row per document that copies an earlier one).
     max_pairs: int = Field(1000, ge=0)
     # Flag: fewer cleaned words than this (a monograph is typically 1,500-5,000 words).
     min_words: int = Field(200, ge=0)
