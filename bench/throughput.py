@@ -223,6 +223,11 @@ def print_table(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> Non
         print(f"stages {k} (CPU time in stages, summed over workers): {shares}")
         phases = {p: statistics.median(r.get("phases", {}).get(p, 0.0) for r in runs[k]) for p in ("prepass", "products")}
         print(f"main process {k}: " + ", ".join(f"{p} {1000 * v / n:.1f} ms/doc" for p, v in phases.items()))
+        if k.endswith("_w1"):  # one process: every second of the loop is in a stage or the main-process work
+            rest = _median(runs[k], "loop") - total - sum(phases.values())
+            whole = {**stages, **phases, "writing, state, scan, pages": rest}
+            loop = _median(runs[k], "loop")
+            print(f"share of the whole loop {k}: " + ", ".join(f"{s} {100 * v / loop:.0f}%" for s, v in whole.items()))
 
 
 def memory(args: argparse.Namespace) -> None:

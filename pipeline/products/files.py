@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,6 @@ class OutputDir:
     path: Path
     manifest: dict[str, Any]
     order: dict[str, int]  # doc_id -> position in the input (manifest order)
-    removed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     dropped: dict[str, str] = field(default_factory=dict)  # already dropped: doc_id -> duplicate_of
 
@@ -57,11 +57,23 @@ class OutputDir:
         docs = manifest.get("documents", {})
         out = cls(path, manifest, {doc_id: i for i, doc_id in enumerate(docs)})
         out.dropped = {d: e["duplicate_of"] for d, e in docs.items() if e.get("duplicate_of")}
-        for row in read_jsonl(path / "removed.jsonl"):
-            out.removed.setdefault(row["doc_id"], []).append(row)
         for row in read_jsonl(path / "errors.jsonl"):
             out.errors.setdefault(row["doc"], []).append(row)
         return out
+
+    @cached_property
+    def removed(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of removed.jsonl by document, read when first asked for: a few hundred rows
+        per document (1.3 GB for 10,000 documents), which a batch's products never need."""
+        return self.removed_of(None)
+
+    def removed_of(self, doc_ids: set[str] | None) -> dict[str, list[dict[str, Any]]]:
+        """The removed.jsonl rows of `doc_ids` (None: all), by document."""
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for row in read_jsonl(self.path / "removed.jsonl"):
+            if doc_ids is None or row["doc_id"] in doc_ids:
+                rows.setdefault(row["doc_id"], []).append(row)
+        return rows
 
     def iter_records(self) -> Iterator[tuple[str, int, dict[str, Any]]]:
         """(file, line number, record) of every processed document, kept or dropped, in input order."""
