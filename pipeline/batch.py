@@ -45,7 +45,7 @@ class Summary:
     reused: int = 0
     total: int = 0
     removed: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)  # stage -> seconds, documents processed in this run
+    seconds: dict[str, float] = field(default_factory=dict)  # stage (and doc_products) -> seconds, in this run
     output: Path | None = None
     learned_lines: int = 0
     phases: dict[str, float] = field(default_factory=dict)  # main-process seconds: prepass, products
@@ -288,7 +288,8 @@ def _stream(
                 unwritten -= 1
             writer.write(head.result)
             if head.result.record is not None:
-                scan.add(head.result.record, head.result.removed, len(docs))
+                scan.add(head.result.record, head.result.removed, len(docs), head.result.derived)
+                head.result.derived = None  # the page and summary are kept by `scan` or written
             summary.add(head.result)
             docs[head.result.doc_id] = manifest_entry(head.result)
             bar.update(1)

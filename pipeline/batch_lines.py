@@ -45,7 +45,7 @@ def doc_line_keys(raw: bytes) -> set[str]:
         return set()
     if is_html_page(text):
         return set()
-    return {k for k in line_keys(text) if len(k.split()) <= MAX_COUNTED_WORDS}
+    return {k for k in line_keys(text) if k.count(" ") < MAX_COUNTED_WORDS}  # words are single-space separated
 
 
 @dataclass

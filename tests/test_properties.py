@@ -56,7 +56,10 @@ def test_arbitrary_text_never_raises(pipeline: Pipeline, text: str) -> None:
 @given(text=doc_text)
 def test_mention_offsets_are_exact_and_text_comes_from_input(pipeline: Pipeline, text: str) -> None:
     result = pipeline.run(Task("d", "d.txt", text.encode()))
-    assert result.status == "ok", result.error
+    cleaned = {b.text for b in text_blocks(fix(text, FixSettings())[0])}
+    if result.status == "failed":  # e.g. a document of ghost "Â"s only: refused as empty, rightly
+        assert result.error is not None and result.error["kind"] == "no_content" and not cleaned, result.error
+        return
     record = result.record
     assert record is not None
     sections = {s["section_id"]: s for s in record["sections"]}
@@ -65,7 +68,6 @@ def test_mention_offsets_are_exact_and_text_comes_from_input(pipeline: Pipeline,
     for m in record["heading_entities"]:
         assert sections[m["section_id"]]["heading"][m["start"] : m["end"]] == m["text"]
     # every paragraph is a cleaned input line: fixed, markup flattened, whitespace collapsed
-    cleaned = {b.text for b in text_blocks(fix(text, FixSettings())[0])}
     for s in record["sections"]:
         for p in s["paragraphs"]:
             assert p in cleaned

@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from pipeline.products.card import card
@@ -38,7 +40,8 @@ if TYPE_CHECKING:  # pipeline.config imports this package's settings
     from pipeline.config import Config
 
 __all__ = [
-    "DuplicateSettings", "ProductsError", "ProductsSettings", "ReportSettings", "Scan", "products_settings",
+    "Derived", "Deriver", "DuplicateSettings", "ProductsError", "ProductsSettings", "ReportSettings", "Scan",
+    "products_settings",
     "validate_output", "write_products",
 ]
 
@@ -93,6 +96,34 @@ class _DocWork:
         return self.scan(*args)
 
 
+@dataclass
+class Derived:
+    """A document's share of the products that needs only its own record: what `Deriver`
+    makes in the worker that processed it."""
+
+    summary: DocSummary  # flags included
+    minhash: np.ndarray | None  # MinHash values; None: not compared (duplicates off, or too short)
+    page: str | None  # report/<doc>.html as if the document were kept (None: no pages)
+
+
+class Deriver:
+    """Makes `Derived` from a record (built once per worker)."""
+
+    def __init__(self, settings: ProductsSettings) -> None:
+        self.settings = settings
+        self.signer = Signer(settings.duplicates) if settings.duplicates.enabled else None
+        self.pages = settings.report.enabled and settings.report.doc_pages
+
+    def __call__(self, record: dict[str, Any], removed: list[dict[str, Any]]) -> Derived:
+        summary = summarize(record, removed)
+        summary.flags = flags(summary, self.settings.report)
+        return Derived(
+            summary=summary,
+            minhash=self.signer.values(record) if self.signer is not None else None,
+            page=doc_page(record, removed, summary) if self.pages else None,
+        )
+
+
 class Scan:
     """The per-document products collected while a batch writes its records, in output order,
     so that `write_products` need not read the corpus back (and, with a pool of workers, the
@@ -100,6 +131,7 @@ class Scan:
 
     def __init__(self, settings: ProductsSettings, pages_dir: Path | None = None) -> None:
         self.work = _DocWork(settings)
+        self.derive = Deriver(settings)
         self.settings = settings
         # Document pages are rendered here too when given (report/ of the output folder);
         # `write_products` re-renders only the pages a corpus-level result changes.
@@ -110,16 +142,20 @@ class Scan:
         # the Parquet rows as the writer wrote them: file -> (rows, messages)
         self.tables: dict[str, tuple[int, list[str]]] = {file: (0, []) for _, file in TABLES}
 
-    def add(self, record: dict[str, Any], removed: list[dict[str, Any]], rank: int) -> None:
-        """A record just written as the next line of corpus.jsonl; `rank`: its input position."""
-        errors, summary, signature = self.work.scan(record, f"corpus.jsonl line {len(self.summaries) + 1}", removed, rank)
-        self.errors.append(errors)
-        self.summaries.append(summary)
-        if signature is not None:
-            self.signatures.append(signature)
-        if self.pages_dir is not None:
-            summary.flags = flags(summary, self.settings.report)
-            write_atomic(self.pages_dir / page_name(summary.doc_id), doc_page(record, removed, summary))
+    def add(self, record: dict[str, Any], removed: list[dict[str, Any]], rank: int,
+            derived: Derived | None = None) -> None:
+        """A record just written as the next line of corpus.jsonl; `rank`: its input position;
+        `derived`: its summary, signature and page if the worker made them (else made here)."""
+        if derived is None:
+            derived = self.derive(record, removed)
+        where = f"corpus.jsonl line {len(self.summaries) + 1}"
+        validators = self.work.validators
+        self.errors.append(record_errors(validators, record, where) if validators is not None else [])
+        self.summaries.append(derived.summary)
+        if derived.minhash is not None and self.work.signer is not None:
+            self.signatures.append(self.work.signer.signature(record["doc_id"], rank, derived.minhash))
+        if self.pages_dir is not None and derived.page is not None:
+            write_atomic(self.pages_dir / page_name(derived.summary.doc_id), derived.page)
         if self.work.validators is not None:
             for (kind, file), rows in zip(TABLES, (section_rows(record, path_as_list=True), entity_rows(record)),
                                           strict=True):

@@ -119,14 +119,21 @@ class Signer:
         self.s = settings
         self.permutations = MinHash(num_perm=settings.num_perm, seed=settings.seed).permutations
 
-    def sign(self, record: dict[str, Any], rank: int) -> Signature | None:
+    def values(self, record: dict[str, Any]) -> np.ndarray | None:
+        """The record's MinHash values (None: too few words to compare)."""
         tokens = words(record)
         if len(tokens) < self.s.min_words:
             return None
         a, b = self.permutations
-        values = min_hashes(shingle_hashes(tokens, self.s.shingle_words), a, b)
+        return min_hashes(shingle_hashes(tokens, self.s.shingle_words), a, b)
+
+    def signature(self, doc_id: str, rank: int, values: np.ndarray) -> Signature:
         mh = MinHash(num_perm=self.s.num_perm, seed=self.s.seed, hashvalues=values, permutations=self.permutations)
-        return Signature(record["doc_id"], rank, mh)
+        return Signature(doc_id, rank, mh)
+
+    def sign(self, record: dict[str, Any], rank: int) -> Signature | None:
+        values = self.values(record)
+        return None if values is None else self.signature(record["doc_id"], rank, values)
 
 
 @dataclass(frozen=True)

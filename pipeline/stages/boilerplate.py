@@ -125,7 +125,7 @@ def line_keys(text: str) -> set[str]:
     ['back to top', 'last updated: 2024']
     """
     text = remove_ghost_a_circumflex(text)[0]
-    return {line_key(line) for line in text.split("\n") if line.strip()}
+    return {line_key(line) for line in set(text.split("\n")) if line.strip()}  # a scraped page repeats its lines
 
 
 Cues = dict[str, Prefiltered]
