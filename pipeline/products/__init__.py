@@ -78,24 +78,6 @@ ScanItem = tuple[dict[str, Any], str, list[dict[str, Any]], int]
 ScanResult = tuple[list[str], DocSummary, "Signature | None"]
 
 
-class _DocWork:
-    """The per-document part of the products (validate, summarize, sign; render a page),
-    built once per process: in this one, or in each worker of a pool."""
-
-    def __init__(self, settings: ProductsSettings) -> None:
-        self.signer = Signer(settings.duplicates) if settings.duplicates.enabled else None
-        self.validators = Validators.load() if settings.validate_schema else None
-
-    def scan(self, record: dict[str, Any], where: str, removed: list[dict[str, Any]],
-             rank: int) -> ScanResult:
-        errors = record_errors(self.validators, record, where) if self.validators is not None else []
-        signature = self.signer.sign(record, rank) if self.signer is not None else None
-        return errors, summarize(record, removed), signature
-
-    def scan_args(self, args: ScanItem) -> ScanResult:
-        return self.scan(*args)
-
-
 @dataclass
 class Derived:
     """A document's share of the products that needs only its own record: what `Deriver`
@@ -107,12 +89,12 @@ class Derived:
 
 
 class Deriver:
-    """Makes `Derived` from a record (built once per worker)."""
+    """Makes `Derived` from a record (built once per worker); `pages=False`: never the page."""
 
-    def __init__(self, settings: ProductsSettings) -> None:
+    def __init__(self, settings: ProductsSettings, pages: bool = True) -> None:
         self.settings = settings
         self.signer = Signer(settings.duplicates) if settings.duplicates.enabled else None
-        self.pages = settings.report.enabled and settings.report.doc_pages
+        self.pages = pages and settings.report.enabled and settings.report.doc_pages
 
     def __call__(self, record: dict[str, Any], removed: list[dict[str, Any]]) -> Derived:
         summary = summarize(record, removed)
@@ -123,6 +105,29 @@ class Deriver:
             page=doc_page(record, removed, summary) if self.pages else None,
         )
 
+    def signature(self, doc_id: str, rank: int, derived: Derived) -> Signature | None:
+        if derived.minhash is None or self.signer is None:
+            return None
+        return self.signer.signature(doc_id, rank, derived.minhash)
+
+
+class _DocWork:
+    """The per-document part of the products made from the files (validate, summarize, sign;
+    pages are `_write_pages`'), built once per process: in this one, or in each pool worker."""
+
+    def __init__(self, settings: ProductsSettings) -> None:
+        self.derive = Deriver(settings, pages=False)
+        self.validators = Validators.load() if settings.validate_schema else None
+
+    def scan(self, record: dict[str, Any], where: str, removed: list[dict[str, Any]],
+             rank: int) -> ScanResult:
+        errors = record_errors(self.validators, record, where) if self.validators is not None else []
+        derived = self.derive(record, removed)
+        return errors, derived.summary, self.derive.signature(record["doc_id"], rank, derived)
+
+    def scan_args(self, args: ScanItem) -> ScanResult:
+        return self.scan(*args)
+
 
 class Scan:
     """The per-document products collected while a batch writes its records, in output order,
@@ -130,9 +135,8 @@ class Scan:
     work overlaps theirs instead of following the batch). The same results as `_scan`."""
 
     def __init__(self, settings: ProductsSettings, pages_dir: Path | None = None) -> None:
-        self.work = _DocWork(settings)
         self.derive = Deriver(settings)
-        self.settings = settings
+        self.validators = Validators.load() if settings.validate_schema else None
         # Document pages are rendered here too when given (report/ of the output folder);
         # `write_products` re-renders only the pages a corpus-level result changes.
         self.pages_dir = pages_dir if settings.report.enabled and settings.report.doc_pages else None
@@ -149,18 +153,19 @@ class Scan:
         if derived is None:
             derived = self.derive(record, removed)
         where = f"corpus.jsonl line {len(self.summaries) + 1}"
-        validators = self.work.validators
+        validators = self.validators
         self.errors.append(record_errors(validators, record, where) if validators is not None else [])
         self.summaries.append(derived.summary)
-        if derived.minhash is not None and self.work.signer is not None:
-            self.signatures.append(self.work.signer.signature(record["doc_id"], rank, derived.minhash))
+        signature = self.derive.signature(record["doc_id"], rank, derived)
+        if signature is not None:
+            self.signatures.append(signature)
         if self.pages_dir is not None and derived.page is not None:
             write_atomic(self.pages_dir / page_name(derived.summary.doc_id), derived.page)
-        if self.work.validators is not None:
+        if validators is not None:
             for (kind, file), rows in zip(TABLES, (section_rows(record, path_as_list=True), entity_rows(record)),
                                           strict=True):
                 n, messages = self.tables[file]
-                messages += row_errors(self.work.validators, kind, rows, file, n + 1)
+                messages += row_errors(validators, kind, rows, file, n + 1)
                 self.tables[file] = (n + len(rows), messages)
 
     def report_to(self, checker: Checker) -> None:
