@@ -277,9 +277,9 @@ class Lexicon:
     def match(self, doc: Any, memo: dict[str, TokenInfo] | None = None) -> list[Match]:
         """All mentions in a spaCy Doc (or any sequence of spaCy tokens), in text order.
 
-        `memo` keeps `token_info` by token text between calls (the caller passes one dict
-        per document: a word is looked up once however often it occurs); it never changes
-        the result."""
+        `memo` keeps `token_info` by token text between calls (the entities stage passes its
+        bounded cache: a word is looked up once however often it occurs); it never changes the
+        result."""
         toks = list(doc)
         n = len(toks)
         if not n:
