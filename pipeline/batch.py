@@ -286,9 +286,9 @@ def _stream(
                 summary.processed += 1  # unreadable: never submitted
             else:
                 unwritten -= 1
-            writer.write(head.result)
+            rows = writer.write(head.result)
             if head.result.record is not None:
-                scan.add(head.result.record, head.result.removed, len(docs), head.result.derived)
+                scan.add(head.result.record, head.result.removed, len(docs), head.result.derived, rows)
                 head.result.derived = None  # the page and summary are kept by `scan` or written
             summary.add(head.result)
             docs[head.result.doc_id] = manifest_entry(head.result)

@@ -91,22 +91,25 @@ class CorpusWriter:
     def _tmp(self, name: str) -> Path:
         return self.out_dir / f".{name}{self.suffix}"
 
-    def write(self, result: DocResult) -> None:
+    def write(self, result: DocResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Append one result; returns the (section, mention) Parquet rows written for it."""
         if result.error is not None:
             self.files["errors.jsonl"].write(dumps(result.error) + "\n")
         for row in result.removed:
             self.files["removed.jsonl"].write(dumps(row) + "\n")
         if result.record is None:
-            return
+            return [], []
         self.files["corpus.jsonl"].write(dumps(result.record) + "\n")
         sections, entities = section_rows(result.record), entity_rows(result.record)
         self._csv("sections.csv", sections, SECTION_COLUMNS)
         self._csv("entities.csv", entities, ENTITY_COLUMNS)
-        self.pending_sections.extend(section_rows(result.record, path_as_list=True))
+        section_table_rows = section_rows(result.record, path_as_list=True)
+        self.pending_sections.extend(section_table_rows)
         self.pending_entities.extend(entities)
         self.pending_docs += 1
         if self.pending_docs >= self.row_group_docs:
             self._flush_parquet()
+        return section_table_rows, entities
 
     def _csv(self, name: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
         if not self.header_written[name]:

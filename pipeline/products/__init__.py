@@ -94,7 +94,7 @@ class Deriver:
     def __init__(self, settings: ProductsSettings, pages: bool = True) -> None:
         self.settings = settings
         self.signer = Signer(settings.duplicates) if settings.duplicates.enabled else None
-        self.pages = pages and settings.report.enabled and settings.report.doc_pages
+        self.pages = pages and settings.report.pages
 
     def __call__(self, record: dict[str, Any], removed: list[dict[str, Any]]) -> Derived:
         summary = summarize(record, removed)
@@ -139,42 +139,42 @@ class Scan:
         self.validators = Validators.load() if settings.validate_schema else None
         # Document pages are rendered here too when given (report/ of the output folder);
         # `write_products` re-renders only the pages a corpus-level result changes.
-        self.pages_dir = pages_dir if settings.report.enabled and settings.report.doc_pages else None
-        self.errors: list[list[str]] = []
+        self.pages_dir = pages_dir if settings.report.pages else None
         self.summaries: list[DocSummary] = []
         self.signatures: list[Signature] = []
-        # the Parquet rows as the writer wrote them: file -> (rows, messages)
-        self.tables: dict[str, tuple[int, list[str]]] = {file: (0, []) for _, file in TABLES}
+        # One report per file, in the order `validate_output` checks them (records, then the
+        # rows of each table), each keeping at most `max_errors` messages.
+        self.reports = {file: ValidationReport(settings.max_errors) for file in ("corpus.jsonl", *(f for _, f in TABLES))}
 
     def add(self, record: dict[str, Any], removed: list[dict[str, Any]], rank: int,
-            derived: Derived | None = None) -> None:
+            derived: Derived | None = None, rows: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None,
+            ) -> None:
         """A record just written as the next line of corpus.jsonl; `rank`: its input position;
-        `derived`: its summary, signature and page if the worker made them (else made here)."""
+        `derived`: its summary, signature and page if the worker made them (else made here);
+        `rows`: the (section, mention) Parquet rows written for it (else made here)."""
         if derived is None:
             derived = self.derive(record, removed)
-        where = f"corpus.jsonl line {len(self.summaries) + 1}"
-        validators = self.validators
-        self.errors.append(record_errors(validators, record, where) if validators is not None else [])
         self.summaries.append(derived.summary)
         signature = self.derive.signature(record["doc_id"], rank, derived)
         if signature is not None:
             self.signatures.append(signature)
         if self.pages_dir is not None and derived.page is not None:
             write_atomic(self.pages_dir / page_name(derived.summary.doc_id), derived.page)
-        if validators is not None:
-            for (kind, file), rows in zip(TABLES, (section_rows(record, path_as_list=True), entity_rows(record)),
-                                          strict=True):
-                n, messages = self.tables[file]
-                messages += row_errors(validators, kind, rows, file, n + 1)
-                self.tables[file] = (n + len(rows), messages)
+        validators = self.validators
+        if validators is None:
+            return
+        where = f"corpus.jsonl line {len(self.summaries)}"
+        self.reports["corpus.jsonl"].add("corpus.jsonl", record_errors(validators, record, where))
+        for (kind, file), table_rows in zip(TABLES, rows or (section_rows(record, path_as_list=True), entity_rows(record)),
+                                            strict=True):
+            report = self.reports[file]
+            report.add(file, row_errors(validators, kind, table_rows, file, report.checked.get(file, 0) + 1),
+                       n=len(table_rows))
 
     def report_to(self, checker: Checker) -> None:
         """Add what was checked, in the order `validate_output` checks it."""
-        for errors in self.errors:
-            checker.report.add("corpus.jsonl", errors)
-        for file, (n, messages) in self.tables.items():
-            if n:
-                checker.report.add(file, messages, n=n)
+        for report in self.reports.values():
+            checker.report.merge(report)
 
 
 _WORK: _DocWork | None = None  # set only inside pool workers, by their initializer
@@ -293,11 +293,12 @@ def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessP
     out = OutputDir.load(output_dir)
     remove_stale_tmp(output_dir)
     checker = Checker(settings.max_errors) if settings.validate_schema else None
-    fresh = scanned is not None and not out.dropped  # a batch output: nothing merged back from duplicates.jsonl
-    if scanned is not None and fresh:
-        summaries, signatures = scanned.summaries, scanned.signatures
+    # `scanned` describes a batch's own output: nothing merged back from duplicates.jsonl
+    scan = scanned if scanned is not None and not out.dropped else None
+    if scan is not None:
+        summaries, signatures = scan.summaries, scan.signatures
         if checker is not None:
-            scanned.report_to(checker)
+            scan.report_to(checker)
     else:
         summaries, signatures = _scan(out, checker, pool, work)
         if checker is not None:
@@ -315,9 +316,8 @@ def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessP
     if set(drops) != set(out.dropped):
         rewrite_corpus(out, drops, len(pairs))
     by_id = {s.doc_id: s for s in summaries}
-    for s in summaries:
+    for s in summaries:  # their flags were set with them (`Deriver`)
         s.duplicate_of = drops[s.doc_id].doc_a if s.doc_id in drops else None
-        s.flags = flags(s, settings.report)
     summary = CorpusSummary(docs=summaries, failed=[e for errs in out.errors.values() for e in errs], pairs=pairs)
     if checker is not None:
         summary.schema_errors, summary.schema_messages = checker.report.n_errors, checker.report.errors
@@ -329,7 +329,7 @@ def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessP
     if settings.report.enabled:
         write_atomic(output_dir / "report.html", corpus_report(summary, out.manifest, settings, map_fn))
         if settings.report.doc_pages:
-            rendered = fresh and scanned is not None and scanned.pages_dir == output_dir / "report"
+            rendered = scan is not None and scan.pages_dir == output_dir / "report"
             pages = _write_pages(out, by_id, pool, only=set(drops) if rendered else None)
     return {
         "documents": len(summaries), "schema_errors": summary.schema_errors, "duplicate_pairs": len(pairs),

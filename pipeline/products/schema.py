@@ -113,6 +113,15 @@ class ValidationReport:
         self.n_errors += len(messages)
         self.errors.extend(messages[: max(0, self.limit - len(self.errors))])
 
+    def merge(self, other: ValidationReport) -> None:
+        """Add what `other` checked after what this report checked (the same as adding its
+        items here one by one, since `other` kept its first messages)."""
+        for kind, n in other.checked.items():
+            if n:
+                self.checked[kind] = self.checked.get(kind, 0) + n
+        self.n_errors += other.n_errors
+        self.errors.extend(other.errors[: max(0, self.limit - len(self.errors))])
+
 
 def record_errors(validators: Validators, record: dict[str, Any], where: str) -> list[str]:
     """Schema violations of a corpus record, then (for a record of the right shape, which the

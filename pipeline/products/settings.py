@@ -40,6 +40,11 @@ class ReportSettings(_Strict):
     enabled: bool = True
     # One page per document (cleaned sections with mentions highlighted, removals with reasons).
     doc_pages: bool = True
+
+    @property
+    def pages(self) -> bool:
+        """Whether report/<doc>.html pages are written."""
+        return self.enabled and self.doc_pages
     # Concepts shown in the plot and the dataset card.
     top_concepts: int = Field(20, ge=1)
     # Documents shown in the per-document removal plot (most removed first); the table lists all.
