@@ -122,3 +122,104 @@ class Prefiltered:
         if self.literals is not None and not any(lit in folded for lit in self.literals):
             return False
         return self.regex.search(text) is not None
+
+
+# ---------------------------------------------------------------- required characters
+
+Chars = frozenset[str]
+_MAX_RANGE = 0x3000  # a class wider than this is no useful alarm (and costs memory)
+
+
+def _class_chars(items: Any) -> Chars | None:
+    """The characters a `[...]` class matches, or None if it is negated or uses a category."""
+    chars: set[str] = set()
+    for op, arg in items:
+        if op is _c.LITERAL:
+            chars.add(chr(arg))
+        elif op is _c.RANGE and arg[1] - arg[0] <= _MAX_RANGE:
+            chars.update(map(chr, range(arg[0], arg[1] + 1)))
+        else:  # NEGATE, CATEGORY (\s, \w), a huge range
+            return None
+    return frozenset(chars)
+
+
+def _typographic(ch: str) -> bool:
+    """Dashes, quotes, bullets and the ellipsis (U+2010-U+2027): the non-ASCII that clean text uses most."""
+    return "\u2010" <= ch <= "\u2027"
+
+
+def _choose(candidates: list[Chars], have: Chars = frozenset()) -> Chars | None:
+    """The candidate that adds least to `have`: no ASCII, then fewest new typographic
+    characters, then fewest new characters, then the smallest."""
+    if not candidates:
+        return None
+
+    def cost(c: Chars) -> tuple[bool, int, int, int, list[str]]:
+        new = c - have
+        return any(ch.isascii() for ch in c), sum(map(_typographic, new)), len(new), len(c), sorted(c)
+
+    return min(candidates, key=cost)
+
+
+def _char_candidates(items: Any) -> list[Chars]:
+    """Sets of characters such that every match of the sequence `items` holds one of each set."""
+    found: list[Chars] = []
+    for op, arg in items:
+        if op is _c.LITERAL:
+            found.append(frozenset({chr(arg)}))
+        elif op is _c.IN:
+            chars = _class_chars(arg)
+            if chars:
+                found.append(chars)
+        elif op is _c.SUBPATTERN:
+            found += _char_candidates(arg[-1])
+        elif op in _REPEATS and arg[0] >= 1:
+            found += _char_candidates(arg[2])
+        elif op is _ATOMIC:
+            found += _char_candidates(arg)
+        elif op is _c.BRANCH:
+            union = _branch_chars([_char_candidates(alt) for alt in arg[1]])
+            if union is not None:
+                found.append(union)
+    return found
+
+
+def _branch_chars(alternatives: list[list[Chars]]) -> Chars | None:
+    """One set per alternative, chosen so that their union stays small; None if one has none."""
+    if any(not alt for alt in alternatives):
+        return None
+    chosen: list[Chars] = [_choose(alt) or alt[0] for alt in alternatives]
+    for _ in range(4):  # re-choose each against the others' choices until nothing changes
+        changed = False
+        for i, alt in enumerate(alternatives):
+            if len(alt) > 1:
+                others: Chars = frozenset().union(*chosen[:i], *chosen[i + 1:])
+                best = _choose(alt, others) or alt[0]
+                changed |= best != chosen[i]
+                chosen[i] = best
+        if not changed:
+            break
+    return frozenset().union(*chosen)
+
+
+def required_chars(pattern: str, flags: int = 0) -> Chars | None:
+    """Characters one of which every match of `pattern` contains; None if unknown.
+
+    For a pattern of alternatives (like ftfy's mojibake detector), one set is chosen per
+    alternative, preferring non-ASCII characters and keeping the union small. Case-insensitive
+    patterns are not analysed.
+
+    >>> sorted(required_chars(r"[ÂÃ][€™]|x\\s?é|[^a]ß"))
+    ['Â', 'Ã', 'ß', 'é']
+    >>> required_chars(r"\\w+") is None
+    True
+    """
+    if flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = _p.parse(pattern, flags)
+    except Exception:  # an unreadable tree only disables the gate
+        return None
+    if parsed.state.flags & re.IGNORECASE:
+        return None
+    return _choose(_char_candidates(list(parsed)))

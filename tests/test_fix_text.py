@@ -1,9 +1,21 @@
+import random
+import re
+
 import ftfy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.stages.fix_text import Settings, fix, ftfy_config, ftfy_fix, normalize_spaces, remove_ghost_a_circumflex
+from pipeline.stages.fix_text import (
+    _SURE_GHOST_A,
+    FtfyGate,
+    Settings,
+    fix,
+    ftfy_config,
+    ftfy_fix,
+    normalize_spaces,
+    remove_ghost_a_circumflex,
+)
 
 S = Settings()
 
@@ -61,7 +73,8 @@ def test_helpers_count() -> None:
 
 
 MOJIBAKE = st.sampled_from(
-    ["Â", "Ã©", "â€™", "â€“", "\u00a0", "&amp;", "&#8217;", "<b>", "\x1b[31m", "\x85", "é", "’", "\r\n", "\n", " ", "x"]
+    ["Â", "Ã©", "â€™", "â€“", "\u00a0", "&amp;", "&#8217;", "<b>", "\x1b[31m", "\x85", "é", "’", "\r\n", "\n", " ", "x",
+     "“", "”", "–", "—", "…", "•", "°", "µ", "±", "≥", "Ø", "ВЂ", "Â\u00a0", "e\u0301", "\u2028", "\ufeff", "ﬁ", "ｘ"]
 )
 
 
@@ -72,3 +85,41 @@ def test_ftfy_fix_equals_ftfy_fix_text(parts: list[str]) -> None:
     text = "".join(parts)
     config = ftfy_config(S)
     assert ftfy_fix(text, config) == ftfy.fix_text(text, config)
+
+
+@pytest.mark.parametrize("switch", ["fix_latin_ligatures", "fix_character_width", "uncurl_quotes", "fix_encoding"])
+@settings(max_examples=60, deadline=None)
+@given(parts=st.lists(st.one_of(MOJIBAKE, st.text(max_size=8)), max_size=40))
+def test_ftfy_fix_equals_ftfy_fix_text_with_other_switches(switch: str, parts: list[str]) -> None:
+    """The gate follows ftfy's switches: ligatures, widths and quotes are alarms only when fixed."""
+    settings_ = Settings.model_validate({"ftfy": {switch: switch != "fix_encoding"}})
+    text = "".join(parts)
+    config = ftfy_config(settings_)
+    assert ftfy_fix(text, config) == ftfy.fix_text(text, config)
+
+
+def test_gate_passes_only_what_ftfy_leaves_unchanged() -> None:
+    """Every code point the gate lets through, between random neighbours, is left as is by ftfy."""
+    config = ftfy_config(S)
+    gate = FtfyGate.of(config)
+    passing = [chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000 and not gate.needs_ftfy(chr(c))]
+    assert len(passing) > 1_000_000 and "\u2019" in passing and "\u201c" in passing and "\u2013" in passing
+    assert gate.needs_ftfy("\u00c2") and gate.needs_ftfy("\u20ac") and gate.needs_ftfy("e\u0301")
+    rng = random.Random(0)
+    checked = 0
+    for i in range(0, len(passing), 400):
+        line = "".join(c + rng.choice(" ax.'") for c in passing[i : i + 400])
+        if not gate.needs_ftfy(line):  # a combining mark after its neighbour may not be normalized
+            assert ftfy.fix_text(line, config) == line
+            checked += 1
+    assert checked > len(passing) // 400 * 0.9
+
+
+def test_sure_ghost_regex_equals_its_definition() -> None:
+    """`Â` at a line start or after ASCII, before whitespace or the end (the readable form)."""
+    definition = re.compile(r"(?:(?<=[\x00-\x7f])|^)\u00c2(?=[^\S\n]|\n|$)", re.MULTILINE)
+    rng = random.Random(1)
+    alphabet = ["\u00c2", "\u00c2", "\n", " ", "\u00a0", "a", "é", "’", "\t", "\r"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert _SURE_GHOST_A.subn("", text) == definition.subn("", text), repr(text)

@@ -10,12 +10,17 @@ space and zero-width characters are dropped. Nothing else of the text changes.
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from typing import Literal
 
 import ftfy
+from ftfy.badness import BADNESS_RE
+from ftfy.chardata import CONTROL_CHARS, LIGATURES, WIDTH_MAP
 from pydantic import Field
 
 from pipeline.document import Document
+from pipeline.prefilter import required_chars
 from pipeline.stages import RunContext, StageSettings
 
 
@@ -57,8 +62,10 @@ _GHOST_A = re.compile(r"\u00c2(?=[^\S\n]|\n|$)")
 # The same ghost where it cannot belong to a mojibake sequence: mojibake is a run of non-ASCII
 # characters, so a `Â` at a line start or after an ASCII character, before whitespace, is a
 # ghost whatever ftfy would decide. Removing these before ftfy leaves most scraped lines
-# plain ASCII, which ftfy then need not look at (`segment_needs_ftfy`).
-_SURE_GHOST_A = re.compile(r"(?:(?<=[\x00-\x7f])|^)\u00c2(?=[^\S\n]|\n|$)", re.MULTILINE)
+# plain ASCII, which ftfy then need not look at (`FtfyGate`). "At a line start or after an
+# ASCII character" is "not after a non-ASCII one" (a line break is ASCII); starting with the
+# literal lets `re` jump from `Â` to `Â` instead of trying every position.
+_SURE_GHOST_A = re.compile(r"\u00c2(?<![^\x00-\x7f]\u00c2)(?=\s|\Z)")
 # Unicode category Zs except the plain space, listed explicitly so the set is reviewable.
 _SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]")
@@ -86,26 +93,105 @@ def normalize_spaces(text: str) -> tuple[str, int]:
     return text, n_spaces + n_zero
 
 
-_NEEDS_FTFY_IN_ASCII = re.compile(r"[&\x00-\x08\x0b-\x1f\x7f]")
+_ASCII_TRIGGERS = "&\x00-\x08\x0b-\x1f\x7f"  # entities (unescape_html), controls, \r, ANSI escapes
 
 
-def segment_needs_ftfy(segment: str) -> bool:
-    """False when no ftfy fix can change `segment`: plain ASCII without `&` (entities) or
-    control characters has no mojibake, no C1 controls, no odd line breaks and is NFC.
+@dataclass(frozen=True)
+class FtfyGate:
+    """Decides, from a segment's characters alone, that ftfy cannot change it.
 
-    >>> segment_needs_ftfy("plain text\\n"), segment_needs_ftfy("AT&amp;T"), segment_needs_ftfy("caf\u00e9")
-    (False, True, True)
+    ftfy changes a segment only through one of its fixes, each triggered by characters:
+    entities by `&`; mojibake only where `ftfy.badness.is_bad` matches, and every match of its
+    regex holds one of `prefilter.required_chars` of it; C1 controls, odd line breaks,
+    surrogates and the control characters ftfy removes; ligatures, full-width forms and curly
+    quotes only when those fixes are on; and normalization only where the segment is not
+    already normalized. A segment free of all these `alarm` characters and normalized is
+    passed through. When the mojibake regex cannot be read, only ASCII segments pass.
     """
-    return not segment.isascii() or bool(_NEEDS_FTFY_IN_ASCII.search(segment))
+
+    alarm: re.Pattern[str]
+    normalization: str | None
+    non_ascii: bool  # False: every non-ASCII segment goes to ftfy
+
+    @classmethod
+    def of(cls, config: ftfy.TextFixerConfig) -> FtfyGate:
+        chars: set[str] = set()
+        non_ascii = True
+        if config.fix_encoding:
+            bad = required_chars(BADNESS_RE.pattern, BADNESS_RE.flags)
+            non_ascii = bad is not None
+            chars |= bad or set()
+            chars.update(map(chr, range(0x80, 0xA0)))  # C1 controls, also fixed inside fix_encoding
+        if config.fix_c1_controls:
+            chars.update(map(chr, range(0x80, 0xA0)))
+        if config.fix_line_breaks:
+            chars.update("\u2028\u2029\x85")
+        if config.fix_surrogates:
+            chars.update(map(chr, range(0xD800, 0xE000)))
+        if config.remove_control_chars:
+            chars.update(map(chr, CONTROL_CHARS))
+        if config.fix_latin_ligatures:
+            chars.update(map(chr, LIGATURES))
+        if config.fix_character_width:
+            chars.update(map(chr, WIDTH_MAP))
+        if config.uncurl_quotes:
+            chars.update(map(chr, range(0x2018, 0x2020)), "\u02bc")
+        ranges = "".join(re.escape(ch) for ch in sorted(ch for ch in chars if not ch.isascii()))
+        alarm = re.compile(f"[{_ASCII_TRIGGERS}{ranges}]")
+        return cls(alarm, config.normalization, non_ascii)
+
+    def needs_ftfy(self, segment: str) -> bool:
+        """False when no ftfy fix can change `segment`.
+
+        >>> gate = FtfyGate.of(ftfy_config(Settings()))
+        >>> [gate.needs_ftfy(s) for s in ("plain\\n", "AT&amp;T", "it\\u2019s \\u201cok\\u201d", "caf\\u00c3\\u00a9", "e\\u0301")]
+        [False, True, False, True, True]
+        """
+        if self.alarm.search(segment):
+            return True
+        if segment.isascii():
+            return False
+        if not self.non_ascii:
+            return True
+        return self.normalization is not None and not unicodedata.is_normalized(self.normalization, segment)
 
 
-def ftfy_fix(text: str, config: ftfy.TextFixerConfig) -> str:
-    """`ftfy.fix_text(text, config)`, computed once per distinct line.
+def ftfy_fix(text: str, config: ftfy.TextFixerConfig, gate: FtfyGate | None = None) -> str:
+    """`ftfy.fix_text(text, config)`, computed only where ftfy can change something, and once
+    per distinct line.
 
-    Same loop as ftfy's own (independent segments at line breaks, `unescape_html="auto"` off
-    from the first segment holding `<`), but a segment that ftfy cannot change is passed
-    through and a repeated segment is fixed once: a scraped page repeats most of its lines.
+    ftfy fixes each line on its own (`unescape_html="auto"` off from the first line holding
+    `<`). A line the `gate` passes is copied unchanged, and a repeated line is fixed once: a
+    scraped page repeats most of its lines. When the whole text is normalized (so is each
+    line: a line break never composes), only lines holding an alarm character are looked at,
+    found by one regex scan of the text.
     """
+    gate = gate or FtfyGate.of(config)
+    if (len(text) > config.max_decode_length or not gate.non_ascii
+            or (gate.normalization is not None and not unicodedata.is_normalized(gate.normalization, text))):
+        return _ftfy_each_line(text, config, gate)
+    first_tag = text.find("<")
+    no_unescape = config._replace(unescape_html=False)
+    out: list[str] = []
+    memo: dict[tuple[str, object], str] = {}
+    pos = 0
+    while (alarm := gate.alarm.search(text, pos)) is not None:
+        start = text.rfind("\n", 0, alarm.start()) + 1
+        cut = text.find("\n", alarm.start()) + 1 or len(text)
+        segment = text[start:cut]
+        line_config = no_unescape if config.unescape_html == "auto" and 0 <= first_tag < cut else config
+        key = (segment, line_config.unescape_html)
+        fixed = memo.get(key)
+        if fixed is None:
+            fixed = memo[key] = ftfy.fix_and_explain(segment, line_config).text
+        out += (text[pos:start], fixed)
+        pos = cut
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _ftfy_each_line(text: str, config: ftfy.TextFixerConfig, gate: FtfyGate) -> str:
+    """ftfy's own loop (segments at line breaks or every `max_decode_length` characters), with the gate."""
     out: list[str] = []
     memo: dict[tuple[str, object], str] = {}
     pos = 0
@@ -116,7 +202,7 @@ def ftfy_fix(text: str, config: ftfy.TextFixerConfig) -> str:
         segment = text[pos:cut]
         if config.unescape_html == "auto" and "<" in segment:
             config = config._replace(unescape_html=False)
-        if segment_needs_ftfy(segment):
+        if gate.needs_ftfy(segment):
             key = (segment, config.unescape_html)
             fixed = memo.get(key)
             if fixed is None:
@@ -132,7 +218,8 @@ def ftfy_config(settings: Settings) -> ftfy.TextFixerConfig:
     return ftfy.TextFixerConfig(**settings.ftfy.model_dump(), explain=False)
 
 
-def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = None) -> tuple[str, dict[str, int]]:
+def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = None,
+        gate: FtfyGate | None = None) -> tuple[str, dict[str, int]]:
     """Apply ftfy and the two rules; return the text and counts of what changed.
 
     >>> fix("caf\\u00c3\\u00a9 \\u00e2\\u20ac\\u201c ok\\u00c2\\n", Settings())[0]
@@ -142,7 +229,7 @@ def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = Non
     n_sure = 0
     if settings.remove_ghost_a_circumflex:
         text, n_sure = _SURE_GHOST_A.subn("", text)
-    fixed = ftfy_fix(text, config or ftfy_config(settings))
+    fixed = ftfy_fix(text, config or ftfy_config(settings), gate)
     if fixed != text:
         counts["ftfy_changed"] = 1
     if settings.remove_ghost_a_circumflex:
@@ -160,9 +247,10 @@ class FixText:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.config = ftfy_config(settings)  # built once per run
+        self.gate = FtfyGate.of(self.config)
 
     def __call__(self, doc: Document) -> Document:
-        doc.text, counts = fix(doc.text, self.settings, self.config)
+        doc.text, counts = fix(doc.text, self.settings, self.config, self.gate)
         for key, n in counts.items():
             doc.count(self.name, key, n)
         return doc
