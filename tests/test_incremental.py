@@ -124,8 +124,12 @@ def test_state_save_is_atomic_and_load_checks_the_key(tmp_path: Path, config: Co
     assert [p.name for p in (tmp_path / STATE_DIR / "docs").iterdir()] == [state_name("a.txt")]
 
 
-def _slow_corpus(root: Path, n: int) -> Path:
-    """`n` copies of the sample monograph (about 0.1 s each), each with its own token."""
+# Enough documents that a run is still busy when the signal arrives (about 30 ms each on one core).
+N_SLOW = 100
+
+
+def _slow_corpus(root: Path, n: int = N_SLOW) -> Path:
+    """`n` copies of the sample monograph, each with its own token."""
     raw = root / "raw"
     raw.mkdir()
     text = SAMPLE.read_text(encoding="utf-8")
@@ -156,7 +160,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_sigkilled_run_resumes_to_the_same_bytes(tmp_path: Path, config: Config) -> None:
-    raw = _slow_corpus(tmp_path, 30)
+    raw = _slow_corpus(tmp_path)
     out = tmp_path / "out"
     proc = _start(raw, out, workers=2)
     _wait_for_states(proc, out, 4)
@@ -164,7 +168,7 @@ def test_sigkilled_run_resumes_to_the_same_bytes(tmp_path: Path, config: Config)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     saved = len(state_files(out))
-    assert 4 <= saved < 30
+    assert 4 <= saved < N_SLOW
     assert not (out / "corpus.jsonl").exists()
     deadline = time.monotonic() + 10
     while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
@@ -172,15 +176,15 @@ def test_sigkilled_run_resumes_to_the_same_bytes(tmp_path: Path, config: Config)
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
     resumed = run_batch(config, raw, out, progress=False)
-    assert (resumed.reused, resumed.processed) == (saved, 30 - saved)  # every complete state file is valid
-    assert corpus_ids(out) == [f"m{i:02d}" for i in range(30)]
+    assert (resumed.reused, resumed.processed) == (saved, N_SLOW - saved)  # every complete state file is valid
+    assert corpus_ids(out) == [f"m{i:02d}" for i in range(N_SLOW)]
     run_batch(config, raw, tmp_path / "uninterrupted", progress=False)
     assert_same_output(out, tmp_path / "uninterrupted")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_sigint_stops_with_exit_130_and_the_previous_corpus(tmp_path: Path) -> None:
-    raw = _slow_corpus(tmp_path, 30)
+    raw = _slow_corpus(tmp_path)
     out = tmp_path / "out"
     keep = raw.parent / "first"
     keep.mkdir()
@@ -199,7 +203,7 @@ def test_sigint_stops_with_exit_130_and_the_previous_corpus(tmp_path: Path) -> N
     assert "Traceback" not in err
     assert outputs(out) == before
     assert not list(out.glob(".*tmp*"))
-    assert 5 <= len(state_files(out)) < 30
+    assert 5 <= len(state_files(out)) < N_SLOW
 
 
 def test_a_second_run_on_the_same_output_is_refused(tmp_path: Path, config: Config) -> None:

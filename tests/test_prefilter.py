@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.prefilter import Prefiltered, fold, required_literals
+from pipeline.prefilter import Prefiltered, PrefilteredSet, fold, required_chars, required_literals
 from pipeline.stages.boilerplate import Settings
 
 CUES = Settings().marketing_cues
@@ -63,3 +63,35 @@ def test_unknown_shapes_run_unfiltered() -> None:
     assert required_literals(r"(?:abc)?def|\d") is None  # one alternative has no literal
     assert required_literals("(") is None  # does not parse
     assert Prefiltered.compile(r"\d+").search("a 12", "a 12")
+
+
+NAMED = {f"p{i}": p for i, p in enumerate(PATTERNS)} | {"no_literal": r"\d{3}", "empty_class": r"[^\W\d_]{40}"}
+SETS = {flags: PrefilteredSet.compile(NAMED, flags) for flags in (0, re.IGNORECASE)}
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=8))
+def test_prefiltered_set_names_equal_plain_searches(parts: list[str]) -> None:
+    text = "".join(parts)
+    for flags, compiled in SETS.items():
+        plain = [name for name, p in NAMED.items() if re.search(p, text, flags)]
+        assert compiled.names(text) == plain, (flags, text)
+
+
+def test_prefiltered_set_without_literals() -> None:
+    assert PrefilteredSet.compile({}).names("anything") == []
+    assert PrefilteredSet.compile({"d": r"\d"}).names("a1") == ["d"]
+
+
+BRANCHY = [r"[ÂÃ][€™]|x\s?é|[^a]ß", r"ab?c[de]", r"(?:q|r+)s", r"[a-z]{2}(?=\d)Ø", r"(x|yz)*w", r"\s[À-Ñ][¢£]"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("abcdeqrswxyzÂÃ€™éßØ1 \n¢£ÀÑ")), max_size=12),
+       pattern=st.sampled_from(BRANCHY))
+def test_required_chars_are_in_every_match(text: str, pattern: str) -> None:
+    """A text without any of `required_chars` never matches."""
+    chars = required_chars(pattern)
+    assert chars is not None
+    if not any(c in chars for c in text):
+        assert re.search(pattern, text) is None, (pattern, text)

@@ -1,4 +1,4 @@
-from pipeline.stages.strip_html import Settings, is_html_page, page_blocks, text_blocks
+from pipeline.stages.strip_html import Settings, collapse, is_html_page, page_blocks, text_blocks
 
 LINK_LINE = (
     'Effectiveness of other immunosuppressive agents azathioprine, <a class="wpil_keyword_link" '
@@ -112,3 +112,12 @@ def test_article_header_keeps_its_title_and_site_chrome_by_class_goes() -> None:
     assert [b.text for b in blocks] == ["Systemic lupus erythematosus", "Lupus is an autoimmune disease."]
     no_h1 = html.replace("<h1>Systemic lupus erythematosus</h1>", "")
     assert page_blocks(no_h1, Settings())[0] == "Lupus"
+
+
+def test_collapse_treats_whitespace_as_re_does() -> None:
+    """`collapse` uses str.split; re's \\s (what the whitespace rules are written in) agrees on every code point."""
+    import re
+
+    space = re.compile(r"\s")
+    assert all((space.fullmatch(c) is not None) == c.isspace() for c in map(chr, range(0x110000)))
+    assert collapse(" a\u00a0\u2003b\x1c\tc\n") == "a b c"

