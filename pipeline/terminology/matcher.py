@@ -40,7 +40,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any, NamedTuple
 
 ARTIFACT_NAME = "lexicon.pkl"
@@ -418,8 +419,16 @@ class Lexicon:
         def medical(word: str) -> bool:
             return word.isalpha() and (word in self.rare_modifiers or self.is_term_word(word))
 
-        for h, word in enumerate(lower):
-            # The label test first: it rejects almost every token, and the tests that
+        # Only tokens with a head-noun label, or inside a term whose label acts as one, can be
+        # heads: the others are rejected by the label test below, with no effect on later tokens.
+        labelled = set(compress(range(len(heads)), map(is_not, heads, repeat(None))))
+        if self.head_noun_term_labels:
+            for i, j, term in chosen:
+                if term.label in self.head_noun_term_labels:
+                    labelled.update(range(i, j))
+        for h in sorted(labelled):
+            word = lower[h]
+            # The label test first: it rejects most candidates, and the tests that
             # follow only reject more (the order of rejections does not matter).
             head_match = cover.get(h)
             label = heads[h]
