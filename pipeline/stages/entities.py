@@ -121,7 +121,7 @@ class EntitiesStage:
         self.lexicon = lexicon
         self.settings = settings
         self.provenance = provenance
-        self.token_memo: dict[str, TokenInfo] = {}
+        self.token_memo: dict[int, TokenInfo] = {}
 
     def __call__(self, doc: Document) -> Document:
         return next(iter(self.pipe([doc])))
@@ -152,7 +152,7 @@ class EntitiesStage:
         per_text: list[list[Match]] = [[] for _ in texts]
         if len(self.token_memo) > self.settings.token_cache:
             self.token_memo = {}
-        memo = self.token_memo  # token text -> what the lexicon says of it
+        memo = self.token_memo  # token (orth) -> what the lexicon says of it
         for (t_idx, offset), sdoc in zip(owners, self.nlp.pipe(pieces, batch_size=self.settings.batch_size), strict=True):
             found = self.lexicon.match(sdoc, memo)
             if offset:

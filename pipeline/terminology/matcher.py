@@ -67,6 +67,7 @@ class Term(NamedTuple):
 class TokenInfo(NamedTuple):
     """What the matcher needs of a token that depends on its text alone (`Lexicon.token_info`)."""
 
+    text: str
     lower: str  # normalized key (`norm`)
     cased: str
     skip: bool  # a space or a bare hyphen: skipped inside a span
@@ -271,28 +272,28 @@ class Lexicon:
         grow = lower in pre_lower or cased in pre_cased
         can_start = (hit is not None or grow) and not (skip or newline or token.is_punct)
         return TokenInfo(  # positional: keywords make a NamedTuple three times slower to build
-            lower, cased, skip, newline, hit, grow, can_start, head,
+            text, lower, cased, skip, newline, hit, grow, can_start, head,
             self._pattern_label(text) if text[:1].isalnum() else None,
         )
 
-    def match(self, doc: Any, memo: dict[str, TokenInfo] | None = None) -> list[Match]:
+    def match(self, doc: Any, memo: dict[int, TokenInfo] | None = None) -> list[Match]:
         """All mentions in a spaCy Doc (or any sequence of spaCy tokens), in text order.
 
-        `memo` keeps `token_info` by token text between calls (the entities stage passes its
-        bounded cache: a word is looked up once however often it occurs); it never changes the
-        result."""
-        toks = list(doc)
-        n = len(toks)
+        `memo` keeps `token_info` by token between calls, keyed by the token's `orth` (the hash
+        of its text in spaCy's string store): the entities stage passes its bounded cache, so a
+        word is looked up once however often it occurs. It never changes the result."""
+        toks = doc  # indexed only for the few tokens that need more than their text
+        memo = {} if memo is None else memo
+        orths = [t.orth for t in doc]
+        n = len(orths)
         if not n:
             return []
-        texts = [t.text for t in toks]
-        memo = {} if memo is None else memo
-        infos = [memo.get(x) for x in texts]
+        infos = [memo.get(x) for x in orths]
         if None in infos:
             for k, found in enumerate(infos):
                 if found is None:
-                    infos[k] = memo[texts[k]] = self.token_info(toks[k])
-        lower, cased, skip, newline, hit1, grow1, can_start, head, pattern = zip(*infos, strict=False)  # type: ignore[misc]  # 9 fields each
+                    infos[k] = memo[orths[k]] = self.token_info(toks[k])
+        texts, lower, cased, skip, newline, hit1, grow1, can_start, head, pattern = zip(*infos, strict=False)  # type: ignore[misc]  # 10 fields each
 
         def start(i: int) -> int:  # character offsets: asked of the few tokens in a candidate only
             return toks[i].idx  # type: ignore[no-any-return]
@@ -367,18 +368,22 @@ class Lexicon:
         ]
 
     def _patterns(
-        self, toks: list[Any], texts: list[str], labels: Sequence[str | None], taken: list[bool],
+        self, toks: Any, texts: Sequence[str], labels: Sequence[str | None], taken: list[bool],
         spans: list[tuple[int, int, Term | None, str, str]],
     ) -> list[tuple[int, int, Term | None, str, str]]:
         """Rule 6: uncovered tokens that match a token pattern (`texts`: the tokens' texts,
         `labels`: their pattern labels, `TokenInfo.pattern`)."""
+        out: list[tuple[int, int, Term | None, str, str]] = []
+        labelled = list(compress(range(len(labels)), map(is_not, labels, repeat(None))))
+        if not labelled:  # most pieces: no token looks like a pattern
+            return out
         covered = set()
         for i, j, *_rest in spans:
             covered.update(range(i, j))
-        out: list[tuple[int, int, Term | None, str, str]] = []
         n = len(toks)
-        for k, label in enumerate(labels):
-            if label is None or k in covered or taken[k]:
+        for k in labelled:
+            label = labels[k]
+            if k in covered or taken[k]:
                 continue
             tok = toks[k]
             nxt = toks[k + 1].text if k + 1 < n and not tok.whitespace_ else ""
@@ -390,7 +395,7 @@ class Lexicon:
         return out
 
     def _head_nouns(
-        self, toks: list[Any], lower: Sequence[str], skip: Sequence[bool], heads: Sequence[str | None],
+        self, toks: Any, lower: Sequence[str], skip: Sequence[bool], heads: Sequence[str | None],
         chosen: list[tuple[int, int, Term]],
     ) -> list[tuple[int, int, Term | None, str, str]]:
         """Apply the head-noun fallback to the dictionary spans (token offsets); `heads`: the
