@@ -18,6 +18,15 @@ ENTITY_COLUMNS = [
 ]
 
 
+def json_line(obj: Any) -> str:
+    """One JSON line: UTF-8 kept, compact, key order as built (records fix their own order).
+
+    >>> json_line({"b": "é", "a": [1, None]})
+    '{"b":"é","a":[1,null]}'
+    """
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
 def _mention(m: Mention) -> dict[str, Any]:
     return {
         "section_id": m.section_id, "start": m.start, "end": m.end, "text": m.text,

@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline.config import Config
 from pipeline.document import Document
-from pipeline.records import corpus_record, removal_rows
+from pipeline.records import corpus_record, json_line, removal_rows
 from pipeline.sites import compile_site
 from pipeline.stages import RunContext, Stage, StageError, build_stage
 
@@ -32,6 +32,9 @@ class DocResult:
     error: dict[str, str] | None = None
     stats: dict[str, dict[str, int | float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    # `json_line(record)`, encoded once where the record is made: corpus.jsonl and the state
+    # file both hold it. Travels with the result, never stored in the state.
+    record_json: str | None = None
     # The document's share of the corpus products, made by the worker that processed it
     # (`pipeline.products.Derived`); travels with the result, never stored in the state.
     derived: Any = None
@@ -138,6 +141,7 @@ class Pipeline:
         doc.raw = b""
         result.status = "ok"
         result.record = corpus_record(doc)
+        result.record_json = json_line(result.record)
         result.removed = removal_rows(doc)
         result.stats = doc.stats
         return result

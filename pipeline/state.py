@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.records import json_line
 from pipeline.runner import DocResult
 
 STATE_DIR = ".state"
@@ -94,6 +95,25 @@ def result_to_json(result: DocResult) -> dict[str, Any]:
     }
 
 
+_RECORD_NULL = '"record":null'
+
+
+def state_body(result: DocResult) -> str:
+    """`json_line(result_to_json(result))`, with the record's JSON spliced in when the result
+    carries it (`record_json`) instead of encoding the record a second time.
+
+    >>> record = {"x": '"record":null'}
+    >>> r = DocResult("d", "d.txt", "ok", record=record, record_json=json_line(record))
+    >>> state_body(r) == json_line(result_to_json(r))
+    True
+    """
+    if result.record is None or result.record_json is None:
+        return json_line(result_to_json(result))
+    text = json_line({**result_to_json(result), "record": None})
+    at = text.index(_RECORD_NULL)  # the key itself: inside a JSON string its quotes would be escaped
+    return text[:at] + '"record":' + result.record_json + text[at + len(_RECORD_NULL):]
+
+
 def result_from_json(data: dict[str, Any]) -> DocResult:
     return DocResult(**data)
 
@@ -147,7 +167,7 @@ class StateStore:
         header = {"format": STATE_FORMAT, "key": asdict(key), "run": self.parts}
         with tmp.open("w", encoding="utf-8", newline="") as fh:
             fh.write(json.dumps(header, ensure_ascii=False) + "\n")
-            fh.write(json.dumps(result_to_json(result), ensure_ascii=False, separators=(",", ":")) + "\n")
+            fh.write(state_body(result) + "\n")
         os.replace(tmp, path)
 
     def prune(self, sources: set[str]) -> int:

@@ -19,7 +19,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, entity_rows, section_rows
+from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, entity_rows, json_line, section_rows
 from pipeline.runner import DocResult
 
 SECTION_SCHEMA = pa.schema([
@@ -47,9 +47,7 @@ def remove_stale_tmp(out_dir: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def dumps(obj: Any) -> str:
-    """One JSON line: UTF-8 kept, key order as built (records fix their own order)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+dumps = json_line
 
 
 def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> str:
@@ -99,7 +97,7 @@ class CorpusWriter:
             self.files["removed.jsonl"].write(dumps(row) + "\n")
         if result.record is None:
             return [], []
-        self.files["corpus.jsonl"].write(dumps(result.record) + "\n")
+        self.files["corpus.jsonl"].write((result.record_json or dumps(result.record)) + "\n")
         sections, entities = section_rows(result.record), entity_rows(result.record)
         self._csv("sections.csv", sections, SECTION_COLUMNS)
         self._csv("entities.csv", entities, ENTITY_COLUMNS)
