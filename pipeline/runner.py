@@ -34,7 +34,7 @@ class DocResult:
     seconds: dict[str, float] = field(default_factory=dict)
     # `json_line(record)`, encoded once where the record is made: corpus.jsonl and the state
     # file both hold it. Travels with the result, never stored in the state.
-    record_json: str | None = None
+    record_json: str | None = field(default=None, compare=False, repr=False)
     # The document's share of the corpus products, made by the worker that processed it
     # (`pipeline.products.Derived`); travels with the result, never stored in the state.
     derived: Any = None
