@@ -217,8 +217,9 @@ def test_each_copy_is_paired_with_its_original_only() -> None:
 
 def test_blocked_min_hashes_equal_datasketch_update_batch() -> None:
     rng = np.random.default_rng(0)
-    values = np.unique(rng.integers(0, 2**32, size=1000, dtype=np.uint64))
-    reference = MinHash(num_perm=64, seed=7, hashfunc=int)
+    values = np.unique(np.concatenate([rng.integers(0, 2**32, size=1000, dtype=np.uint64),
+                                       np.array([0, 1, 2**31, 2**32 - 1], dtype=np.uint64)]))
+    reference = MinHash(num_perm=512, seed=7, hashfunc=int)  # many permutations: many wrap-arounds
     reference.update_batch(values.tolist())
     a, b = reference.permutations
     assert (min_hashes(values, a, b, rows=37) == reference.hashvalues).all()

@@ -64,9 +64,8 @@ def shingle_hashes(tokens: list[str], k: int) -> np.ndarray:
     """
     if not tokens:
         return np.empty(0, dtype=np.uint64)
-    ids: dict[str, int] = {}
-    word = np.fromiter((ids.setdefault(t, zlib.crc32(t.encode("utf-8"))) for t in tokens), dtype=np.uint64,
-                       count=len(tokens))
+    ids = {t: zlib.crc32(t.encode("utf-8")) for t in set(tokens)}  # each distinct word hashed once
+    word = np.fromiter(map(ids.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
     n = max(1, len(tokens) - k + 1)
     h = np.zeros(n, dtype=np.uint64)
     for j in range(min(k, len(tokens))):  # uint64 arithmetic wraps around: that is the intent
@@ -81,6 +80,7 @@ def shingle_hashes(tokens: list[str], k: int) -> np.ndarray:
 
 _PRIME = np.uint64((1 << 61) - 1)  # datasketch's permutations: (a * h + b) mod 2^61-1, low 32 bits
 _MAX_HASH = np.uint64((1 << 32) - 1)
+_SHIFT = np.uint64(61)
 
 
 def min_hashes(values: np.ndarray, a: np.ndarray, b: np.ndarray, rows: int = 128) -> np.ndarray:
@@ -94,12 +94,18 @@ def min_hashes(values: np.ndarray, a: np.ndarray, b: np.ndarray, rows: int = 128
     """
     out = np.full(len(a), _MAX_HASH, dtype=np.uint64)
     buf = np.empty((rows, len(a)), dtype=np.uint64)
+    high = np.empty((rows, len(a)), dtype=np.uint64)
     for i in range(0, len(values), rows):
         chunk = values[i:i + rows].reshape(-1, 1)
-        block = buf[: len(chunk)]
+        block, top = buf[: len(chunk)], high[: len(chunk)]
         np.multiply(chunk, a, out=block)  # uint64 wraps around, as in datasketch
         block += b
-        np.remainder(block, _PRIME, out=block)
+        # x mod (2^61 - 1) without a division: 2^61 = 1 (mod 2^61 - 1), so x = (x >> 61) + (x & P)
+        # (mod P), a sum below 2P that one conditional subtraction brings below P.
+        np.right_shift(block, _SHIFT, out=top)
+        block &= _PRIME
+        block += top
+        np.subtract(block, _PRIME, out=block, where=block >= _PRIME)
         block &= _MAX_HASH
         np.minimum(out, block.min(axis=0), out=out)
     return out
