@@ -12,6 +12,7 @@ import io
 import json
 import os
 from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -61,6 +62,17 @@ def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> s
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     if header:
         writer.writerow(columns)
+    if columns:
+        get = itemgetter(*columns)
+        if all(len(row) == len(columns) for row in rows):  # rows built with every column (`records`)
+            try:
+                writer.writerows(map(get, rows) if len(columns) > 1 else ((get(row),) for row in rows))
+                return buf.getvalue()
+            except KeyError:  # another set of keys: the general path below
+                buf.seek(0)
+                buf.truncate()
+                if header:
+                    writer.writerow(columns)
     writer.writerows([row.get(c) for c in columns] for row in rows)
     return buf.getvalue()
 

@@ -73,3 +73,11 @@ def test_csv_chunk_writes_the_bytes_pandas_writes(config: Config) -> None:
             buf = io.StringIO()
             pd.DataFrame(rows, columns=columns).to_csv(buf, index=False, header=header, lineterminator="\n")
             assert csv_chunk(rows, columns, header) == buf.getvalue()
+
+
+def test_csv_chunk_rows_with_other_keys_take_the_general_path() -> None:
+    """Missing keys are empty fields and extra keys are ignored, whichever path writes the rows."""
+    assert csv_chunk([{"a": 1, "c": 2}], ["a", "b"], header=True) == "a,b\n1,\n"  # same size, other keys
+    assert csv_chunk([{"a": 1, "b": 2, "c": 3}, {"a": 4}], ["a", "b"], header=False) == "1,2\n4,\n"
+    assert csv_chunk([{"a": "x"}], ["a"], header=False) == "x\n"  # one column
+    assert csv_chunk([], ["a"], header=True) == "a\n"
