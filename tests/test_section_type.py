@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.document import Document, Section
 from pipeline.products.schema import load_schema
@@ -142,3 +144,16 @@ def test_a_leading_title_heading_is_the_opening() -> None:
     sections[0].section_type = "other"
     assign_types(sections, classifier, title=None)
     assert sections[0].section_type == "other"
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=st.lists(st.sampled_from(
+    ["differential", "diagnosis", "imaging", "CT", "scan", "treatment", "of", "the", "Symptoms", "management", "gene",
+     "prognosis", "what", "is", "x-ray", "work-up", "lab", "Tests", "medication", "surgery", "stage", "risk"]
+) | st.text(max_size=6), max_size=5))
+def test_classify_is_the_first_matching_pattern(classifier: Classifier, words: list[str]) -> None:
+    """The literal-gated patterns give what trying every pattern in rule order gives."""
+    heading = " ".join(words)
+    key = heading_key(heading)
+    plain = classifier.synonyms.get(key) or next((n for n, p in classifier.patterns if p.search(key)), None)
+    assert classifier.classify(heading) == plain

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.document import Document, Section
+from pipeline.prefilter import PrefilteredSet
 from pipeline.stages import RunContext, StageError, StageSettings
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
@@ -123,6 +124,7 @@ class Classifier:
 
     synonyms: dict[str, str]
     patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    gated: PrefilteredSet  # the same patterns keyed by position, behind one literal scan
     opening: str
     default: str
     inherit: bool
@@ -131,16 +133,16 @@ class Classifier:
     def from_rules(cls, rules: SectionTypeRules) -> Classifier:
         synonyms = {heading_key(s): name for name, t in rules.types.items() for s in t.synonyms}
         patterns = tuple((name, re.compile(p)) for name, t in rules.types.items() for p in t.patterns)
-        return cls(synonyms, patterns, rules.opening, rules.default, rules.inherit)
+        gated = PrefilteredSet.compile({str(i): p.pattern for i, (_name, p) in enumerate(patterns)})
+        return cls(synonyms, patterns, gated, rules.opening, rules.default, rules.inherit)
 
     def classify(self, heading: str) -> str | None:
+        """The type of the first pattern (in rule order) that matches, after the synonyms."""
         key = heading_key(heading)
         if key in self.synonyms:
             return self.synonyms[key]
-        for name, pattern in self.patterns:
-            if pattern.search(key):
-                return name
-        return None
+        matched = self.gated.names(key)  # in pattern order: the first is the one a plain loop finds
+        return self.patterns[int(matched[0])][0] if matched else None
 
     def assign(self, heading: str | None, path: list[str]) -> tuple[str, str]:
         """(type, how): how is "opening", "heading", "ancestor" or "unknown"."""
