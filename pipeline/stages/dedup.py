@@ -59,7 +59,10 @@ def near(a: str, b: str, ratio: float) -> bool:
     wa, wb = a.split(), b.split()
     if not wa or not wb or min(len(wa), len(wb)) / max(len(wa), len(wb)) < ratio:
         return False
-    return SequenceMatcher(None, wa, wb, autojunk=False).ratio() >= ratio
+    matcher = SequenceMatcher(None, wa, wb, autojunk=False)
+    # quick_ratio (shared words, order ignored) bounds ratio from above and is linear: most
+    # pairs of different paragraphs fail it, and only the others pay for the full comparison.
+    return matcher.quick_ratio() >= ratio and matcher.ratio() >= ratio
 
 
 @dataclass(frozen=True)
