@@ -226,26 +226,37 @@ class Boilerplate:
         return doc
 
     def _site_rules(self, blocks: list[Block], site: CompiledSite, reasons: list[str | None]) -> None:
+        seen: dict[str, tuple[bool, str | None]] = {}  # text -> (starts the tail, line reason): each text once
+
+        def verdict(text: str) -> tuple[bool, str | None]:
+            if text not in seen:
+                tail = any(p.search(text) for p in site.tail_start)
+                line = next((p for p in site.boilerplate_lines if p.search(text)), None) if not tail else None
+                seen[text] = (tail, None if line is None else f"site {site.name}: line pattern {line.pattern!r}")
+            return seen[text]
+
         for i, block in enumerate(blocks):
-            if any(p.search(block.text) for p in site.tail_start):
+            tail, reason = verdict(block.text)
+            if tail:
                 for j in range(i, len(blocks)):
                     reasons[j] = f"site {site.name}: trailing boilerplate zone"
                 return
-            for p in site.boilerplate_lines:
-                if p.search(block.text):
-                    reasons[i] = f"site {site.name}: line pattern {p.pattern!r}"
-                    break
+            if reason is not None:
+                reasons[i] = reason
 
     def _batch(self, blocks: list[Block], reasons: list[str | None], learned: dict[str, int]) -> None:
         """A learned line goes when one cue or a navigation separator confirms it: recurring
         alone is not enough, since a site's template headings recur in every document."""
+        verdicts: dict[str, str | None] = {}  # text -> reason: a scraped page repeats its lines, decide each once
         for i, block in enumerate(blocks):
-            n_docs = learned.get(line_key(block.text))
-            if reasons[i] is not None or n_docs is None or block.kind == "heading":
+            if reasons[i] is not None or block.kind == "heading":
                 continue
-            hits = batch_cues(block.text, self.patterns)
-            if hits:
-                reasons[i] = f"recurs in {n_docs} documents of the batch (cues: {', '.join(hits)})"
+            if block.text not in verdicts:
+                n_docs = learned.get(line_key(block.text))
+                hits = batch_cues(block.text, self.patterns) if n_docs is not None else []
+                verdicts[block.text] = (f"recurs in {n_docs} documents of the batch (cues: {', '.join(hits)})"
+                                        if hits else None)
+            reasons[i] = verdicts[block.text]
 
     def _scorer(self, blocks: list[Block], reasons: list[str | None], brands: set[str]) -> None:
         s = self.settings
