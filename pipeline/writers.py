@@ -130,7 +130,10 @@ class CorpusWriter:
 
     def _flush_parquet(self) -> None:
         if self.pending_sections:
-            self.section_writer.write_table(pa.Table.from_pylist(self.pending_sections, SECTION_SCHEMA))
+            # Columns first: from_pylist took 10 times longer on these rows (their `path` lists and
+            # long texts); for the many small mention rows it is the faster of the two.
+            columns = {name: [row[name] for row in self.pending_sections] for name in SECTION_SCHEMA.names}
+            self.section_writer.write_table(pa.Table.from_pydict(columns, SECTION_SCHEMA))
         if self.pending_entities:
             self.entity_writer.write_table(pa.Table.from_pylist(self.pending_entities, ENTITY_SCHEMA))
         self.pending_sections, self.pending_entities, self.pending_docs = [], [], 0
