@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from pipeline.document import Document, Section
 from pipeline.stages import RunContext
@@ -242,34 +240,3 @@ def test_abbreviation_of_an_unknown_long_form_labels_nothing(stage: E.EntitiesSt
     stage(doc)
     assert [(a.short, a.long, a.label) for a in doc.abbreviations] == [("ZQ", "Zorblax quintessence", None)]
     assert all(m.source != E.ABBREVIATION_SOURCE for m in doc.entities)
-
-
-def test_mentions_do_not_depend_on_how_pieces_are_grouped(stage: E.EntitiesStage) -> None:
-    """Paragraphs are matched in groups (`batch_size`) with a barrier between them: any group
-    size gives the mentions of one paragraph at a time."""
-    lines = [line.replace("\u00c2", "").strip() for line in FIXTURE.read_text(encoding="utf-8").split("\n")[:200]]
-    paragraphs = [line for line in lines if line] + ["", "-", "CD4 count", "kidney-", "- liver"]
-    results = []
-    for batch_size in (1, 3, 256):
-        small = E.EntitiesStage(stage.nlp, stage.lexicon, stage.settings.model_copy(update={"batch_size": batch_size}),
-                                stage.provenance)
-        doc = small(make_doc([("Differential Diagnoses", paragraphs[:40]), (None, paragraphs[40:])]))
-        results.append([(m.section_id, m.start, m.end, m.label, m.kb_id, m.source) for m in doc.entities])
-    assert results[0] and results[0] == results[1] == results[2]
-    one_by_one = [stage.lexicon.match(d) for d in stage.nlp.pipe(paragraphs)]
-    assert stage.lexicon.match_many(list(stage.nlp.pipe(paragraphs))) == one_by_one
-
-
-WORDS = ["chronic", "kidney", "disease", "-", "–", "CD4", "+", "cells", "renal", "failure", "muscle", "specific",
-         "weakness", "multiple", "myeloma", "severe", "pain", "the", "of", "IL-6", "levels", "steroid", "sparing",
-         "(", ")", "POEMS", "syndrome", "nerve", "biopsy", "\n", ",", "liver"]
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(pieces=st.lists(st.lists(st.sampled_from(WORDS), max_size=6), min_size=2, max_size=6),
-       glue=st.sampled_from([" ", ""]))
-def test_no_rule_crosses_from_one_paragraph_to_the_next(stage: E.EntitiesStage, pieces: list[list[str]],
-                                                         glue: str) -> None:
-    texts = [glue.join(words) for words in pieces]
-    docs = list(stage.nlp.pipe(texts))
-    assert stage.lexicon.match_many(docs) == [stage.lexicon.match(d) for d in docs]

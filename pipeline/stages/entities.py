@@ -153,14 +153,11 @@ class EntitiesStage:
         if len(self.token_memo) > self.settings.token_cache:
             self.token_memo = {}
         memo = self.token_memo  # token (orth) -> what the lexicon says of it
-        sdocs = self.nlp.pipe(pieces, batch_size=self.settings.batch_size)
-        owned = iter(owners)
-        while group := list(islice(sdocs, self.settings.batch_size)):  # matched a group at a time
-            # results first: zip stops on them before taking one owner too many
-            for found, (t_idx, offset) in zip(self.lexicon.match_many(group, memo), owned, strict=False):
-                if offset:
-                    found = [m._replace(start=m.start + offset, end=m.end + offset) for m in found]
-                per_text[t_idx].extend(found)
+        for (t_idx, offset), sdoc in zip(owners, self.nlp.pipe(pieces, batch_size=self.settings.batch_size), strict=True):
+            found = self.lexicon.match(sdoc, memo)
+            if offset:
+                found = [m._replace(start=m.start + offset, end=m.end + offset) for m in found]
+            per_text[t_idx].extend(found)
         matches = iter(per_text)
         for doc in docs:
             self._annotate(doc, matches)

@@ -38,7 +38,6 @@ Matching rules
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
@@ -78,22 +77,6 @@ class TokenInfo(NamedTuple):
     can_start: bool  # a span may start here: a term or a key prefix, not a space or punctuation
     head: str | None  # head-noun label
     pattern: str | None  # token-pattern label
-
-
-class _Barrier:
-    """Stands between two Docs in `Lexicon.match_many`: a space token with trailing whitespace
-    and no text, so that every rule stops at it as at the start or end of a Doc."""
-
-    text = ""
-    whitespace_ = " "
-    is_space = True
-    is_punct = False
-    idx = 0
-    orth = -1  # never a key of the memo (orths are unsigned)
-
-
-_BARRIER = _Barrier()
-_BARRIER_INFO = TokenInfo("", "", "", True, True, None, False, False, None, None)
 
 
 class Match(NamedTuple):
@@ -294,42 +277,22 @@ class Lexicon:
         )
 
     def match(self, doc: Any, memo: dict[int, TokenInfo] | None = None) -> list[Match]:
-        """All mentions in a spaCy Doc (or any sequence of spaCy tokens), in text order."""
-        return self.match_many([doc], memo)[0]
-
-    def match_many(self, docs: Sequence[Any], memo: dict[int, TokenInfo] | None = None) -> list[list[Match]]:
-        """`match` of each Doc, in one pass: the Docs' tokens are laid end to end with a
-        `_Barrier` between two Docs, which no rule crosses (a line break that is a space with
-        trailing whitespace: spans stop before it, modifiers and patterns never reach past it).
-        One call per paragraph cost more than the matching of a short paragraph itself.
+        """All mentions in a spaCy Doc (or any sequence of spaCy tokens), in text order.
 
         `memo` keeps `token_info` by token between calls, keyed by the token's `orth` (the hash
         of its text in spaCy's string store): the entities stage passes its bounded cache, so a
         word is looked up once however often it occurs. It never changes the result."""
+        toks = doc  # indexed only for the few tokens that need more than their text
         memo = {} if memo is None else memo
-        toks: list[Any] = []
-        firsts: list[int] = []  # index of each Doc's first token in `toks`
-        for doc in docs:
-            if toks:
-                toks.append(_BARRIER)
-            firsts.append(len(toks))
-            toks.extend(doc)
-        out: list[list[Match]] = [[] for _ in docs]
-        if not toks:
-            return out
-        infos = [memo.get(t.orth) for t in toks]
+        orths = [t.orth for t in doc]
+        n = len(orths)
+        if not n:
+            return []
+        infos = [memo.get(x) for x in orths]
         if None in infos:
             for k, found in enumerate(infos):
                 if found is None:
-                    tok = toks[k]
-                    infos[k] = _BARRIER_INFO if tok is _BARRIER else memo.setdefault(tok.orth, self.token_info(tok))
-        for first_token, match in self._match_tokens(toks, infos):
-            out[bisect_right(firsts, first_token) - 1].append(match)
-        return out
-
-    def _match_tokens(self, toks: list[Any], infos: list[TokenInfo]) -> list[tuple[int, Match]]:
-        """(first token, mention) of every mention in `toks`, sorted by tokens."""
-        n = len(toks)
+                    infos[k] = memo[orths[k]] = self.token_info(toks[k])
         texts, lower, cased, skip, newline, hit1, grow1, can_start, head, pattern = zip(*infos, strict=False)  # type: ignore[misc]  # 10 fields each
 
         def start(i: int) -> int:  # character offsets: asked of the few tokens in a candidate only
@@ -400,7 +363,7 @@ class Lexicon:
             spans += self._patterns(toks, texts, pattern, taken, spans)
         spans.sort(key=lambda s: (s[0], s[1]))
         return [
-            (i, Match(start(i), end(j - 1), term.label if term else label, term, term.source if term else src))
+            Match(start(i), end(j - 1), term.label if term else label, term, term.source if term else src)
             for i, j, term, label, src in spans
         ]
 
