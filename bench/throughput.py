@@ -14,7 +14,7 @@ tests/fixtures), then runs, in interleaved rounds (each measurement in a fresh p
 
 It prints medians over the rounds of documents/s, MB/s, the loop time and start-up time, peak
 RSS of the main process and of the largest worker, the share of each stage (the runner's
-per-stage seconds), and ratios. "loop" excludes start-up (imports, building the pipeline or
+per-stage seconds), the CPU time of the writing process and of the workers, and ratios. "loop" excludes start-up (imports, building the pipeline or
 the worker pool); "wall" includes the pool start-up. Memory mode runs the pipeline at each
 corpus size and prints the peak RSS per worker and of the main process.
 """
@@ -103,9 +103,10 @@ def measure_pipeline(input_dir: Path, out: Path, workers: int) -> dict[str, Any]
             self.workers = inner.workers
 
         def start(self) -> dict[str, Any]:
-            s = time.perf_counter()
+            s, cpu = time.perf_counter(), time.process_time()
             provenance = inner.start()
             started["startup"] = time.perf_counter() - s
+            started["startup_cpu"] = time.process_time() - cpu
             return provenance
 
         def submit(self, task: Any) -> int:
@@ -121,12 +122,15 @@ def measure_pipeline(input_dir: Path, out: Path, workers: int) -> dict[str, Any]
             return inner.map(fn, items)
 
     imports = time.perf_counter() - t0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     summary = run_batch(config, input_dir, out, workers=workers, progress=False, executor=Timed(), force=True)
     wall = time.perf_counter() - start
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pool's workers, reaped by now
     return {
         "loop": wall - started["startup"], "wall": wall, "startup": started["startup"] + imports,
         "stages": summary.seconds, "phases": summary.phases, "ok": summary.ok, "failed": summary.failed,
+        "cpu_main": time.process_time() - cpu - started["startup_cpu"],
+        "cpu_workers": children.ru_utime + children.ru_stime,
     }
 
 
@@ -230,6 +234,10 @@ def print_table(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> Non
         total += derive
         phases = {p: statistics.median(r.get("phases", {}).get(p, 0.0) for r in runs[k]) for p in ("prepass", "products")}
         print(f"main process {k}: " + ", ".join(f"{p} {1000 * v / n:.1f} ms/doc" for p, v in phases.items()))
+        if not k.endswith("_w1"):
+            loop, cpu_main = _median(runs[k], "loop"), _median(runs[k], "cpu_main")
+            print(f"cpu {k}: the writing process {cpu_main:.2f} s in the {loop:.2f} s loop ({100 * cpu_main / loop:.0f}% "
+                  f"of a core); the workers {_median(runs[k], 'cpu_workers'):.2f} s, their start-up included")
         if k.endswith("_w1"):  # one process: every second of the loop is in a stage or the main-process work
             rest = _median(runs[k], "loop") - total - sum(phases.values())
             whole = {**stages, DERIVE_STEP: derive, **phases, "writing, state, checks": rest}

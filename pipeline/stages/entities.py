@@ -174,7 +174,7 @@ class EntitiesStage:
         defs = self._definitions(doc, par_matches) if self.settings.abbreviations else []
         # Definitions with a concept, by short form, in text order: built once per document.
         by_short: dict[str, list[_Def]] = {}
-        for d in defs:
+        for d in sorted(defs, key=lambda d: d.short):  # stable: each short form's definitions stay in text order
             if d.label:
                 by_short.setdefault(d.short, []).append(d)
         entities: list[Mention] = []
@@ -257,7 +257,8 @@ class EntitiesStage:
         spans: dict[tuple[int, int], Mention],
     ) -> int:
         """Label uses of defined short forms in one paragraph; return how many.
-        `by_short`: the definitions that have a concept, by short form, in text order.
+        `by_short`: the definitions that have a concept, by short form (in sorted order),
+        each form's in text order.
 
         Linear-logarithmic in the paragraph: definitions and spans are looked up by
         bisection, so a huge paragraph with many mentions stays fast."""
@@ -267,7 +268,7 @@ class EntitiesStage:
         # Lexicon spans never overlap, so sorted by start their ends increase too.
         ordered = sorted(spans)
         starts = [s for s, _e in ordered]
-        for short in sorted(by_short):
+        for short in by_short:
             if short not in paragraph:
                 continue
             cands = by_short[short]
