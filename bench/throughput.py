@@ -14,8 +14,9 @@ tests/fixtures), then runs, in interleaved rounds (each measurement in a fresh p
 
 It prints medians over the rounds of documents/s, MB/s, the loop time and start-up time, peak
 RSS of the main process and of the largest worker, the share of each stage (the runner's
-per-stage seconds), the CPU time of the writing process and of the workers, and ratios. "loop" excludes start-up (imports, building the pipeline or
-the worker pool); "wall" includes the pool start-up. Memory mode runs the pipeline at each
+per-stage seconds), the CPU time of the writing process and of the workers, and ratios.
+"loop" excludes start-up (imports, building the pipeline or the worker pool); "wall" includes
+the pool start-up. Memory mode runs the pipeline at each
 corpus size and prints the peak RSS per worker and of the main process.
 """
 
