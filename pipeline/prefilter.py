@@ -1,18 +1,23 @@
-"""Literal prefilters for regexes: skip a regex search when a literal every match needs is absent.
+"""Prefilters for regexes: skip a regex search when something every match needs is absent.
 
 Python's `re` scans case-insensitive patterns that start with `\\b` character by character
-(about 17 ns per character each); a substring test (`"subscri" in text`) runs in C at memory
-speed. `required_literals(pattern)` reads the pattern's parse tree and returns a set of strings
-one of which every match must contain (casefolded), or None when it cannot tell; `Prefiltered`
-then runs the regex only on text that holds one of them.
+(about 17 ns per character each), and a list of patterns costs one such scan each. Two
+analyses of a pattern's parse tree say what every match must contain:
+
+- `required_literals(pattern)`: strings (casefolded), one of which every match contains.
+  `PrefilteredSet` gates named patterns with them: one Aho-Corasick scan (pyahocorasick) finds
+  every literal a text holds, and only the patterns those literals gate run (the boilerplate
+  cues, the section-type patterns).
+- `required_chars(pattern)`: characters, one of which every match contains (the fix_text
+  stage's gate in front of ftfy, read from ftfy's mojibake regex).
 
 Conservative by construction: only runs of ASCII or caseless literals count (for those,
 `re.IGNORECASE` equivalence is casefold equality, except the dotless `ı`, which `fold` maps to
-`i`), anything else (classes, lookarounds, optional parts) only ends a run. A wrong answer can only make the
-prefilter let text through, never skip a match; tests compare it with plain searches.
+`i`); anything else (classes, lookarounds, optional parts) only ends a run, and a pattern it
+cannot read is searched on every text. A wrong answer can only let text through, never skip a
+match; tests compare the gated searches with plain ones.
 
-The parse tree comes from `re._parser` (the module `re` itself uses; `sre_parse` before 3.11):
-if it is missing or fails, patterns simply run unfiltered.
+The parse tree comes from `re._parser` (the module `re` itself uses; `sre_parse` before 3.11).
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ try:  # Python >= 3.11
 except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants as _c  # type: ignore[no-redef]
     import sre_parse as _p  # type: ignore[no-redef]
-
 
 
 def fold(text: str) -> str:
@@ -118,12 +122,6 @@ class Prefiltered:
     @classmethod
     def compile(cls, pattern: str, flags: int = 0) -> Prefiltered:
         return cls(re.compile(pattern, flags), required_literals(pattern, flags))
-
-    def search(self, text: str, folded: str) -> bool:
-        """True if the regex matches `text`; `folded` is `fold(text)`, computed once per text."""
-        if self.literals is not None and not any(lit in folded for lit in self.literals):
-            return False
-        return self.regex.search(text) is not None
 
 
 # ---------------------------------------------------------------- required characters

@@ -121,8 +121,7 @@ class FtfyGate:
             bad = required_chars(BADNESS_RE.pattern, BADNESS_RE.flags)
             non_ascii = bad is not None
             chars |= bad or set()
-            chars.update(map(chr, range(0x80, 0xA0)))  # C1 controls, also fixed inside fix_encoding
-        if config.fix_c1_controls:
+        if config.fix_encoding or config.fix_c1_controls:  # fix_encoding fixes C1 controls too
             chars.update(map(chr, range(0x80, 0xA0)))
         if config.fix_line_breaks:
             chars.update("\u2028\u2029\x85")
