@@ -48,9 +48,6 @@ def remove_stale_tmp(out_dir: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-dumps = json_line
-
-
 def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> str:
     """CSV text of `rows` (RFC 4180 quoting, `\\n` line ends, None as an empty field): the bytes
     pandas' `to_csv` writes for these str/int columns, without building a DataFrame per document.
@@ -62,18 +59,11 @@ def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> s
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     if header:
         writer.writerow(columns)
-    if columns:
-        get = itemgetter(*columns)
-        if all(len(row) == len(columns) for row in rows):  # rows built with every column (`records`)
-            try:
-                writer.writerows(map(get, rows) if len(columns) > 1 else ((get(row),) for row in rows))
-                return buf.getvalue()
-            except KeyError:  # another set of keys: the general path below
-                buf.seek(0)
-                buf.truncate()
-                if header:
-                    writer.writerow(columns)
-    writer.writerows([row.get(c) for c in columns] for row in rows)
+    keys = set(columns)
+    if len(columns) > 1 and all(row.keys() == keys for row in rows):  # rows built with the columns (`records`)
+        writer.writerows(map(itemgetter(*columns), rows))
+    else:
+        writer.writerows([row.get(c) for c in columns] for row in rows)
     return buf.getvalue()
 
 
@@ -104,12 +94,12 @@ class CorpusWriter:
     def write(self, result: DocResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Append one result; returns the (section, mention) Parquet rows written for it."""
         if result.error is not None:
-            self.files["errors.jsonl"].write(dumps(result.error) + "\n")
+            self.files["errors.jsonl"].write(json_line(result.error) + "\n")
         for row in result.removed:
-            self.files["removed.jsonl"].write(dumps(row) + "\n")
+            self.files["removed.jsonl"].write(json_line(row) + "\n")
         if result.record is None:
             return [], []
-        self.files["corpus.jsonl"].write((result.record_json or dumps(result.record)) + "\n")
+        self.files["corpus.jsonl"].write((result.record_json or json_line(result.record)) + "\n")
         sections, entities = section_rows(result.record), entity_rows(result.record)
         self._csv("sections.csv", sections, SECTION_COLUMNS)
         self._csv("entities.csv", entities, ENTITY_COLUMNS)

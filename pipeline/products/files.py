@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.products.duplicates import Pair
+from pipeline.records import json_line
 from pipeline.runner import DocResult
-from pipeline.writers import CorpusWriter, dumps
+from pipeline.writers import CorpusWriter
 
 DROPPED_FILE = "duplicates.jsonl"
 TMP_MARK = ".tmp-products-"
@@ -138,7 +139,7 @@ def rewrite_corpus(out: OutputDir, drops: dict[str, Pair], n_pairs: int) -> None
             result = DocResult(doc_id=doc_id, source=entry.get("source", ""), status=entry.get("status", "ok"),
                                removed=out.removed.get(doc_id, []), error=errors[0] if errors else None)
             if record is not None and doc_id in drops:
-                dropped_fh.write(dumps(record) + "\n")
+                dropped_fh.write(json_line(record) + "\n")
             else:
                 result.record = record
             writer.write(result)

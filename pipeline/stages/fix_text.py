@@ -9,6 +9,7 @@ space and zero-width characters are dropped. Nothing else of the text changes.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ class FtfyGate:
     non_ascii: bool  # False: every non-ASCII segment goes to ftfy
 
     @classmethod
+    @functools.lru_cache(maxsize=8)
     def of(cls, config: ftfy.TextFixerConfig) -> FtfyGate:
         chars: set[str] = set()
         non_ascii = True
@@ -155,7 +157,7 @@ class FtfyGate:
         return self.normalization is not None and not unicodedata.is_normalized(self.normalization, segment)
 
 
-def ftfy_fix(text: str, config: ftfy.TextFixerConfig, gate: FtfyGate | None = None) -> str:
+def ftfy_fix(text: str, config: ftfy.TextFixerConfig) -> str:
     """`ftfy.fix_text(text, config)`, computed only where ftfy can change something, and once
     per distinct line.
 
@@ -165,7 +167,7 @@ def ftfy_fix(text: str, config: ftfy.TextFixerConfig, gate: FtfyGate | None = No
     line: a line break never composes), only lines holding an alarm character are looked at,
     found by one regex scan of the text.
     """
-    gate = gate or FtfyGate.of(config)
+    gate = FtfyGate.of(config)  # built once per config
     if (len(text) > config.max_decode_length or not gate.non_ascii
             or (gate.normalization is not None and not unicodedata.is_normalized(gate.normalization, text))):
         return _ftfy_each_line(text, config, gate)
@@ -217,8 +219,7 @@ def ftfy_config(settings: Settings) -> ftfy.TextFixerConfig:
     return ftfy.TextFixerConfig(**settings.ftfy.model_dump(), explain=False)
 
 
-def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = None,
-        gate: FtfyGate | None = None) -> tuple[str, dict[str, int]]:
+def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = None) -> tuple[str, dict[str, int]]:
     """Apply ftfy and the two rules; return the text and counts of what changed.
 
     >>> fix("caf\\u00c3\\u00a9 \\u00e2\\u20ac\\u201c ok\\u00c2\\n", Settings())[0]
@@ -228,7 +229,7 @@ def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = Non
     n_sure = 0
     if settings.remove_ghost_a_circumflex:
         text, n_sure = _SURE_GHOST_A.subn("", text)
-    fixed = ftfy_fix(text, config or ftfy_config(settings), gate)
+    fixed = ftfy_fix(text, config or ftfy_config(settings))
     if fixed != text:
         counts["ftfy_changed"] = 1
     if settings.remove_ghost_a_circumflex:
@@ -246,10 +247,9 @@ class FixText:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.config = ftfy_config(settings)  # built once per run
-        self.gate = FtfyGate.of(self.config)
 
     def __call__(self, doc: Document) -> Document:
-        doc.text, counts = fix(doc.text, self.settings, self.config, self.gate)
+        doc.text, counts = fix(doc.text, self.settings, self.config)
         for key, n in counts.items():
             doc.count(self.name, key, n)
         return doc

@@ -79,6 +79,15 @@ class TokenInfo(NamedTuple):
     pattern: str | None  # token-pattern label
 
 
+def _labelled(labels: Sequence[str | None]) -> list[int]:
+    """Positions of the labels that are not None (in C: most tokens have none).
+
+    >>> _labelled([None, "DRUG", None, "GENE"])
+    [1, 3]
+    """
+    return list(compress(range(len(labels)), map(is_not, labels, repeat(None))))
+
+
 class Match(NamedTuple):
     """A mention in a spaCy Doc: character offsets into `doc.text`."""
 
@@ -374,7 +383,7 @@ class Lexicon:
         """Rule 6: uncovered tokens that match a token pattern (`texts`: the tokens' texts,
         `labels`: their pattern labels, `TokenInfo.pattern`)."""
         out: list[tuple[int, int, Term | None, str, str]] = []
-        labelled = list(compress(range(len(labels)), map(is_not, labels, repeat(None))))
+        labelled = _labelled(labels)
         if not labelled:  # most pieces: no token looks like a pattern
             return out
         covered = set()
@@ -426,7 +435,7 @@ class Lexicon:
 
         # Only tokens with a head-noun label, or inside a term whose label acts as one, can be
         # heads: the others are rejected by the label test below, with no effect on later tokens.
-        labelled = set(compress(range(len(heads)), map(is_not, heads, repeat(None))))
+        labelled = set(_labelled(heads))
         if self.head_noun_term_labels:
             for i, j, term in chosen:
                 if term.label in self.head_noun_term_labels:
