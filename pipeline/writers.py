@@ -70,7 +70,7 @@ def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> s
 class CorpusWriter:
     """Streams per-document results into temporary files; `commit` renames them into place."""
 
-    def __init__(self, out_dir: Path, row_group_docs: int = 256) -> None:
+    def __init__(self, out_dir: Path, row_group_docs: int = 256, batch_docs: int = 16) -> None:
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         self.suffix = f".tmp-{os.getpid()}"
@@ -81,10 +81,19 @@ class CorpusWriter:
             self.files[name] = open(self._tmp(name), "w", encoding="utf-8", newline="")
         self.section_writer = pq.ParquetWriter(self._tmp("sections.parquet"), SECTION_SCHEMA)
         self.entity_writer = pq.ParquetWriter(self._tmp("entities.parquet"), ENTITY_SCHEMA)
+        # A row group holds `row_group_docs` documents; their rows become Arrow record batches
+        # every `batch_docs` documents, so the conversion is spread over the run (while workers
+        # are busy) and the row group waits as compact Arrow data rather than Python dicts.
+        # The batches are joined into one chunk when written: Parquet splits pages at chunk
+        # boundaries, so this keeps the file's bytes independent of `batch_docs`.
         self.row_group_docs = row_group_docs
+        self.batch_docs = max(1, min(batch_docs, row_group_docs))
         self.pending_sections: list[dict[str, Any]] = []
         self.pending_entities: list[dict[str, Any]] = []
-        self.pending_docs = 0
+        self.section_batches: list[pa.RecordBatch] = []
+        self.entity_batches: list[pa.RecordBatch] = []
+        self.pending_docs = 0  # documents in the row group being gathered
+        self.unconverted_docs = 0  # of those, documents whose rows are still dicts
         self.header_written = {"sections.csv": False, "entities.csv": False}
         self.committed = False
 
@@ -107,8 +116,11 @@ class CorpusWriter:
         self.pending_sections.extend(section_table_rows)
         self.pending_entities.extend(entities)
         self.pending_docs += 1
+        self.unconverted_docs += 1
         if self.pending_docs >= self.row_group_docs:
             self._flush_parquet()
+        elif self.unconverted_docs >= self.batch_docs:
+            self._convert()
         return section_table_rows, entities
 
     def _csv(self, name: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -118,15 +130,24 @@ class CorpusWriter:
         if rows:
             self.files[name].write(csv_chunk(rows, columns, header=False))
 
-    def _flush_parquet(self) -> None:
+    def _convert(self) -> None:
+        """The pending rows as Arrow record batches."""
         if self.pending_sections:
             # Columns first: from_pylist took 10 times longer on these rows (their `path` lists and
             # long texts); for the many small mention rows it is the faster of the two.
             columns = {name: [row[name] for row in self.pending_sections] for name in SECTION_SCHEMA.names}
-            self.section_writer.write_table(pa.Table.from_pydict(columns, SECTION_SCHEMA))
+            self.section_batches.append(pa.RecordBatch.from_pydict(columns, SECTION_SCHEMA))
         if self.pending_entities:
-            self.entity_writer.write_table(pa.Table.from_pylist(self.pending_entities, ENTITY_SCHEMA))
-        self.pending_sections, self.pending_entities, self.pending_docs = [], [], 0
+            self.entity_batches.append(pa.RecordBatch.from_pylist(self.pending_entities, ENTITY_SCHEMA))
+        self.pending_sections, self.pending_entities, self.unconverted_docs = [], [], 0
+
+    def _flush_parquet(self) -> None:
+        """Write the gathered documents' rows as one row group per file."""
+        self._convert()
+        for writer, batches in ((self.section_writer, self.section_batches), (self.entity_writer, self.entity_batches)):
+            if batches:
+                writer.write_table(pa.Table.from_batches(batches, writer.schema).combine_chunks())
+        self.section_batches, self.entity_batches, self.pending_docs = [], [], 0
 
     def commit(self, manifest: dict[str, Any], extra: Iterable[tuple[str, str]] = ()) -> None:
         """Finish every file and rename all of them into place."""

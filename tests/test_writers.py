@@ -40,6 +40,30 @@ def test_parquet_row_groups_match_the_csv(tmp_path: Path, config: Config) -> Non
     assert [r["text"] for r in rows] == [r["text"] for r in table]
 
 
+def test_parquet_bytes_do_not_depend_on_when_rows_are_converted(tmp_path: Path, config: Config) -> None:
+    """Rows become Arrow batches every `batch_docs` documents; the row groups, and so the
+    files, are the same bytes whether that happens after each document or once per group."""
+    from pipeline.batch import Summary
+
+    pipe = Pipeline(config)
+    results = [pipe.run(Task(f"d{i}", f"d{i}.txt", synthetic(i).encode())) for i in range(7)]
+    for i, result in enumerate(results):  # texts past Parquet's 1 MB page size, where chunks could show
+        assert result.record is not None
+        result.record["sections"][0]["text"] = " ".join(f"w{i}x{k}" for k in range(60_000))
+        result.record_json = None
+    for batch_docs in (1, 3, 100):
+        summary = Summary()
+        with CorpusWriter(tmp_path / str(batch_docs), row_group_docs=4, batch_docs=batch_docs) as writer:
+            for result in results:
+                writer.write(result)
+                summary.add(result)
+            writer.commit(manifest(config, pipe.provenance, {}, summary))
+    for name in ("sections.parquet", "entities.parquet"):
+        files = {(tmp_path / str(b) / name).read_bytes() for b in (1, 3, 100)}
+        assert len(files) == 1, name
+    assert pq.ParquetFile(tmp_path / "1" / "sections.parquet").metadata.num_row_groups == 2  # 4 + 3 documents
+
+
 def test_abort_keeps_previous_files_and_stale_tmp_cleanup_is_narrow(tmp_path: Path) -> None:
     (tmp_path / "corpus.jsonl").write_text("previous\n", encoding="utf-8")
     with CorpusWriter(tmp_path) as writer:
