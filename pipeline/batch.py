@@ -45,7 +45,7 @@ class Summary:
     reused: int = 0
     total: int = 0
     removed: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)  # stage (and doc_products) -> seconds, in this run
+    seconds: dict[str, float] = field(default_factory=dict)  # stage (and doc_output) -> seconds, in this run
     output: Path | None = None
     learned_lines: int = 0
     phases: dict[str, float] = field(default_factory=dict)  # main-process seconds: prepass, products
@@ -115,8 +115,8 @@ def manifest(config: Config, pipeline_provenance: dict[str, Any], docs: dict[str
 
 def manifest_entry(result: DocResult) -> dict[str, Any]:
     entry: dict[str, Any] = {"source": result.source, "status": result.status}
-    if result.record is not None:
-        entry["sha256"] = result.record["sha256"]
+    if result.status == "ok":
+        entry["sha256"] = result.sha256
         entry["stats"] = result.stats
     if result.error is not None:
         entry["error"] = result.error
@@ -286,12 +286,13 @@ def _stream(
                 summary.processed += 1  # unreadable: never submitted
             else:
                 unwritten -= 1
-            rows = writer.write(head.result)
-            if head.result.record is not None:
-                scan.add(head.result.record, head.result.removed, len(docs), head.result.derived, rows)
-                head.result.derived = None  # the page and summary are kept by `scan` or written
-            summary.add(head.result)
-            docs[head.result.doc_id] = manifest_entry(head.result)
+            result = head.result
+            counts = writer.write(result, result.rows)
+            if result.status == "ok":
+                scan.add(result.doc_id, len(docs), counts, result.derived, result.record, result.removed)
+            result.rows = result.derived = None  # written, or kept by `scan`
+            summary.add(result)
+            docs[result.doc_id] = manifest_entry(result)
             bar.update(1)
         bar.close()
         extra = [("learned_boilerplate.csv", learned_csv(recurring, learned))]

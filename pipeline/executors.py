@@ -28,9 +28,10 @@ from typing import Any, Protocol, TypeVar
 from pipeline.config import Config
 from pipeline.products import Deriver, products_settings
 from pipeline.runner import DocResult, Pipeline, Task
+from pipeline.writers import doc_rows, table_rows
 
 EXECUTORS = ("local", "ray")
-DERIVE_STEP = "doc_products"  # the key of the worker's products time in `DocResult.seconds`
+OUTPUT_STEP = "doc_output"  # the key in `DocResult.seconds` of the worker's `Worker.run` after the stages
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -54,9 +55,14 @@ class Executor(Protocol):
 
 
 class Worker:
-    """What each worker holds: the pipeline, built once, and the per-document part of the
-    corpus products (summary, MinHash signature, document page), made here from the record
-    in memory so that the process writing the output only writes it.
+    """What each worker holds: the pipeline, built once, and what turns a record into the
+    document's share of the output, made here so that the process writing the output only
+    writes it: its lines and rows of the corpus files (`pipeline.writers.DocRows`) and its
+    part of the corpus products (summary, MinHash signature, document page, schema check).
+    The record itself is then dropped from the result, unless it failed the schema check
+    (the writer reports the violations, with line and row numbers only it knows): what
+    crosses to the writer is strings and Arrow buffers, cheap to pickle, instead of the
+    record's nested dicts (~7 ms per document to pickle and unpickle).
 
     What it loaded is kept out of garbage collection: the lexicon and the spaCy vocabulary
     are long-lived objects every full collection would walk again (0.7 s of a 12 s run of
@@ -66,7 +72,7 @@ class Worker:
 
     def __init__(self, config: Config) -> None:
         self.pipeline = Pipeline(config)
-        self.derive = Deriver(products_settings(config))
+        self.derive = Deriver(products_settings(config), check=True)
         gc.collect()
         gc.freeze()
 
@@ -78,9 +84,21 @@ class Worker:
         result = self.pipeline.run(task)
         if result.record is not None:
             start = time.perf_counter()
-            result.derived = self.derive(result.record, result.removed)
-            result.seconds[DERIVE_STEP] = time.perf_counter() - start
+            pack(result, self.derive)
+            result.seconds[OUTPUT_STEP] = time.perf_counter() - start
         return result
+
+
+def pack(result: DocResult, derive: Deriver) -> DocResult:
+    """Give a result with a record its `rows` and `derived`, and drop the record unless it
+    failed the schema check (see `Worker`)."""
+    assert result.record is not None, "pack a result with a record"
+    tables = table_rows(result.record)
+    result.rows = doc_rows(result.record, result.record_json, tables)
+    result.derived = derive(result.record, result.removed, tables)
+    if result.derived.valid is not False:
+        result.record = None
+    return result
 
 
 class InlineExecutor:

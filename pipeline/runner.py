@@ -35,8 +35,14 @@ class DocResult:
     # `json_line(record)`, encoded once where the record is made: corpus.jsonl and the state
     # file both hold it. Travels with the result, never stored in the state.
     record_json: str | None = field(default=None, compare=False, repr=False)
-    # The document's share of the corpus products, made by the worker that processed it
-    # (`pipeline.products.Derived`); travels with the result, never stored in the state.
+    # sha256 of the raw bytes (also the record's `sha256`), for the manifest when the record
+    # itself no longer travels with the result. Never stored in the state (the record holds it).
+    sha256: str | None = field(default=None, compare=False, repr=False)
+    # Made by the worker that processed the document, which then drops the record (see
+    # `pipeline.executors.Worker`): its share of the corpus files (`pipeline.writers.DocRows`)
+    # and of the corpus products (`pipeline.products.Derived`). Travel with the result, never
+    # stored in the state.
+    rows: Any = field(default=None, compare=False, repr=False)
     derived: Any = None
 
 
@@ -142,6 +148,7 @@ class Pipeline:
         result.status = "ok"
         result.record = corpus_record(doc)
         result.record_json = json_line(result.record)
+        result.sha256 = doc.sha256
         result.removed = removal_rows(doc)
         result.stats = doc.stats
         return result

@@ -100,14 +100,17 @@ _RECORD_NULL = '"record":null'
 
 def state_body(result: DocResult) -> str:
     """`json_line(result_to_json(result))`, with the record's JSON spliced in when the result
-    carries it (`record_json`) instead of encoding the record a second time.
+    carries it (`record_json`) instead of encoding the record a second time; a result whose
+    worker dropped the record (keeping only its JSON) is stored the same.
 
     >>> record = {"x": '"record":null'}
     >>> r = DocResult("d", "d.txt", "ok", record=record, record_json=json_line(record))
     >>> state_body(r) == json_line(result_to_json(r))
     True
+    >>> state_body(DocResult("d", "d.txt", "ok", record_json=json_line(record))) == state_body(r)
+    True
     """
-    if result.record is None or result.record_json is None:
+    if result.record_json is None:
         return json_line(result_to_json(result))
     text = json_line({**result_to_json(result), "record": None})
     at = text.index(_RECORD_NULL)  # the key itself: inside a JSON string its quotes would be escaped
@@ -115,7 +118,10 @@ def state_body(result: DocResult) -> str:
 
 
 def result_from_json(data: dict[str, Any]) -> DocResult:
-    return DocResult(**data)
+    result = DocResult(**data)
+    if isinstance(result.record, dict):
+        result.sha256 = result.record.get("sha256")
+    return result
 
 
 def cacheable(result: DocResult) -> bool:

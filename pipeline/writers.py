@@ -3,6 +3,12 @@
 Every file is written under a temporary name in the output directory and renamed into place
 only when the whole batch is done, so `processed/` never holds a half-written file. Rows are
 streamed: each document's rows are appended as its result arrives (Parquet in row groups).
+
+A document's share of the files (`DocRows`: its corpus line, CSV text and Arrow rows) is made
+by `doc_rows` from its record, in the worker that processed it (`pipeline.executors`): strings
+and Arrow buffers cross to the writing process at memory speed, where the record's nested
+dicts cost milliseconds to pickle and unpickle. The writer makes it for results that arrive
+with only a record (reused from the state, rewritten by the products).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import io
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
@@ -67,10 +74,42 @@ def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> s
     return buf.getvalue()
 
 
+@dataclass
+class DocRows:
+    """What one document appends to the corpus files."""
+
+    corpus_line: str  # its corpus.jsonl line, without the newline
+    sections_csv: str  # its sections.csv rows, no header
+    entities_csv: str  # its entities.csv rows, no header
+    sections: pa.RecordBatch  # its sections.parquet rows
+    entities: pa.RecordBatch  # its entities.parquet rows
+
+
+def table_rows(record: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The (section, mention) rows of the Parquet files, as dicts."""
+    return section_rows(record, path_as_list=True), entity_rows(record)
+
+
+def doc_rows(record: dict[str, Any], record_json: str | None = None,
+             tables: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None) -> DocRows:
+    """A record's share of the corpus files; `record_json` and `tables` when already made."""
+    sections, entities = tables if tables is not None else table_rows(record)
+    # Columns first for sections: from_pylist took 10 times longer on these rows (their `path`
+    # lists and long texts); for the many small mention rows it is the faster of the two.
+    columns = {name: [row[name] for row in sections] for name in SECTION_SCHEMA.names}
+    return DocRows(
+        corpus_line=record_json if record_json is not None else json_line(record),
+        sections_csv=csv_chunk(section_rows(record), SECTION_COLUMNS, header=False),
+        entities_csv=csv_chunk(entities, ENTITY_COLUMNS, header=False),
+        sections=pa.RecordBatch.from_pydict(columns, SECTION_SCHEMA),
+        entities=pa.RecordBatch.from_pylist(entities, ENTITY_SCHEMA),
+    )
+
+
 class CorpusWriter:
     """Streams per-document results into temporary files; `commit` renames them into place."""
 
-    def __init__(self, out_dir: Path, row_group_docs: int = 256, batch_docs: int = 16) -> None:
+    def __init__(self, out_dir: Path, row_group_docs: int = 256) -> None:
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         self.suffix = f".tmp-{os.getpid()}"
@@ -79,75 +118,47 @@ class CorpusWriter:
             if name.endswith((".parquet", "manifest.json")):
                 continue
             self.files[name] = open(self._tmp(name), "w", encoding="utf-8", newline="")
+        for name, columns in (("sections.csv", SECTION_COLUMNS), ("entities.csv", ENTITY_COLUMNS)):
+            self.files[name].write(csv_chunk([], columns, header=True))
         self.section_writer = pq.ParquetWriter(self._tmp("sections.parquet"), SECTION_SCHEMA)
         self.entity_writer = pq.ParquetWriter(self._tmp("entities.parquet"), ENTITY_SCHEMA)
-        # A row group holds `row_group_docs` documents; their rows become Arrow record batches
-        # every `batch_docs` documents, so the conversion is spread over the run (while workers
-        # are busy) and the row group waits as compact Arrow data rather than Python dicts.
+        # A row group holds `row_group_docs` documents, gathered as their Arrow record batches.
         # The batches are joined into one chunk when written: Parquet splits pages at chunk
-        # boundaries, so this keeps the file's bytes independent of `batch_docs`.
+        # boundaries, so this keeps the file's bytes those of one table of the same rows.
         self.row_group_docs = row_group_docs
-        self.batch_docs = max(1, min(batch_docs, row_group_docs))
-        self.pending_sections: list[dict[str, Any]] = []
-        self.pending_entities: list[dict[str, Any]] = []
         self.section_batches: list[pa.RecordBatch] = []
         self.entity_batches: list[pa.RecordBatch] = []
-        self.pending_docs = 0  # documents in the row group being gathered
-        self.unconverted_docs = 0  # of those, documents whose rows are still dicts
-        self.header_written = {"sections.csv": False, "entities.csv": False}
         self.committed = False
 
     def _tmp(self, name: str) -> Path:
         return self.out_dir / f".{name}{self.suffix}"
 
-    def write(self, result: DocResult) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Append one result; returns the (section, mention) Parquet rows written for it."""
+    def write(self, result: DocResult, rows: DocRows | None = None) -> tuple[int, int]:
+        """Append one result, with its `rows` when made elsewhere (else made here from its
+        record); returns the number of (section, mention) rows written for it."""
         if result.error is not None:
             self.files["errors.jsonl"].write(json_line(result.error) + "\n")
         for row in result.removed:
             self.files["removed.jsonl"].write(json_line(row) + "\n")
-        if result.record is None:
-            return [], []
-        self.files["corpus.jsonl"].write((result.record_json or json_line(result.record)) + "\n")
-        sections, entities = section_rows(result.record), entity_rows(result.record)
-        self._csv("sections.csv", sections, SECTION_COLUMNS)
-        self._csv("entities.csv", entities, ENTITY_COLUMNS)
-        section_table_rows = section_rows(result.record, path_as_list=True)
-        self.pending_sections.extend(section_table_rows)
-        self.pending_entities.extend(entities)
-        self.pending_docs += 1
-        self.unconverted_docs += 1
-        if self.pending_docs >= self.row_group_docs:
+        if rows is None:
+            if result.record is None:
+                return 0, 0
+            rows = doc_rows(result.record, result.record_json)
+        self.files["corpus.jsonl"].write(rows.corpus_line + "\n")
+        self.files["sections.csv"].write(rows.sections_csv)
+        self.files["entities.csv"].write(rows.entities_csv)
+        self.section_batches.append(rows.sections)
+        self.entity_batches.append(rows.entities)
+        if len(self.section_batches) >= self.row_group_docs:
             self._flush_parquet()
-        elif self.unconverted_docs >= self.batch_docs:
-            self._convert()
-        return section_table_rows, entities
-
-    def _csv(self, name: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
-        if not self.header_written[name]:
-            self.files[name].write(csv_chunk([], columns, header=True))
-            self.header_written[name] = True
-        if rows:
-            self.files[name].write(csv_chunk(rows, columns, header=False))
-
-    def _convert(self) -> None:
-        """The pending rows as Arrow record batches."""
-        if self.pending_sections:
-            # Columns first: from_pylist took 10 times longer on these rows (their `path` lists and
-            # long texts); for the many small mention rows it is the faster of the two.
-            columns = {name: [row[name] for row in self.pending_sections] for name in SECTION_SCHEMA.names}
-            self.section_batches.append(pa.RecordBatch.from_pydict(columns, SECTION_SCHEMA))
-        if self.pending_entities:
-            self.entity_batches.append(pa.RecordBatch.from_pylist(self.pending_entities, ENTITY_SCHEMA))
-        self.pending_sections, self.pending_entities, self.unconverted_docs = [], [], 0
+        return rows.sections.num_rows, rows.entities.num_rows
 
     def _flush_parquet(self) -> None:
         """Write the gathered documents' rows as one row group per file."""
-        self._convert()
         for writer, batches in ((self.section_writer, self.section_batches), (self.entity_writer, self.entity_batches)):
-            if batches:
+            if any(batch.num_rows for batch in batches):
                 writer.write_table(pa.Table.from_batches(batches, writer.schema).combine_chunks())
-        self.section_batches, self.entity_batches, self.pending_docs = [], [], 0
+        self.section_batches, self.entity_batches = [], []
 
     def commit(self, manifest: dict[str, Any], extra: Iterable[tuple[str, str]] = ()) -> None:
         """Finish every file and rename all of them into place."""

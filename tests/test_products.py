@@ -22,7 +22,9 @@ from datasketch import MinHash
 from pipeline import SCHEMA_VERSION
 from pipeline.batch import run_batch
 from pipeline.config import Config, load_config
+from pipeline.executors import pack
 from pipeline.products import (
+    Deriver,
     DuplicateSettings,
     ProductsError,
     ProductsSettings,
@@ -361,18 +363,25 @@ def test_products_of_a_batch_equal_products_regenerated_from_its_files(tmp_path:
         assert (again / path.relative_to(out)).read_bytes() == path.read_bytes(), path.name
 
 
-def test_scanned_checks_equal_the_checks_of_the_files(output: Path, tmp_path: Path) -> None:
-    """Scan validates the rows the writer wrote; validate_output reads them back: same report,
-    row numbers included, for a corpus with a broken mention row."""
+@pytest.mark.parametrize("in_worker", [False, True])
+def test_scanned_checks_equal_the_checks_of_the_files(output: Path, tmp_path: Path, in_worker: bool) -> None:
+    """Scan validates the rows the writer wrote (or counts those a worker found valid);
+    validate_output reads them back: same report, row numbers included, for a corpus with a
+    broken mention row."""
     bad = tmp_path / "bad"
     shutil.copytree(output, bad)
     records = lines(bad / "corpus.jsonl")
     records[1]["entities"][3]["start"] = -1
     writer = CorpusWriter(bad)
     scan = Scan(ProductsSettings())
+    derive = Deriver(ProductsSettings(), check=True)
     for rank, record in enumerate(records):
-        writer.write(DocResult(doc_id=str(record["doc_id"]), source="", status="ok", record=record))
-        scan.add(record, [], rank)
+        result = DocResult(doc_id=str(record["doc_id"]), source="", status="ok", record=record)
+        if in_worker:
+            pack(result, derive)
+            assert (result.record is None) == (rank != 1)  # kept only where invalid
+        counts = writer.write(result, result.rows)
+        scan.add(result.doc_id, rank, counts, result.derived, result.record)
     writer.commit(json.loads((bad / "manifest.json").read_text(encoding="utf-8")))
     checker = Checker(20)
     scan.report_to(checker)

@@ -6,10 +6,12 @@ import csv
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.batch import manifest
 from pipeline.config import Config
+from pipeline.records import entity_rows, section_rows
 from pipeline.runner import Pipeline, Task
 from pipeline.writers import ENTITY_SCHEMA, FILES, SECTION_SCHEMA, CorpusWriter, csv_chunk, remove_stale_tmp
 
@@ -40,28 +42,43 @@ def test_parquet_row_groups_match_the_csv(tmp_path: Path, config: Config) -> Non
     assert [r["text"] for r in rows] == [r["text"] for r in table]
 
 
-def test_parquet_bytes_do_not_depend_on_when_rows_are_converted(tmp_path: Path, config: Config) -> None:
-    """Rows become Arrow batches every `batch_docs` documents; the row groups, and so the
-    files, are the same bytes whether that happens after each document or once per group."""
+def test_parquet_bytes_are_those_of_one_table_per_row_group(tmp_path: Path, config: Config) -> None:
+    """Each document's rows become their own Arrow record batch (in the worker); a row group
+    joins them, so the files are the bytes of one table of the same rows per row group, and
+    the same whether the rows were made by a worker or by the writer."""
     from pipeline.batch import Summary
+    from pipeline.executors import pack
+    from pipeline.products import Deriver, products_settings
 
     pipe = Pipeline(config)
     results = [pipe.run(Task(f"d{i}", f"d{i}.txt", synthetic(i).encode())) for i in range(7)]
     for i, result in enumerate(results):  # texts past Parquet's 1 MB page size, where chunks could show
         assert result.record is not None
         result.record["sections"][0]["text"] = " ".join(f"w{i}x{k}" for k in range(60_000))
+        result.record["sections"][0]["paragraphs"] = [result.record["sections"][0]["text"]]
         result.record_json = None
-    for batch_docs in (1, 3, 100):
+    records = [r.record for r in results]
+    derive = Deriver(products_settings(config), check=True)
+    for packed in (False, True):
         summary = Summary()
-        with CorpusWriter(tmp_path / str(batch_docs), row_group_docs=4, batch_docs=batch_docs) as writer:
+        with CorpusWriter(tmp_path / str(packed), row_group_docs=4) as writer:
             for result in results:
-                writer.write(result)
+                if packed:
+                    pack(result, derive)
+                    assert result.record is None and result.rows is not None
+                writer.write(result, result.rows)
                 summary.add(result)
             writer.commit(manifest(config, pipe.provenance, {}, summary))
-    for name in ("sections.parquet", "entities.parquet"):
-        files = {(tmp_path / str(b) / name).read_bytes() for b in (1, 3, 100)}
-        assert len(files) == 1, name
-    assert pq.ParquetFile(tmp_path / "1" / "sections.parquet").metadata.num_row_groups == 2  # 4 + 3 documents
+    for name, to_rows in (("sections.parquet", lambda r: section_rows(r, path_as_list=True)),
+                          ("entities.parquet", entity_rows)):
+        one = tmp_path / name
+        schema = SECTION_SCHEMA if name.startswith("sections") else ENTITY_SCHEMA
+        with pq.ParquetWriter(one, schema) as reference:
+            for group in (records[:4], records[4:]):
+                reference.write_table(pa.Table.from_pylist([row for r in group for row in to_rows(r)], schema))
+        assert (tmp_path / "False" / name).read_bytes() == one.read_bytes(), name
+        assert (tmp_path / "True" / name).read_bytes() == one.read_bytes(), name
+    assert pq.ParquetFile(tmp_path / "True" / "sections.parquet").metadata.num_row_groups == 2  # 4 + 3 documents
 
 
 def test_abort_keeps_previous_files_and_stale_tmp_cleanup_is_narrow(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from pipeline.products.schema import Checker, ValidationReport, Validators, reco
 from pipeline.products.settings import DuplicateSettings, ProductsSettings, ReportSettings
 from pipeline.products.stats import CorpusSummary, DocSummary, flags, summarize
 from pipeline.records import entity_rows, section_rows
+from pipeline.writers import table_rows
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -86,24 +87,39 @@ class Derived:
     summary: DocSummary  # flags included
     minhash: np.ndarray | None  # MinHash values; None: not compared (duplicates off, or too short)
     page: str | None  # report/<doc>.html as if the document were kept (None: no pages)
+    # Whether the record and its Parquet rows pass the schemas; None: not checked where made.
+    # The messages (which name line and row numbers) are made where the files are written.
+    valid: bool | None = None
 
 
 class Deriver:
-    """Makes `Derived` from a record (built once per worker); `pages=False`: never the page."""
+    """Makes `Derived` from a record (built once per worker); `pages=False`: never the page;
+    `check=True`: validate too (when the settings ask for it)."""
 
-    def __init__(self, settings: ProductsSettings, pages: bool = True) -> None:
+    def __init__(self, settings: ProductsSettings, pages: bool = True, check: bool = False) -> None:
         self.settings = settings
         self.signer = Signer(settings.duplicates) if settings.duplicates.enabled else None
         self.pages = pages and settings.report.pages
+        self.validators = Validators.load() if check and settings.validate_schema else None
 
-    def __call__(self, record: dict[str, Any], removed: list[dict[str, Any]]) -> Derived:
+    def __call__(self, record: dict[str, Any], removed: list[dict[str, Any]],
+                 tables: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None) -> Derived:
+        """`tables`: the record's (section, mention) Parquet rows, checked with it."""
         summary = summarize(record, removed)
         summary.flags = flags(summary, self.settings.report)
         return Derived(
             summary=summary,
             minhash=self.signer.values(record) if self.signer is not None else None,
             page=doc_page(record, removed, summary) if self.pages else None,
+            valid=self.is_valid(record, tables) if self.validators is not None else None,
         )
+
+    def is_valid(self, record: dict[str, Any], tables: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None) -> bool:
+        validators = self.validators
+        assert validators is not None
+        sections, mentions = tables if tables is not None else (section_rows(record, path_as_list=True), entity_rows(record))
+        return not (record_errors(validators, record, "") or row_errors(validators, "section", sections, "")
+                    or row_errors(validators, "mention", mentions, ""))
 
     def signature(self, doc_id: str, rank: int, derived: Derived) -> Signature | None:
         if derived.minhash is None or self.signer is None:
@@ -146,16 +162,18 @@ class Scan:
         # rows of each table), each keeping at most `max_errors` messages.
         self.reports = {file: ValidationReport(settings.max_errors) for file in ("corpus.jsonl", *(f for _, f in TABLES))}
 
-    def add(self, record: dict[str, Any], removed: list[dict[str, Any]], rank: int,
-            derived: Derived | None = None, rows: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None,
-            ) -> None:
-        """A record just written as the next line of corpus.jsonl; `rank`: its input position;
-        `derived`: its summary, signature and page if the worker made them (else made here);
-        `rows`: the (section, mention) Parquet rows written for it (else made here)."""
+    def add(self, doc_id: str, rank: int, counts: tuple[int, int], derived: Derived | None = None,
+            record: dict[str, Any] | None = None, removed: list[dict[str, Any]] | None = None) -> None:
+        """A document just written as the next line of corpus.jsonl, with `counts` (section,
+        mention) Parquet rows; `rank`: its input position. `derived`: its summary, signature,
+        page and validity if the worker made them; else they are made here from `record`,
+        which is also needed (and then kept by the worker) when the worker found it invalid."""
         if derived is None:
-            derived = self.derive(record, removed)
+            if record is None:
+                raise ValueError(f"{doc_id}: neither the derived products nor the record")
+            derived = self.derive(record, removed or [])
         self.summaries.append(derived.summary)
-        signature = self.derive.signature(record["doc_id"], rank, derived)
+        signature = self.derive.signature(doc_id, rank, derived)
         if signature is not None:
             self.signatures.append(signature)
         if self.pages_dir is not None and derived.page is not None:
@@ -163,13 +181,18 @@ class Scan:
         validators = self.validators
         if validators is None:
             return
-        where = f"corpus.jsonl line {len(self.summaries)}"
-        self.reports["corpus.jsonl"].add("corpus.jsonl", record_errors(validators, record, where))
-        for (kind, file), table_rows in zip(TABLES, rows or (section_rows(record, path_as_list=True), entity_rows(record)),
-                                            strict=True):
+        if derived.valid is True:  # checked by the worker: only counted here
+            messages: list[str] = []
+            tables: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+        elif record is None:
+            raise ValueError(f"{doc_id}: the record is needed to report its schema violations")
+        else:
+            messages = record_errors(validators, record, f"corpus.jsonl line {len(self.summaries)}")
+            tables = table_rows(record)
+        self.reports["corpus.jsonl"].add("corpus.jsonl", messages)
+        for (kind, file), n, table in zip(TABLES, counts, tables, strict=True):
             report = self.reports[file]
-            report.add(file, row_errors(validators, kind, table_rows, file, report.checked.get(file, 0) + 1),
-                       n=len(table_rows))
+            report.add(file, row_errors(validators, kind, table, file, report.checked.get(file, 0) + 1), n=n)
 
     def report_to(self, checker: Checker) -> None:
         """Add what was checked, in the order `validate_output` checks it."""
