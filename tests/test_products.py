@@ -389,3 +389,31 @@ def test_scanned_checks_equal_the_checks_of_the_files(output: Path, tmp_path: Pa
     assert from_files.n_errors >= 2  # the record and its Parquet row
     assert checker.report == from_files
     assert any("entities.parquet row" in e for e in from_files.errors)
+
+
+def test_packed_concept_counts_give_the_same_totals_and_card(output: Path) -> None:
+    """The writing process keeps each document's concept counts packed against a corpus-wide
+    index; totals, per-concept document counts and the card are those of the plain Counters,
+    with a dropped duplicate left out of both."""
+    import copy
+
+    from pipeline.products.card import card
+    from pipeline.products.stats import ConceptIndex, CorpusSummary, summarize
+
+    records = lines(output / "corpus.jsonl")
+    plain = [summarize(r, []) for r in records]  # type: ignore[arg-type]
+    plain[-1].duplicate_of = plain[0].doc_id
+    packed = copy.deepcopy(plain)
+    index = ConceptIndex()
+    for d in packed:
+        index.pack(d)
+        assert not d.concepts and d.packed is not None
+    a, b = CorpusSummary(docs=plain), CorpusSummary(docs=packed, concept_index=index)
+    assert sum(a.total("concepts").values()) > 0
+    assert a.concept_totals() == b.concept_totals()
+    assert a.top_concepts(20) == b.top_concepts(20)
+    manifest = json.loads((output / "manifest.json").read_text(encoding="utf-8"))
+    assert card(a, manifest, ProductsSettings()) == card(b, manifest, ProductsSettings())
+    everything = CorpusSummary(docs=copy.deepcopy(plain))
+    everything.docs[-1].duplicate_of = None
+    assert everything.concept_totals() != a.concept_totals()  # the dropped copy counted once more

@@ -30,7 +30,7 @@ from pipeline.products.files import OutputDir, ProductsError, remove_stale_tmp, 
 from pipeline.products.report import MapFn, corpus_report, doc_page, page_name
 from pipeline.products.schema import Checker, ValidationReport, Validators, record_errors, row_errors
 from pipeline.products.settings import DuplicateSettings, ProductsSettings, ReportSettings
-from pipeline.products.stats import CorpusSummary, DocSummary, flags, summarize
+from pipeline.products.stats import ConceptIndex, CorpusSummary, DocSummary, flags, summarize
 from pipeline.records import entity_rows, section_rows
 from pipeline.writers import table_rows
 
@@ -157,6 +157,7 @@ class Scan:
         # `write_products` re-renders only the pages a corpus-level result changes.
         self.pages_dir = pages_dir if settings.report.pages else None
         self.summaries: list[DocSummary] = []
+        self.concepts = ConceptIndex()  # the summaries' concept counts are packed against it
         self.signatures: list[Signature] = []
         # One report per file, in the order `validate_output` checks them (records, then the
         # rows of each table), each keeping at most `max_errors` messages.
@@ -178,6 +179,7 @@ class Scan:
             self.signatures.append(signature)
         if self.pages_dir is not None and derived.page is not None:
             write_atomic(self.pages_dir / page_name(derived.summary.doc_id), derived.page)
+        self.concepts.pack(derived.summary)
         validators = self.validators
         if validators is None:
             return
@@ -234,10 +236,11 @@ def _ordered(fn: Callable[[T], R], items: Iterable[T], pool: ProcessPoolExecutor
 
 
 def _scan(out: OutputDir, checker: Checker | None, pool: ProcessPoolExecutor | None,
-          work: _DocWork | None) -> tuple[list[DocSummary], list[Signature]]:
+          work: _DocWork | None) -> tuple[list[DocSummary], list[Signature], ConceptIndex]:
     """One streaming pass over the records: validate, summarize, sign (in `pool`, or with
     `work` in this process)."""
     summaries: list[DocSummary] = []
+    concepts = ConceptIndex()
     signatures: list[Signature] = []
     items = (
         (record, f"{file} line {n}", out.removed.get(record["doc_id"], []), out.order.get(record["doc_id"], len(out.order) + i))
@@ -251,10 +254,11 @@ def _scan(out: OutputDir, checker: Checker | None, pool: ProcessPoolExecutor | N
     for errors, summary, signature in _ordered(scan_one, items, pool):
         if checker is not None:
             checker.report.add("corpus.jsonl", errors)
+        concepts.pack(summary)
         summaries.append(summary)
         if signature is not None:
             signatures.append(signature)
-    return summaries, signatures
+    return summaries, signatures, concepts
 
 
 def _write_pages(out: OutputDir, by_id: dict[str, DocSummary], pool: ProcessPoolExecutor | None,
@@ -319,11 +323,11 @@ def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessP
     # `scanned` describes a batch's own output: nothing merged back from duplicates.jsonl
     scan = scanned if scanned is not None and not out.dropped else None
     if scan is not None:
-        summaries, signatures = scan.summaries, scan.signatures
+        summaries, signatures, concepts = scan.summaries, scan.signatures, scan.concepts
         if checker is not None:
             scan.report_to(checker)
     else:
-        summaries, signatures = _scan(out, checker, pool, work)
+        summaries, signatures, concepts = _scan(out, checker, pool, work)
         if checker is not None:
             _check_tables(checker, output_dir)
     if checker is not None:
@@ -341,7 +345,8 @@ def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessP
     by_id = {s.doc_id: s for s in summaries}
     for s in summaries:  # their flags were set with them (`Deriver`)
         s.duplicate_of = drops[s.doc_id].doc_a if s.doc_id in drops else None
-    summary = CorpusSummary(docs=summaries, failed=[e for errs in out.errors.values() for e in errs], pairs=pairs)
+    summary = CorpusSummary(docs=summaries, failed=[e for errs in out.errors.values() for e in errs], pairs=pairs,
+                            concept_index=concepts)
     if checker is not None:
         summary.schema_errors, summary.schema_messages = checker.report.n_errors, checker.report.errors
         summary.schema_checked = checker.report.checked

@@ -72,6 +72,7 @@ def schema_section(name: str) -> str:
 
 def card(summary: CorpusSummary, manifest: dict[str, Any], settings: ProductsSettings) -> str:
     kept = summary.kept
+    concept_docs = summary.concept_totals()[1]
     n_sections = sum(d.sections for d in kept)
     n_mentions = sum(d.mentions for d in kept)
     dropped = [d for d in summary.docs if d.duplicate_of]
@@ -110,7 +111,7 @@ def card(summary: CorpusSummary, manifest: dict[str, Any], settings: ProductsSet
         f"### Top {settings.report.top_concepts} concepts",
         "",
         md_table(["concept", "id", "label", "mentions", "documents"],
-                 [[name, kb_id or "", label, n, sum(1 for d in kept if (label, kb_id, name) in d.concepts)]
+                 [[name, kb_id or "", label, n, concept_docs[(label, kb_id, name)]]
                   for (label, kb_id, name), n in summary.top_concepts(settings.report.top_concepts)])
         if n_mentions else "None.",
         "",

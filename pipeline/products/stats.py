@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from pipeline.products.duplicates import Pair
 from pipeline.products.settings import ReportSettings
 
@@ -27,9 +29,12 @@ class DocSummary:
     mentions: int
     types: Counter[str]
     labels: Counter[str]
-    concepts: Counter[Concept]
+    concepts: Counter[Concept]  # emptied by `ConceptIndex.pack`, which fills `packed`
     duplicate_of: str | None = None
     flags: list[str] = field(default_factory=list)
+    # The concept counts as (concept numbers in a `ConceptIndex`, counts): what a corpus keeps
+    # per document instead of `concepts` (a few hundred bytes instead of about 30 KB).
+    packed: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def removed_fraction(self) -> float:
@@ -87,6 +92,35 @@ def flags(doc: DocSummary, s: ReportSettings) -> list[str]:
 
 
 @dataclass
+class ConceptIndex:
+    """The concepts of a corpus, numbered in the order first seen, so that each document's
+    counts are kept as two small arrays (`pack`) rather than a Counter of tuples of strings:
+    the process writing a batch keeps one summary per document for the corpus products.
+
+    >>> index = ConceptIndex()
+    >>> d = DocSummary("d", "d.txt", None, 1, 0, None, 1, 1, {}, {}, 2, Counter(), Counter(),
+    ...                Counter({("DRUG", "", "x"): 2}))
+    >>> index.pack(d)
+    >>> d.concepts, d.packed[0].tolist(), d.packed[1].tolist(), index.keys
+    (Counter(), [0], [2], [('DRUG', '', 'x')])
+    """
+
+    ids: dict[Concept, int] = field(default_factory=dict)
+    keys: list[Concept] = field(default_factory=list)
+
+    def pack(self, doc: DocSummary) -> None:
+        numbers = []
+        for key in doc.concepts:
+            number = self.ids.get(key)
+            if number is None:
+                number = self.ids[key] = len(self.keys)
+                self.keys.append(key)
+            numbers.append(number)
+        doc.packed = (np.array(numbers, dtype=np.int64), np.array(list(doc.concepts.values()), dtype=np.int64))
+        doc.concepts = Counter()
+
+
+@dataclass
 class CorpusSummary:
     docs: list[DocSummary] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)  # errors.jsonl rows
@@ -94,6 +128,7 @@ class CorpusSummary:
     schema_errors: int = 0
     schema_messages: list[str] = field(default_factory=list)
     schema_checked: dict[str, int] = field(default_factory=dict)
+    concept_index: ConceptIndex | None = None  # of the documents' `packed` counts
 
     @property
     def kept(self) -> list[DocSummary]:
@@ -101,10 +136,31 @@ class CorpusSummary:
 
     def total(self, attr: str) -> Counter[Any]:
         """Sum of a Counter attribute (types, labels, concepts) over the kept documents."""
+        if attr == "concepts":
+            return self.concept_totals()[0]
         total: Counter[Any] = Counter()
         for d in self.kept:
             total.update(getattr(d, attr))
         return total
+
+    def concept_totals(self) -> tuple[Counter[Concept], Counter[Concept]]:
+        """(mentions, documents) per concept over the kept documents, packed or not."""
+        mentions: Counter[Concept] = Counter()
+        documents: Counter[Concept] = Counter()
+        packed = [d.packed for d in self.kept if d.packed is not None]
+        if packed:
+            assert self.concept_index is not None, "packed counts need their concept index"
+            numbers = np.concatenate([ids for ids, _ in packed])
+            size = len(self.concept_index.keys)
+            sums = np.bincount(numbers, weights=np.concatenate([n for _, n in packed]), minlength=size)
+            docs = np.bincount(numbers, minlength=size)
+            for number in np.flatnonzero(docs).tolist():
+                key = self.concept_index.keys[number]
+                mentions[key], documents[key] = int(sums[number]), int(docs[number])
+        for d in self.kept:
+            mentions.update(d.concepts)
+            documents.update(d.concepts.keys())
+        return mentions, documents
 
     def top_concepts(self, n: int) -> list[tuple[Concept, int]]:
         """Most frequent concepts, ties by label, id and name (deterministic)."""
