@@ -303,9 +303,9 @@ def write_products(output_dir: Path, config: Config, settings: ProductsSettings 
     """
     settings = settings or products_settings(config)
     if workers <= 1:
-        return _write_products(Path(output_dir), settings, None, _DocWork(settings), scanned, map_fn)
+        return _write_products(Path(output_dir), settings, None, scanned, map_fn)
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-        return _write_products(Path(output_dir), settings, pool, None, scanned, map_fn or _pool_map(pool))
+        return _write_products(Path(output_dir), settings, pool, scanned, map_fn or _pool_map(pool))
 
 
 def _pool_map(pool: ProcessPoolExecutor) -> MapFn:
@@ -316,7 +316,7 @@ def _pool_map(pool: ProcessPoolExecutor) -> MapFn:
 
 
 def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessPoolExecutor | None,
-                    work: _DocWork | None, scanned: Scan | None, map_fn: MapFn | None) -> dict[str, int]:
+                    scanned: Scan | None, map_fn: MapFn | None) -> dict[str, int]:
     out = OutputDir.load(output_dir)
     remove_stale_tmp(output_dir)
     checker = Checker(settings.max_errors) if settings.validate_schema else None
@@ -327,7 +327,8 @@ def _write_products(output_dir: Path, settings: ProductsSettings, pool: ProcessP
         if checker is not None:
             scan.report_to(checker)
     else:
-        summaries, signatures, concepts = _scan(out, checker, pool, work)
+        # Without a pool, the per-document work (its schemas compiled) is built only now.
+        summaries, signatures, concepts = _scan(out, checker, pool, None if pool else _DocWork(settings))
         if checker is not None:
             _check_tables(checker, output_dir)
     if checker is not None:
