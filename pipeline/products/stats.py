@@ -109,6 +109,7 @@ class ConceptIndex:
     keys: list[Concept] = field(default_factory=list)
 
     def pack(self, doc: DocSummary) -> None:
+        assert doc.packed is None, f"{doc.doc_id}: concept counts packed twice"
         numbers = []
         for key in doc.concepts:
             number = self.ids.get(key)
@@ -116,7 +117,7 @@ class ConceptIndex:
                 number = self.ids[key] = len(self.keys)
                 self.keys.append(key)
             numbers.append(number)
-        doc.packed = (np.array(numbers, dtype=np.int64), np.array(list(doc.concepts.values()), dtype=np.int64))
+        doc.packed = (np.array(numbers, dtype=np.int32), np.array(list(doc.concepts.values()), dtype=np.int32))
         doc.concepts = Counter()
 
 
