@@ -224,16 +224,16 @@ def print_table(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> Non
     print()
     for k in pipes:
         timed = {s: statistics.median(r["stages"].get(s, 0.0) for r in runs[k]) for s in runs[k][0]["stages"]}
-        derive = timed.pop(OUTPUT_STEP, 0.0)
+        output = timed.pop(OUTPUT_STEP, 0.0)
         stages = timed
         total = sum(stages.values()) or 1.0
         shares = ", ".join(f"{s} {100 * v / total:.0f}% ({1000 * v / n:.1f} ms/doc)" for s, v in stages.items())
         print(f"stages {k} (time in the pipeline stages, summed over workers): {shares}")
         top, top_v = max(stages.items(), key=lambda kv: kv[1])
-        print(f"workers {k}: document outputs (rows, products' part, schema check) {1000 * derive / n:.1f} ms/doc; "
+        print(f"workers {k}: document outputs (rows, products' part, schema check) {1000 * output / n:.1f} ms/doc; "
               "of all the workers' "
-              f"per-document time, {top} is {100 * top_v / (total + derive):.0f}%")
-        total += derive
+              f"per-document time, {top} is {100 * top_v / (total + output):.0f}%")
+        total += output
         phases = {p: statistics.median(r.get("phases", {}).get(p, 0.0) for r in runs[k]) for p in ("prepass", "products")}
         print(f"main process {k}: " + ", ".join(f"{p} {1000 * v / n:.1f} ms/doc" for p, v in phases.items()))
         if not k.endswith("_w1"):
@@ -242,7 +242,7 @@ def print_table(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> Non
                   f"of a core); the workers {_median(runs[k], 'cpu_workers'):.2f} s, their start-up included")
         if k.endswith("_w1"):  # one process: every second of the loop is in a stage or the main-process work
             rest = _median(runs[k], "loop") - total - sum(phases.values())
-            whole = {**stages, OUTPUT_STEP: derive, **phases, "writing, state, checks": rest}
+            whole = {**stages, OUTPUT_STEP: output, **phases, "writing, state, checks": rest}
             loop = _median(runs[k], "loop")
             print(f"share of the whole loop {k}: " + ", ".join(f"{s} {100 * v / loop:.0f}%" for s, v in whole.items()))
 

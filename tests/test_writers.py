@@ -11,9 +11,8 @@ import pyarrow.parquet as pq
 
 from pipeline.batch import manifest
 from pipeline.config import Config
-from pipeline.records import entity_rows, section_rows
 from pipeline.runner import Pipeline, Task
-from pipeline.writers import ENTITY_SCHEMA, FILES, SECTION_SCHEMA, CorpusWriter, csv_chunk, remove_stale_tmp
+from pipeline.writers import ENTITY_SCHEMA, FILES, SECTION_SCHEMA, CorpusWriter, csv_chunk, remove_stale_tmp, table_rows
 
 from .test_runner import synthetic
 
@@ -69,13 +68,11 @@ def test_parquet_bytes_are_those_of_one_table_per_row_group(tmp_path: Path, conf
                 writer.write(result, result.rows)
                 summary.add(result)
             writer.commit(manifest(config, pipe.provenance, {}, summary))
-    for name, to_rows in (("sections.parquet", lambda r: section_rows(r, path_as_list=True)),
-                          ("entities.parquet", entity_rows)):
+    for k, (name, schema) in enumerate((("sections.parquet", SECTION_SCHEMA), ("entities.parquet", ENTITY_SCHEMA))):
         one = tmp_path / name
-        schema = SECTION_SCHEMA if name.startswith("sections") else ENTITY_SCHEMA
         with pq.ParquetWriter(one, schema) as reference:
             for group in (records[:4], records[4:]):
-                reference.write_table(pa.Table.from_pylist([row for r in group for row in to_rows(r)], schema))
+                reference.write_table(pa.Table.from_pylist([row for r in group for row in table_rows(r)[k]], schema))
         assert (tmp_path / "False" / name).read_bytes() == one.read_bytes(), name
         assert (tmp_path / "True" / name).read_bytes() == one.read_bytes(), name
     assert pq.ParquetFile(tmp_path / "True" / "sections.parquet").metadata.num_row_groups == 2  # 4 + 3 documents

@@ -31,7 +31,6 @@ from pipeline.products.report import MapFn, corpus_report, doc_page, page_name
 from pipeline.products.schema import Checker, ValidationReport, Validators, record_errors, row_errors
 from pipeline.products.settings import DuplicateSettings, ProductsSettings, ReportSettings
 from pipeline.products.stats import ConceptIndex, CorpusSummary, DocSummary, flags, summarize
-from pipeline.records import entity_rows, section_rows
 from pipeline.writers import table_rows
 
 T = TypeVar("T")
@@ -117,7 +116,7 @@ class Deriver:
     def is_valid(self, record: dict[str, Any], tables: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None) -> bool:
         validators = self.validators
         assert validators is not None
-        sections, mentions = tables if tables is not None else (section_rows(record, path_as_list=True), entity_rows(record))
+        sections, mentions = tables if tables is not None else table_rows(record)
         return not (record_errors(validators, record, "") or row_errors(validators, "section", sections, "")
                     or row_errors(validators, "mention", mentions, ""))
 
