@@ -28,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 from pipeline.config import Config
 from pipeline.products import Deriver, products_settings
 from pipeline.runner import DocResult, Pipeline, Task
-from pipeline.writers import doc_rows, table_rows
+from pipeline.writers import doc_rows, table_rows, warm_up
 
 EXECUTORS = ("local", "ray")
 OUTPUT_STEP = "doc_output"  # the key in `DocResult.seconds` of the worker's `Worker.run` after the stages
@@ -67,12 +67,14 @@ class Worker:
     What it loaded is kept out of garbage collection: the lexicon and the spaCy vocabulary
     are long-lived objects every full collection would walk again (0.7 s of a 12 s run of
     200 documents); `gc.freeze` moves everything alive now into a generation the collector
-    skips, and each document's garbage is collected as before.
+    skips, and each document's garbage is collected as before. pyarrow's one-time import of
+    pandas is done before it too (`writers.warm_up`), like every other one-time cost of a worker.
     """
 
     def __init__(self, config: Config) -> None:
         self.pipeline = Pipeline(config)
         self.derive = Deriver(products_settings(config), check=True)
+        warm_up()
         gc.collect()
         gc.freeze()
 

@@ -106,6 +106,12 @@ def doc_rows(record: dict[str, Any], record_json: str | None = None,
     )
 
 
+def warm_up() -> None:
+    """Do pyarrow's one-time work now: its first conversion imports pandas (about 0.2 s and
+    50 MB), which a worker would otherwise pay on its first document."""
+    pa.RecordBatch.from_pylist([], SECTION_SCHEMA)
+
+
 class CorpusWriter:
     """Streams per-document results into temporary files; `commit` renames them into place."""
 
