@@ -72,7 +72,7 @@ def schema_section(name: str) -> str:
 
 def card(summary: CorpusSummary, manifest: dict[str, Any], settings: ProductsSettings) -> str:
     kept = summary.kept
-    concept_docs = summary.concept_totals()[1]
+    concept_docs = summary.concept_totals[1]
     n_sections = sum(d.sections for d in kept)
     n_mentions = sum(d.mentions for d in kept)
     dropped = [d for d in summary.docs if d.duplicate_of]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -138,14 +139,16 @@ class CorpusSummary:
     def total(self, attr: str) -> Counter[Any]:
         """Sum of a Counter attribute (types, labels, concepts) over the kept documents."""
         if attr == "concepts":
-            return self.concept_totals()[0]
+            return self.concept_totals[0]
         total: Counter[Any] = Counter()
         for d in self.kept:
             total.update(getattr(d, attr))
         return total
 
+    @cached_property
     def concept_totals(self) -> tuple[Counter[Concept], Counter[Concept]]:
-        """(mentions, documents) per concept over the kept documents, packed or not."""
+        """(mentions, documents) per concept over the kept documents, packed or not. Made once
+        (the card and the report both ask): build the summary after marking the duplicates."""
         mentions: Counter[Concept] = Counter()
         documents: Counter[Concept] = Counter()
         packed = [d.packed for d in self.kept if d.packed is not None]
