@@ -8,6 +8,10 @@ those that look like boilerplate. A document's result therefore depends only on 
 and on the learned lines it actually contains, and that pair is its cache key. The learned
 lines are written beside the output (`learned_boilerplate.csv`) for review, so that a user can
 turn them into a site config.
+
+Only *which* learned lines a document holds enters its result and key, never how many documents
+hold them: adding a document to a batch then changes no other document, unless it makes a line
+cross the `batch_min_docs` threshold (the line becomes learned, so the documents holding it change).
 """
 
 from __future__ import annotations
@@ -75,24 +79,28 @@ def actionable(recurring: dict[str, int], settings: BoilerplateSettings) -> dict
     return {k: n for k, n in recurring.items() if batch_cues(k, patterns)}
 
 
-def lines_in(keys: set[str], learned: dict[str, int]) -> dict[str, int]:
-    """The learned lines a document holds.
+def lines_in(keys: set[str], learned: dict[str, int]) -> tuple[str, ...]:
+    """The learned lines a document holds, sorted (without their document counts, which
+    change whenever a document holding the line joins or leaves the batch).
 
-    >>> lines_in({"a", "b"}, {"a": 5, "c": 7})
-    {'a': 5}
+    >>> lines_in({"b", "a", "x"}, {"a": 5, "b": 9, "c": 7})
+    ('a', 'b')
     """
-    return {k: learned[k] for k in sorted(keys) if k in learned}
+    return tuple(sorted(keys.intersection(learned)))
 
 
-def content_hash(sha256: str, batch_lines: dict[str, int]) -> str:
+def content_hash(sha256: str, batch_lines: Iterable[str]) -> str:
     """The cache identity of a document: its bytes, plus the learned lines it holds.
 
-    >>> content_hash("ab", {}) == "ab"
+    >>> content_hash("ab", ()) == "ab"
+    True
+    >>> content_hash("ab", ("y", "x")) == content_hash("ab", ("x", "y")) != content_hash("ab", ("x",))
     True
     """
-    if not batch_lines:
+    lines = sorted(batch_lines)
+    if not lines:
         return sha256
-    blob = json.dumps(batch_lines, sort_keys=True).encode("utf-8")
+    blob = json.dumps(lines, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(sha256.encode("ascii") + blob).hexdigest()
 
 

@@ -111,9 +111,9 @@ class Document:
     kind: Literal["text", "html"] = "text"
     text: str = ""
     site: str | None = None
-    # Lines of this document that recur across the batch (normalized key -> number of
-    # documents holding it), found by the batch pre-pass; read by the boilerplate stage.
-    batch_lines: dict[str, int] = field(default_factory=dict)
+    # Lines of this document that recur across the batch (normalized keys), found by the
+    # batch pre-pass; read by the boilerplate stage.
+    batch_lines: frozenset[str] = frozenset()
     title: str | None = None
     blocks: list[Block] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)

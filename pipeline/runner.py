@@ -61,7 +61,7 @@ class Task:
     source: str
     raw: bytes
     # Lines of this document learned from the batch (see pipeline.batch_lines).
-    batch_lines: dict[str, int] = field(default_factory=dict)
+    batch_lines: tuple[str, ...] = ()
 
 
 def read_task(item: InputFile) -> Task | DocResult:
@@ -129,7 +129,7 @@ class Pipeline:
         result = DocResult(doc_id=task.doc_id, source=task.source, status="failed")
         raw = task.raw
         doc = Document(doc_id=task.doc_id, source=task.source, raw=raw, sha256=hashlib.sha256(raw).hexdigest(),
-                       batch_lines=dict(task.batch_lines))
+                       batch_lines=frozenset(task.batch_lines))
         for stage in self.stages:
             start = time.perf_counter()
             try:

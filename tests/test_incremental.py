@@ -64,6 +64,34 @@ def test_rerun_reuses_adds_one_drops_removed_and_matches_a_fresh_run(tmp_path: P
     assert_same_output(out, tmp_path / "fresh_changed")
 
 
+def test_a_document_sharing_learned_boilerplate_changes_no_other(tmp_path: Path, config: Config) -> None:
+    """Batch-learned lines enter a document's key, their document counts do not: adding or
+    removing a document that holds the same learned line redoes only that document."""
+    footer = "Subscribe to our newsletter for weekly updates\n"  # recurs, and a cue confirms it
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(6):
+        (raw / f"doc_{i:03d}.txt").write_text(synthetic(i) + footer, encoding="utf-8")
+    out = tmp_path / "out"
+    first = run_batch(config, raw, out, progress=False)
+    assert (first.processed, first.learned_lines) == (6, 1)
+    removed = (out / "removed.jsonl").read_text(encoding="utf-8")
+    assert removed.count("or more documents of the batch") == 6
+
+    (raw / "doc_006.txt").write_text(synthetic(6) + footer, encoding="utf-8")
+    added = run_batch(config, raw, out, progress=False)
+    assert (added.processed, added.reused) == (1, 6)
+    assert "subscribe to our newsletter for weekly updates,7," in (out / "learned_boilerplate.csv").read_text()
+    run_batch(config, raw, tmp_path / "fresh_added", progress=False)
+    assert_same_output(out, tmp_path / "fresh_added")
+
+    (raw / "doc_000.txt").unlink()
+    dropped = run_batch(config, raw, out, progress=False)
+    assert (dropped.processed, dropped.reused) == (0, 6)
+    run_batch(config, raw, tmp_path / "fresh_dropped", progress=False)
+    assert_same_output(out, tmp_path / "fresh_dropped")
+
+
 def test_changed_config_reprocesses_every_document(tmp_path: Path, config: Config) -> None:
     raw = make_raw(tmp_path, 3, sample=False, bad=False)
     out = tmp_path / "out"

@@ -244,7 +244,7 @@ class Boilerplate:
             if reason is not None:
                 reasons[i] = reason
 
-    def _batch(self, blocks: list[Block], reasons: list[str | None], learned: dict[str, int]) -> None:
+    def _batch(self, blocks: list[Block], reasons: list[str | None], learned: frozenset[str]) -> None:
         """A learned line goes when one cue or a navigation separator confirms it: recurring
         alone is not enough, since a site's template headings recur in every document."""
         verdicts: dict[str, str | None] = {}  # text -> reason: a scraped page repeats its lines, decide each once
@@ -252,10 +252,13 @@ class Boilerplate:
             if reasons[i] is not None or block.kind == "heading":
                 continue
             if block.text not in verdicts:
-                n_docs = learned.get(line_key(block.text))
-                hits = batch_cues(block.text, self.patterns) if n_docs is not None else []
-                verdicts[block.text] = (f"recurs in {n_docs} documents of the batch (cues: {', '.join(hits)})"
-                                        if hits else None)
+                # The reason names the threshold, not the line's count in this batch: that
+                # count changes whenever a document holding the line joins the batch, and the
+                # document's result (its cache key) must not (see pipeline.batch_lines).
+                hits = batch_cues(block.text, self.patterns) if line_key(block.text) in learned else []
+                verdicts[block.text] = (
+                    f"recurs in {self.settings.batch_min_docs} or more documents of the batch (cues: {', '.join(hits)})"
+                    if hits else None)
             reasons[i] = verdicts[block.text]
 
     def _scorer(self, blocks: list[Block], reasons: list[str | None], brands: set[str]) -> None:
