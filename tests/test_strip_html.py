@@ -1,4 +1,5 @@
-from pipeline.stages.strip_html import Settings, collapse, is_html_page, page_blocks, text_blocks
+from pipeline.document import Document, Removal
+from pipeline.stages.strip_html import Settings, StripHtml, collapse, is_html_page, page_blocks, text_blocks
 
 LINK_LINE = (
     'Effectiveness of other immunosuppressive agents azathioprine, <a class="wpil_keyword_link" '
@@ -121,3 +122,32 @@ def test_collapse_treats_whitespace_as_re_does() -> None:
     space = re.compile(r"\s")
     assert all((space.fullmatch(c) is not None) == c.isspace() for c in map(chr, range(0x110000)))
     assert collapse(" a\u00a0\u2003b\x1c\tc\n") == "a b c"
+
+
+def test_dropped_page_text_is_listed_with_its_reason_and_place() -> None:
+    html = (
+        "<html><body><div class='masthead'>MedSite <script>track()</script>home</div>"
+        "<div id='wrap'><p>Related: gout</p><article><h1>Lupus</h1><p>Lupus is <button>Share</button>an illness.</p>"
+        "<aside>Ad: buy now</aside><p>It flares.</p><div class='cookie-banner'>We use cookies</div>"
+        "<script>x()</script><style>p{}</style></article><p>More reading</p></div>"
+        "<footer>© MedSite</footer></body></html>"
+    )
+    removed: list[Removal] = []
+    _, blocks = page_blocks(html, Settings(), removed=removed)
+    assert [(b.line, b.text) for b in blocks] == [(1, "Lupus"), (2, "Lupus is an illness."), (3, "It flares.")]
+    assert [(r.stage, r.reason, r.line_start, r.text) for r in removed] == [
+        ("strip_html", "outside the page's <article>", 1, "MedSite home Related: gout"),
+        ("strip_html", "page chrome: <aside>", 3, "Ad: buy now"),
+        ("strip_html", 'page chrome: <div class="cookie-banner">', 4, "We use cookies"),
+        ("strip_html", "outside the page's <article>", 4, "More reading © MedSite"),
+    ]
+    assert page_blocks(html, Settings())[1] == blocks  # the same blocks whether drops are listed or not
+
+
+def test_a_page_run_lists_its_dropped_chrome_in_removed() -> None:
+    doc = Document(doc_id="p", source="p.html", raw=b"", sha256="", text=PAGE)
+    out = StripHtml(Settings())(doc)
+    assert out.kind == "html" and out.removed
+    assert all(r.stage == "strip_html" and r.reason.startswith(("page chrome", "outside")) for r in out.removed)
+    assert out.stats["strip_html"]["lines_removed"] == len(out.removed)
+    assert not any("var a" in r.text or "p{}" in r.text for r in out.removed)  # code is not text

@@ -6,7 +6,9 @@ Two input kinds, chosen by content (not file extension):
 - a whole HTML page: parsed with lxml as structure. `<h1>`-`<h6>` become heading blocks with
   their level, `<p>`, `<li>` and other leaf blocks become text blocks, page chrome (`<script>`,
   `<nav>`, `<footer>`, forms, cookie banners, ...) is dropped, `<title>` or the first `<h1>`
-  becomes the title.
+  becomes the title. Each dropped element with text, and the text outside the page's single
+  `<main>`/`<article>` when it has one, is a `removed.jsonl` row (`Removal`), so nothing goes
+  silently; `<script>`, `<style>` and `<template>` hold code, not text, and go unlisted.
 Whitespace runs inside a block collapse to one space; that is the only change to the text.
 """
 
@@ -19,7 +21,7 @@ from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
 from pydantic import Field
 
-from pipeline.document import Block, Document, Link
+from pipeline.document import Block, Document, Link, Removal
 from pipeline.stages import RunContext, StageSettings
 
 
@@ -67,6 +69,8 @@ _CONTAINERS = {
     "tbody", "tfoot", "tr", "figure", "details", "fieldset", "center", "hgroup",
 }
 _SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction, CData)
+# Elements whose content is code, not text: dropped without a `removed.jsonl` row.
+_CODE_TAGS = frozenset({"script", "style", "template"})
 _PAGE_START = re.compile(r"(?:<\?xml[^>]{0,200}>\s{0,200})?<(?:!doctype\s+html|html)\b", re.IGNORECASE)
 _BLOCK_CLOSE = re.compile(r"</(?:p|div|h[1-6]|li|body|section|article|table)\s*>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>")
@@ -215,6 +219,40 @@ def flatten(nodes: Iterable[Tag | NavigableString], drop: frozenset[str] = froze
     return _finish("".join(parts), metas)
 
 
+def visible_text(node: Tag | NavigableString) -> str:
+    """The text a reader would see in `node` (none for code: `<script>`, `<style>`).
+
+    >>> visible_text(BeautifulSoup("<nav>Home <script>x()</script>| Drugs</nav>", "html.parser").nav)
+    'Home | Drugs'
+    """
+    if isinstance(node, NavigableString):
+        return "" if isinstance(node, _SKIP_STRINGS) else collapse(str(node))
+    if node.name in _CODE_TAGS:
+        return ""
+    return flatten(node.contents, _CODE_TAGS)[0]
+
+
+def outside(root: Tag) -> tuple[list[Tag | NavigableString], list[Tag | NavigableString]]:
+    """The nodes of the page before and after `root` (its ancestors' other children), each
+    in document order, up to `<body>`.
+
+    >>> soup = BeautifulSoup("<body><p>a</p><div><i>b</i><main>m</main><i>c</i></div><p>d</p></body>", "html.parser")
+    >>> before, after = outside(soup.main)
+    >>> [visible_text(n) for n in before], [visible_text(n) for n in after]
+    (['a', 'b'], ['c', 'd'])
+    """
+    before: list[list[Tag | NavigableString]] = []
+    after: list[list[Tag | NavigableString]] = []
+    node = root
+    while node.parent is not None and node.name not in ("body", "html") and node.parent.name != "[document]":
+        siblings = node.parent.contents
+        at = next(i for i, child in enumerate(siblings) if child is node)
+        before.append(siblings[:at])
+        after.append(siblings[at + 1:])
+        node = node.parent
+    return [n for level in reversed(before) for n in level], [n for level in after for n in level]
+
+
 def is_hard_wrapped(lines: list[str], width: int = 100, share: float = 0.3) -> bool:
     """True if the text's paragraphs are wrapped over several lines (saved at a fixed width):
     blank lines separate paragraphs, no line is longer than about `width`, and at least `share`
@@ -289,18 +327,19 @@ class _PageWalker:
         self.blockish = HEADINGS | self.leaf | _CONTAINERS
         self.max_bold_heading = settings.max_bold_heading_chars
 
-    def dropped(self, tag: Tag) -> bool:
+    def dropped(self, tag: Tag) -> str | None:
+        """Why `tag` is page chrome (`<nav>`, `<div class="cookie-banner">`), or None."""
         if tag.name == "header" and tag.find_parent(["article", "main"]) is not None:
-            return False  # an article's own header holds its title, not site chrome
+            return None  # an article's own header holds its title, not site chrome
         if tag.name in self.drop:
-            return True
+            return f"<{tag.name}>"
         if tag.name in ("html", "body", "main", "article"):
-            return False
+            return None
         for attr in ("id", "class", "role"):
             value = _attr(tag, attr)
             if value and self.drop_attr.search(value.replace("_", "-")):
-                return True
-        return False
+                return f'<{tag.name} {attr}="{value}">'
+        return None
 
     def has_block_child(self, root: Tag) -> set[int]:
         """ids of elements that contain a block-level element (one bottom-up pass)."""
@@ -311,7 +350,9 @@ class _PageWalker:
                     marked.add(id(node.parent))
         return marked
 
-    def blocks(self, root: Tag) -> Iterator[Block]:
+    def blocks(self, root: Tag, removed: list[Removal] | None = None) -> Iterator[Block]:
+        """The blocks under `root`; each dropped element with text goes to `removed`, numbered
+        as the block that follows it."""
         blocky = self.has_block_child(root)
         pending: list[Tag | NavigableString] = []
         ordinal = 0
@@ -336,7 +377,14 @@ class _PageWalker:
                 if not isinstance(node, _SKIP_STRINGS):
                     pending.append(node)
                 continue
-            if not isinstance(node, Tag) or self.dropped(node):
+            if not isinstance(node, Tag):
+                continue
+            why = self.dropped(node)
+            if why is not None:
+                if removed is not None:
+                    text = visible_text(node)
+                    if text:
+                        removed.append(Removal("strip_html", f"page chrome: {why}", ordinal + 1, ordinal + 1, text))
                 continue
             name = node.name
             if name == "br" or name == "hr":
@@ -378,8 +426,9 @@ def page_title(text: str) -> str:
     return max(parts[:-1] or parts, key=len).strip() if len(parts) > 1 else text
 
 
-def page_blocks(html: str, settings: Settings, walker: _PageWalker | None = None) -> tuple[str | None, list[Block]]:
-    """(title, blocks) of a whole HTML page."""
+def page_blocks(html: str, settings: Settings, walker: _PageWalker | None = None,
+                removed: list[Removal] | None = None) -> tuple[str | None, list[Block]]:
+    """(title, blocks) of a whole HTML page; what it drops that has text goes to `removed`."""
     soup = BeautifulSoup(html, "lxml")
     h1 = soup.find("h1")
     title_tag = soup.find("title")
@@ -397,7 +446,16 @@ def page_blocks(html: str, settings: Settings, walker: _PageWalker | None = None
     if root is None:
         body = soup.find("body")
         root = body if isinstance(body, Tag) else soup
-    return title, list((walker or _PageWalker(settings)).blocks(root))
+    blocks = list((walker or _PageWalker(settings)).blocks(root, removed))
+    if removed is not None and root.name in ("main", "article"):
+        before, after = outside(root)
+        why = f"outside the page's <{root.name}>"
+        edges = ((before, 1, 0), (after, len(blocks) + 1, len(removed)))  # (nodes, number, where in the list)
+        for nodes, number, at in reversed(edges):  # the later insertion point first
+            texts = [text for text in map(visible_text, nodes) if text]
+            if texts:
+                removed[at:at] = [Removal("strip_html", why, number, number, " ".join(texts))]
+    return title, blocks
 
 
 class StripHtml:
@@ -410,7 +468,10 @@ class StripHtml:
     def __call__(self, doc: Document) -> Document:
         if is_html_page(doc.text, self.settings.html_min_block_tags):
             doc.kind = "html"
-            doc.title, doc.blocks = page_blocks(doc.text, self.settings, self.walker)
+            dropped: list[Removal] = []
+            doc.title, doc.blocks = page_blocks(doc.text, self.settings, self.walker, dropped)
+            doc.removed.extend(dropped)
+            doc.count(self.name, "lines_removed", len(dropped))  # page elements with text
         else:
             doc.kind = "text"
             st = self.settings
