@@ -44,7 +44,9 @@ report: $(STAMP) ## regenerate duplicates.csv, README.md and report.html of OUTP
 browser: ## install headless chromium (Debian package) for the report's browser test
 	sh tests/browser_setup.sh
 
-BENCH_REF    ?= ../shared/bench
+# The fixed references (make_corpus.py, naive_baseline.py): the shared folder beside the
+# repo, else this machine's /work/shared (a clone made elsewhere, such as CI's).
+BENCH_REF    ?= $(firstword $(wildcard ../shared/bench /work/shared/bench) ../shared/bench)
 BENCH_N      ?= 200
 BENCH_ROUNDS ?= 3
 BENCH_ARGS   ?=

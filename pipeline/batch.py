@@ -240,7 +240,7 @@ def _stream(
     exhausted = False
     docs: dict[str, Any] = {}
     bar = tqdm(total=len(items), unit="doc", disable=not progress or len(items) < 2, leave=False)
-    with CorpusWriter(output_dir) as writer:
+    with bar, CorpusWriter(output_dir) as writer:  # the bar is cleared on Ctrl-C too
         while True:
             while not exhausted and unwritten < window and len(pending) < 16 * window:
                 item = next(todo, None)
@@ -294,6 +294,6 @@ def _stream(
             summary.add(result)
             docs[result.doc_id] = manifest_entry(result)
             bar.update(1)
-        bar.close()
+        bar.close()  # before the commit, whose time is no document's
         extra = [("learned_boilerplate.csv", learned_csv(recurring, learned))]
         writer.commit(manifest(config, provenance, docs, summary), extra=extra)
