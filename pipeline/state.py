@@ -89,9 +89,12 @@ def state_name(source: str) -> str:
 
 
 def result_to_json(result: DocResult) -> dict[str, Any]:
+    """What the state keeps of a result. Not its stage times: they change from run to run, and
+    the state files must not, so that a resumed run's folder is byte-identical to an
+    uninterrupted run's, `.state/` included."""
     return {
         "doc_id": result.doc_id, "source": result.source, "status": result.status, "record": result.record,
-        "removed": result.removed, "error": result.error, "stats": result.stats, "seconds": result.seconds,
+        "removed": result.removed, "error": result.error, "stats": result.stats,
     }
 
 

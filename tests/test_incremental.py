@@ -208,6 +208,13 @@ def test_sigkilled_run_resumes_to_the_same_bytes(tmp_path: Path, config: Config)
     assert corpus_ids(out) == [f"m{i:02d}" for i in range(N_SLOW)]
     run_batch(config, raw, tmp_path / "uninterrupted", progress=False)
     assert_same_output(out, tmp_path / "uninterrupted")
+    # The whole folder: the products, the report's pages and the state too, and no leftovers.
+    assert tree(out) == tree(tmp_path / "uninterrupted")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root`, hidden ones included, by relative path."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
