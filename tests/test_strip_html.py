@@ -151,3 +151,21 @@ def test_a_page_run_lists_its_dropped_chrome_in_removed() -> None:
     assert all(r.stage == "strip_html" and r.reason.startswith(("page chrome", "outside")) for r in out.removed)
     assert out.stats["strip_html"]["lines_removed"] == len(out.removed)
     assert not any("var a" in r.text or "p{}" in r.text for r in out.removed)  # code is not text
+
+
+def test_setext_underlines_make_headings_and_rules_go() -> None:
+    text = (
+        "Gout\n====\n\nGout is an arthritis\ncaused by urate crystals\nin the joints.\n\n"
+        "Causes\n------\n\nHigh uric acid\nlevels in the blood.\n\n* * *\n\nEnd.\n"
+    )
+    blocks = list(text_blocks(text, wrap_width=30))
+    assert [(b.text, b.line, b.kind, b.level) for b in blocks] == [
+        ("Gout", 1, "heading", 1),
+        ("Gout is an arthritis caused by urate crystals in the joints.", 4, "text", None),
+        ("Causes", 8, "heading", 2),
+        ("High uric acid levels in the blood.", 11, "text", None),
+        ("End.", 16, "text", None),
+    ]
+    # A long line above a rule is a paragraph with a separator under it, not a heading.
+    long_line = "Sentence of a paragraph. " * 8
+    assert [(b.kind, b.level) for b in text_blocks(long_line + "\n-----\nNext.")] == [("text", None), ("text", None)]

@@ -3,7 +3,8 @@
 Each block is classified by general rules that need no site vocabulary; a site config only
 adds known headings and their levels (`configs/sites/<site>.yaml`). In order of precedence:
 
-1. marked headings: HTML `<h1>`-`<h6>` (their level), markdown `#` lines (level = #s);
+1. marked headings: HTML `<h1>`-`<h6>` (their level), markdown `#` lines (level = #s), lines
+   underlined with `===` (level 1) or `---` (level 2), found by `strip_html`;
 2. site vocabulary: known level-1 / level-2 headings and heading patterns;
 3. numbered headings (`1.`, `2.3`, `IV.`) followed by body: level = numbering depth;
 4. colon sub-headings (`Supportive Care:`): a short noun phrase ending in a colon; level 2

@@ -77,6 +77,11 @@ _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
 _LINK_OPEN, _LINK_CLOSE = "\x00", "\x01"
+# A line of one repeated mark: a setext underline (`=====` under a level-1 heading, `-----`
+# under a level-2 one) or a separator (`-----`, `*****`, `_____`): markup, not text.
+_RULE = re.compile(r"[ \t]{0,3}([=\-_*~])(?:[ \t]?\1){2,}[ \t]*")
+# Longest line that a setext underline makes a heading; longer, the underline is a separator.
+_MAX_SETEXT_CHARS = 150
 
 
 def is_html_page(text: str, min_block_tags: int = 3) -> bool:
@@ -294,6 +299,29 @@ def _wrapped_paragraphs(lines: list[str]) -> Iterator[tuple[int, str]]:
         yield start, " ".join(parts)
 
 
+def setext_headings(lines: list[str]) -> dict[int, int]:
+    """Find the rule lines (`_RULE`) and blank them in `lines`; return {index of an underlined
+    heading: its level}. A line is underlined when it stands alone (a blank line or the start
+    above it) and is short: otherwise its rule is a separator.
+
+    >>> lines = ["Gout", "====", "", "Causes", "------", "Uric acid.", "-----"]
+    >>> setext_headings(lines), lines
+    ({0: 1, 3: 2}, ['Gout', '', '', 'Causes', '', 'Uric acid.', ''])
+    """
+    levels: dict[int, int] = {}
+    original = list(lines)
+    for i, line in enumerate(original):
+        rule = _RULE.fullmatch(line)
+        if rule is None:
+            continue
+        lines[i] = ""
+        above = original[i - 1].strip() if i else ""
+        if (rule.group(1) in "=-" and above and len(above) <= _MAX_SETEXT_CHARS and not _RULE.fullmatch(above)
+                and (i < 2 or not original[i - 2].strip())):
+            levels[i - 1] = 1 if rule.group(1) == "=" else 2
+    return levels
+
+
 def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3) -> Iterator[Block]:
     """Blocks of a text monograph: one per non-empty line, inline markup flattened.
 
@@ -301,9 +329,11 @@ def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wra
     [('a b', 1, []), ('x & y', 3, ['u'])]
 
     Text saved hard-wrapped (`is_hard_wrapped`) gives one block per blank-line separated
-    paragraph instead, its lines joined by spaces.
+    paragraph instead, its lines joined by spaces. A setext heading (a line underlined with
+    `===` or `---`) is a heading block of level 1 or 2; rule lines give no block.
     """
     lines = text.split("\n")
+    setext = setext_headings(lines)
     wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
     pieces = _wrapped_paragraphs(lines) if wrapped else enumerate(lines, start=1)
     for number, line in pieces:
@@ -314,7 +344,11 @@ def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wra
         else:
             flat, links = collapse(line), []
         if flat:
-            yield Block(text=flat, line=number, links=links)
+            level = setext.get(number - 1)
+            if level is None:
+                yield Block(text=flat, line=number, links=links)
+            else:
+                yield Block(text=flat, line=number, kind="heading", level=level, links=links)
 
 
 class _PageWalker:
@@ -480,9 +514,10 @@ class StripHtml:
         doc.count(self.name, "links", sum(len(b.links) for b in doc.blocks))
         if doc.kind == "text":
             lines = doc.text.split("\n")
-            blank = sum(1 for line in lines if not line.strip())
-            doc.count(self.name, "lines_removed", blank)  # blank lines: nothing of the text
-            doc.count(self.name, "lines_joined", len(lines) - blank - len(doc.blocks))  # hard-wrapped paragraphs
+            # blank lines and rules (`-----`, setext underlines): nothing of the text
+            dropped = sum(1 for line in lines if not line.strip() or _RULE.fullmatch(line))
+            doc.count(self.name, "lines_removed", dropped)
+            doc.count(self.name, "lines_joined", len(lines) - dropped - len(doc.blocks))  # hard-wrapped paragraphs
         return doc
 
 
