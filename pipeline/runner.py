@@ -31,7 +31,8 @@ class DocResult:
     removed: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, str] | None = None
     stats: dict[str, dict[str, int | float]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
+    # Stage times: measured, not part of the result (never stored, never compared).
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
     # `json_line(record)`, encoded once where the record is made: corpus.jsonl and the state
     # file both hold it. Travels with the result, never stored in the state.
     record_json: str | None = field(default=None, compare=False, repr=False)
