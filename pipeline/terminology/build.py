@@ -470,7 +470,9 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
     digest = build_hash(cfg, versions)
     filters = cfg["filters"]
     allow = {str(w).lower() for w in cfg["_allow"].get("words", [])}
-    stop = {str(w).lower() for group, words in cfg["_stop"].items() if group != "modifiers" for w in (words or [])}
+    stop = {str(w).lower() for group, words in cfg["_stop"].items() if group not in ("modifiers", "cased")
+            for w in (words or [])}
+    stop_cased = {str(w) for w in cfg["_stop"].get("cased", []) or []}  # exact-case names ("MD")
     zipf_max = float(filters.get("common_word_zipf", 4.0))
     min_chars = int(filters.get("min_chars", 3))
     cs_max = int(filters.get("case_sensitive_max_chars", 6))
@@ -514,7 +516,7 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
                 continue
             key = " ".join(toks)
             lower_key = key.lower()
-            if not cs and is_stopped(toks, stop):
+            if (cs and key in stop_cased) or (not cs and is_stopped(toks, stop)):
                 drop("stop_list")
                 continue
             if edge_stop and toks[0].lower() in stop_words:

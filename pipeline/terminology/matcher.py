@@ -2,8 +2,8 @@
 
 The lexicon (built by `pipeline.terminology.build`) maps a *key*, the space-joined
 normalised tokens of a name, to a concept (`Term`: label, canonical name, source, id).
-A key is made by `key_tokens`: spaCy tokens, lower-cased (except case-sensitive names),
-curly apostrophes made straight, and bare hyphen tokens skipped, so that "M-protein",
+A key is made by `key_tokens`: spaCy tokens, lower-cased and without accents (except
+case-sensitive names), curly apostrophes made straight, and bare hyphen tokens skipped, so that "M-protein",
 "M - protein" and "M protein" share one key. The tables are plain dicts: they pickle and
 load in a fraction of a second, unlike a PhraseMatcher over the same names.
 
@@ -38,6 +38,7 @@ Matching rules
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
@@ -46,7 +47,7 @@ from typing import Any, NamedTuple
 
 ARTIFACT_NAME = "lexicon.pkl"
 # Bump when the artifact layout or the key normalisation changes.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Longest name, in key tokens, that is looked up.
 MAX_KEY_TOKENS = 10
 
@@ -106,12 +107,16 @@ def make_tokenizer() -> Any:
 
 
 def norm(text: str) -> str:
-    """Normalise one token for a case-insensitive key.
+    """Normalise one token for a case-insensitive key: lower case, straight apostrophes, and
+    no accents (sources and monographs write "Sjögren" and "Sjogren", "Ménière" and "Meniere").
 
-    >>> norm("Crohn’s")
-    "crohn's"
+    >>> norm("Crohn’s"), norm("Sjögren"), norm("Behçet")
+    ("crohn's", 'sjogren', 'behcet')
     """
-    return text.lower().replace("’", "'").replace("‘", "'")
+    lowered = text.lower().replace("’", "'").replace("‘", "'")
+    if lowered.isascii():
+        return lowered
+    return "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
 
 
 def key_tokens(tokens: Any, cased: bool = False) -> list[str]:
@@ -259,7 +264,7 @@ class Lexicon:
     def token_info(self, token: Any) -> TokenInfo:
         """What `match` needs of one token that depends on its text alone."""
         text = token.text
-        lower = text.lower().replace("’", "'").replace("‘", "'")  # `norm`, inlined
+        lower = norm(text)
         cased = text.replace("’", "'")
         hit = self.cs_index.get(cased)
         if hit is None:
