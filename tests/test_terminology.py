@@ -139,6 +139,25 @@ def test_real_terms(real_lexicon: tuple[dict, Lexicon], name: str, label: str, k
     assert (term.label, term.kb_id) == (label, kb_id)
 
 
+def test_stop_list_and_synonyms_on_the_real_lexicon(real_lexicon: tuple[dict, Lexicon]) -> None:
+    """configs/terms: exact-case stop entries, ambiguous names, and added synonyms."""
+    _meta, lex = real_lexicon
+    assert not {"MD", "PM", "NHS", "MS"} & set(lex.cs_index)  # "Jane Doe, MD", "3 PM", "the NHS"
+    assert "VEGF" in lex.cs_index  # the other short forms stay
+    assert not {"articular", "disseminated", "house dust", "oat"} & set(lex.index)
+    assert lex.terms[lex.index["down syndrome"]].kb_id == "D004314"
+    assert lex.terms[lex.index["ultrasound"]].label == "PROCEDURE"
+
+
+def test_accents_are_folded_in_keys_and_text(real_lexicon: tuple[dict, Lexicon]) -> None:
+    _meta, lex = real_lexicon
+    nlp = spacy.blank("en")
+    found = {t: [(m.term.kb_id if m.term else None) for m in lex.match(nlp(t))] for t in
+             ("Sjögren’s syndrome", "Sjogren's syndrome", "Ménière disease", "Meniere disease")}
+    assert found["Sjögren’s syndrome"] == found["Sjogren's syndrome"] != []
+    assert found["Ménière disease"] == found["Meniere disease"] != []
+
+
 def test_all_caps_synonyms_are_case_sensitive(real_lexicon: tuple[dict, Lexicon]) -> None:
     _meta, lex = real_lexicon
     assert "VEGF" in lex.cs_index and "vegf" not in lex.index
