@@ -169,3 +169,26 @@ def test_setext_underlines_make_headings_and_rules_go() -> None:
     # A long line above a rule is a paragraph with a separator under it, not a heading.
     long_line = "Sentence of a paragraph. " * 8
     assert [(b.kind, b.level) for b in text_blocks(long_line + "\n-----\nNext.")] == [("text", None), ("text", None)]
+
+
+def test_wiki_and_page_furniture_go_and_the_article_inside_main_is_the_content() -> None:
+    html = (
+        "<html><body><main><p class='byline'>Medically reviewed by Dr X, MD - 6 min read</p>"
+        "<article><h1>Gout</h1><table class='infobox'><tr><th>Specialty</th><td>Rheumatology</td></tr></table>"
+        "<p>Gout is an arthritis.<sup class='reference'>[1]</sup> It hurts.</p>"
+        "<h2><span class='mw-headline'>Cause</span><span class='mw-editsection'>[<a href='?edit'>edit</a>]</span></h2>"
+        "<p>Uric acid crystals in the joint cause the attacks and the swelling of the big toe.</p></article>"
+        "<div class='related-articles'><h2>Related</h2><p>Five foods to avoid</p></div></main>"
+        "<div id='footer'>This page was last edited on 3 March 2024.</div></body></html>"
+    )
+    removed: list[Removal] = []
+    title, blocks = page_blocks(html, Settings(), removed=removed)
+    assert title == "Gout"
+    assert [(b.text, b.kind) for b in blocks] == [
+        ("Gout", "heading"), ("Gout is an arthritis. It hurts.", "text"), ("Cause", "heading"),
+        ("Uric acid crystals in the joint cause the attacks and the swelling of the big toe.", "text"),
+    ]
+    reasons = [r.reason for r in removed]
+    assert reasons == ["outside the page's <article>", 'page chrome: <table class="infobox">', "outside the page's <article>"]
+    assert removed[0].text.startswith("Medically reviewed") and "Five foods" in removed[2].text
+    assert "last edited" in removed[2].text

@@ -15,7 +15,7 @@ Whitespace runs inside a block collapse to one space; that is the only change to
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
@@ -40,7 +40,11 @@ class Settings(StageSettings):
         r"(?i)\b(cookie\w*|consent|gdpr|newsletter|subscribe|subscription|share|sharing|social"
         r"|advert\w*|ads?|breadcrumbs?|sidebar|popup|modal|navbar|navigation|banner|contentinfo"
         r"|complementary|related-posts|comments?|menu|site-header|site-footer|masthead|toc"
-        r"|table-of-contents|skip-link|widget\w*)\b"
+        r"|table-of-contents|skip-link|widget\w*"
+        # wiki pages: section edit links, citation marks, hatnotes, navigation boxes, fact boxes
+        r"|editsection|reference|reflist|hatnote|navbox|catlinks|noprint|infobox|sitenotice|sitesub"
+        # page furniture: bylines, review dates, disclaimers, feedback boxes, related links
+        r"|byline|review-date|disclaimer|feedback|page-header|page-actions|footer|related)\b"
     )
     # Block elements whose text becomes one paragraph each.
     leaf_blocks: list[str] = Field(
@@ -52,6 +56,10 @@ class Settings(StageSettings):
     # A document is a whole HTML page if it starts with <!doctype html> or <html>, or if it
     # holds at least this many block-level closing tags.
     html_min_block_tags: int = Field(3, ge=1)
+    # The page's content is its single <main>, or its single <article> when there is no
+    # <main> or the article holds at least this share of the main's text (the main then
+    # also holds bylines, related links and widgets around the article).
+    article_min_share: float = Field(0.5, ge=0, le=1)
     # A <p> holding only bold text (<strong>/<b>) up to this long is a pseudo-heading, as
     # many sites write them; its level is one below the last real heading's.
     max_bold_heading_chars: int = Field(100, ge=0)
@@ -189,8 +197,11 @@ def _attr(tag: Tag, name: str) -> str | None:
     return " ".join(value) if isinstance(value, list) else str(value)
 
 
-def flatten(nodes: Iterable[Tag | NavigableString], drop: frozenset[str] = frozenset()) -> tuple[str, list[Link]]:
-    """The text of `nodes` with links kept as data (iterative: safe on deep nesting).
+def flatten(nodes: Iterable[Tag | NavigableString], drop: frozenset[str] = frozenset(),
+            chrome: Callable[[Tag], object] | None = None) -> tuple[str, list[Link]]:
+    """The text of `nodes` with links kept as data (iterative: safe on deep nesting), without
+    the elements named in `drop` nor those `chrome` says are page chrome (a heading's
+    "[edit]" link, a paragraph's citation marks).
 
     >>> soup = BeautifulSoup('see <a href="/d/x" title="X">cyclo<b>sporine</b></a> now', "html.parser")
     >>> text, links = flatten(soup.contents)
@@ -209,7 +220,7 @@ def flatten(nodes: Iterable[Tag | NavigableString], drop: frozenset[str] = froze
             if not isinstance(node, _SKIP_STRINGS):
                 parts.append(str(node).replace(_LINK_OPEN, "").replace(_LINK_CLOSE, ""))
         elif isinstance(node, Tag):
-            if node.name in drop:
+            if node.name in drop or (chrome is not None and chrome(node)):
                 continue
             if node.name == "br":
                 parts.append(" ")
@@ -395,7 +406,7 @@ class _PageWalker:
         def flush() -> Iterator[Block]:
             nonlocal ordinal
             if pending:
-                text, links = flatten(pending, self.drop)
+                text, links = flatten(pending, self.drop, self.dropped)
                 pending.clear()
                 if text:
                     ordinal += 1
@@ -425,7 +436,7 @@ class _PageWalker:
                 yield from flush()
             elif name in HEADINGS or (name in self.leaf and id(node) not in blocky):
                 yield from flush()
-                text, links = flatten(node.contents, self.drop)
+                text, links = flatten(node.contents, self.drop, self.dropped)
                 if text:
                     ordinal += 1
                     if name in HEADINGS:
@@ -460,6 +471,26 @@ def page_title(text: str) -> str:
     return max(parts[:-1] or parts, key=len).strip() if len(parts) > 1 else text
 
 
+def content_root(soup: BeautifulSoup, article_min_share: float) -> Tag | None:
+    """The page's single <main> or <article> (see `Settings.article_min_share`), or None.
+
+    >>> page = "<main><p>By Dr X</p><article><p>Gout is a common arthritis.</p></article></main>"
+    >>> content_root(BeautifulSoup(page, "lxml"), 0.5).name
+    'article'
+    >>> content_root(BeautifulSoup(page, "lxml"), 0.9).name
+    'main'
+    """
+    mains = soup.find_all("main")
+    articles = soup.find_all("article")
+    main = mains[0] if len(mains) == 1 and isinstance(mains[0], Tag) else None
+    article = articles[0] if len(articles) == 1 and isinstance(articles[0], Tag) else None
+    if article is not None and (
+        main is None or len(collapse(article.get_text(" "))) >= article_min_share * len(collapse(main.get_text(" ")))
+    ):
+        return article
+    return main
+
+
 def page_blocks(html: str, settings: Settings, walker: _PageWalker | None = None,
                 removed: list[Removal] | None = None) -> tuple[str | None, list[Block]]:
     """(title, blocks) of a whole HTML page; what it drops that has text goes to `removed`."""
@@ -471,12 +502,7 @@ def page_blocks(html: str, settings: Settings, walker: _PageWalker | None = None
         title = collapse(h1.get_text(" ")) or None
     if title is None and isinstance(title_tag, Tag):
         title = page_title(collapse(title_tag.get_text(" "))) or None
-    root: Tag | None = None
-    for name in ("main", "article"):
-        found = soup.find_all(name)
-        if len(found) == 1 and isinstance(found[0], Tag):
-            root = found[0]
-            break
+    root = content_root(soup, settings.article_min_share)
     if root is None:
         body = soup.find("body")
         root = body if isinstance(body, Tag) else soup
