@@ -70,7 +70,9 @@ def test_opening_ancestors_and_unknown(classifier: Classifier) -> None:
     assert classifier.assign(None, []) == ("overview", "opening")
     assert classifier.assign("bortezomib", ["Use of proteasome inhibitors in POEMS syndrome"]) == ("medication", "ancestor")
     assert classifier.assign("Quux", ["Zorp", "Treatment"]) == ("treatment", "ancestor")  # nearest typed ancestor
-    assert classifier.assign("Acknowledgements", []) == ("other", "unknown")
+    assert classifier.assign("Miscellanea", []) == ("other", "unknown")
+    assert classifier.assign("Sources", ["Hypothyroidism", "Outlook"]) == ("other", "heading")  # back matter
+    assert classifier.assign("Living with asthma", []) == ("lifestyle", "heading")
 
 
 def test_plural_and_slug_forms_meet() -> None:
@@ -108,13 +110,13 @@ def test_stage_sets_types_and_counts_unknown_headings() -> None:
     doc.sections = [
         Section("d:000", None, None, 0, [], ["intro"]),
         Section("d:001", "Differential Diagnoses", "Differential Diagnoses", 1, [], ["x"]),
-        Section("d:002", "Acknowledgements", "Acknowledgements", 1, [], ["y"]),
-        Section("d:003", "Zorp", "Zorp", 2, ["Acknowledgements"], ["z"]),
+        Section("d:002", "Miscellanea", "Miscellanea", 1, [], ["y"]),
+        Section("d:003", "Zorp", "Zorp", 2, ["Miscellanea"], ["z"]),
     ]
     doc = stage(doc)
     assert [s.section_type for s in doc.sections] == ["overview", "differential_diagnosis", "other", "other"]
     assert doc.stats["section_type"] == {"typed_by_heading": 1, "typed_by_ancestor": 0, "unknown_headings": 2}
-    assert stage.provenance["rules_version"] == "1" and len(stage.provenance["rules_hash"]) == 16
+    assert stage.provenance["rules_version"] == "2" and len(stage.provenance["rules_hash"]) == 16
 
 
 def test_stage_refuses_unsegmented_documents_and_bad_rules(tmp_path: Path) -> None:

@@ -57,7 +57,12 @@ class Settings(StageSettings):
             "page_chrome": (
                 r"\bback to top\b|\bprint this\b|\blast (?:updated|reviewed)\b|\badvertisement\b"
                 r"|\b(?:medically )?reviewed by\b|\bwas this (?:page|article) helpful\b"
+                r"|\breviewed/revised\b|\bnext review due\b|\bupdated (?:on|by)\b|\b\d+ min(?:ute)? read\b"
+                r"|\bhow to cite\b|\burl of this page\b"
             ),
+            # An author line, "By Jane K. Doe, MD, University of X": its two cues together.
+            "byline": r"^by\s+(?:dr\.?\s+)?[\w'-]+\.?(?:\s+[\w'-]+\.?){0,3},",
+            "credentials": r",\s*(?:md|phd|mbbs|mph|frcp|facp|pharmd|dnp|msn|rn)\b(?:[,.;]|\s|$)",
         }
     )
     # Score at which a block is marketing wherever it stands.
