@@ -94,3 +94,13 @@ def test_short_chrome_lines_inside_the_body_go() -> None:
     lines = [BODY[0], "Advertisement", BODY[1], "Share this:", BODY[2], "Points to remember"]
     doc = _run(lines)
     assert [b.text for b in doc.blocks] == [BODY[0], BODY[1], BODY[2], "Points to remember"]
+
+
+def test_bylines_and_page_metadata_go_prose_starting_with_by_stays() -> None:
+    byline = "By Michael C. Levin, MD, University of Saskatchewan"
+    lines = [byline, "Reviewed/Revised Mar 2024", BODY[0], "By mid-2024, most patients had improved with therapy.",
+             BODY[1], "Updated by: Jane K. Doe, MD, Department of Medicine, City Hospital, Springfield.", BODY[2]]
+    doc = _run(lines)
+    assert [b.text for b in doc.blocks] == [BODY[0], lines[3], BODY[1], BODY[2]]
+    reasons = {r.text: r.reason for r in doc.removed}
+    assert "byline" in reasons[byline] and "credentials" in reasons[byline]
