@@ -102,7 +102,6 @@ def measure_pipeline(input_dir: Path, out: Path, workers: int) -> dict[str, Any]
 
         def __init__(self) -> None:
             self.workers = inner.workers
-            self.in_process = inner.in_process
 
         def start(self) -> dict[str, Any]:
             s, cpu = time.perf_counter(), time.process_time()
