@@ -29,7 +29,6 @@ from pipeline import SCHEMA_VERSION, __version__
 from pipeline.batch_lines import LineCounter, actionable, content_hash, doc_line_keys, learned_csv, lines_in
 from pipeline.config import Config
 from pipeline.executors import Executor, make_executor
-from pipeline.memory import keep_large_blocks_mapped
 from pipeline.products import Scan, products_settings, write_products
 from pipeline.runner import DocResult, InputFile, Task, discover, read_task
 from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, output_lock, run_parts, source_fingerprint
@@ -198,10 +197,6 @@ def run_batch(
     summary.phases["prepass"] = time.perf_counter() - started
     summary.learned_lines = len(learned)
     pool = make_executor(executor, config, workers, address) if isinstance(executor, str) else executor
-    if not pool.in_process:
-        # Only writing here: the workers' results are received and freed (pipeline.memory).
-        # Not with one worker in this process: mapping its large blocks costs it time (~6%).
-        keep_large_blocks_mapped()
     with output_lock(output_dir):  # before touching anything in output_dir
         remove_stale_tmp(output_dir)
         clean_tmp(output_dir)

@@ -42,7 +42,6 @@ class ExecutorError(Exception):
 
 class Executor(Protocol):
     workers: int
-    in_process: bool  # documents run in this process (else results arrive from other processes)
 
     def start(self) -> dict[str, Any]: ...
 
@@ -108,7 +107,6 @@ class InlineExecutor:
     """Runs each document in this process, when submitted (one worker)."""
 
     workers = 1
-    in_process = True
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -172,8 +170,6 @@ def _run(task: Task) -> DocResult:
 class PoolExecutor:
     """A local process pool; each process builds the pipeline once (`_init_worker`)."""
 
-    in_process = False
-
     def __init__(self, config: Config, workers: int) -> None:
         self.config = config
         self.workers = workers
@@ -228,8 +224,6 @@ class RayExecutor:
     Documents travel as bytes and results come back to this process, so the input and output
     folders need only exist here; the workers need the package (same version) and the configs.
     """
-
-    in_process = False
 
     def __init__(self, config: Config, workers: int | None, address: str | None) -> None:
         self.config = config
