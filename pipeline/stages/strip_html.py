@@ -310,27 +310,26 @@ def _wrapped_paragraphs(lines: list[str]) -> Iterator[tuple[int, str]]:
         yield start, " ".join(parts)
 
 
-def setext_headings(lines: list[str]) -> dict[int, int]:
-    """Find the rule lines (`_RULE`) and blank them in `lines`; return {index of an underlined
-    heading: its level}. A line is underlined when it stands alone (a blank line or the start
-    above it) and is short: otherwise its rule is a separator.
+def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
+    """({index of an underlined heading: its level}, `lines` with the rule lines (`_RULE`)
+    blanked). A line is underlined when it stands alone (a blank line or the start above it)
+    and is short: otherwise its rule is a separator.
 
-    >>> lines = ["Gout", "====", "", "Causes", "------", "Uric acid.", "-----"]
-    >>> setext_headings(lines), lines
+    >>> setext_headings(["Gout", "====", "", "Causes", "------", "Uric acid.", "-----"])
     ({0: 1, 3: 2}, ['Gout', '', '', 'Causes', '', 'Uric acid.', ''])
     """
     levels: dict[int, int] = {}
-    original = list(lines)
-    for i, line in enumerate(original):
+    cleaned = list(lines)
+    for i, line in enumerate(lines):
         rule = _RULE.fullmatch(line)
         if rule is None:
             continue
-        lines[i] = ""
-        above = original[i - 1].strip() if i else ""
+        cleaned[i] = ""
+        above = lines[i - 1].strip() if i else ""
         if (rule.group(1) in "=-" and above and len(above) <= _MAX_SETEXT_CHARS and not _RULE.fullmatch(above)
-                and (i < 2 or not original[i - 2].strip())):
+                and (i < 2 or not lines[i - 2].strip())):
             levels[i - 1] = 1 if rule.group(1) == "=" else 2
-    return levels
+    return levels, cleaned
 
 
 def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3) -> Iterator[Block]:
@@ -343,8 +342,7 @@ def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wra
     paragraph instead, its lines joined by spaces. A setext heading (a line underlined with
     `===` or `---`) is a heading block of level 1 or 2; rule lines give no block.
     """
-    lines = text.split("\n")
-    setext = setext_headings(lines)
+    setext, lines = setext_headings(text.split("\n"))
     wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
     pieces = _wrapped_paragraphs(lines) if wrapped else enumerate(lines, start=1)
     for number, line in pieces:
@@ -510,11 +508,13 @@ def page_blocks(html: str, settings: Settings, walker: _PageWalker | None = None
     if removed is not None and root.name in ("main", "article"):
         before, after = outside(root)
         why = f"outside the page's <{root.name}>"
-        edges = ((before, 1, 0), (after, len(blocks) + 1, len(removed)))  # (nodes, number, where in the list)
-        for nodes, number, at in reversed(edges):  # the later insertion point first
+
+        def row(nodes: list[Tag | NavigableString], number: int) -> list[Removal]:
             texts = [text for text in map(visible_text, nodes) if text]
-            if texts:
-                removed[at:at] = [Removal("strip_html", why, number, number, " ".join(texts))]
+            return [Removal("strip_html", why, number, number, " ".join(texts))] if texts else []
+
+        removed[:0] = row(before, 1)  # numbered as the first block
+        removed.extend(row(after, len(blocks) + 1))  # as a block after the last
     return title, blocks
 
 
