@@ -203,6 +203,7 @@ def unpruned(lex: Lexicon) -> Lexicon:
     """A copy of `lex` whose matcher extends every span to MAX_KEY_TOKENS (the old way)."""
     copy = Lexicon(**{f: getattr(lex, f) for f in lex.__dataclass_fields__ if not f.startswith("_")})
     copy._prefixes = (_Everything(), _Everything())  # type: ignore[assignment]
+    copy._later = (_Everything(), _Everything())  # type: ignore[assignment]
     return copy
 
 
@@ -245,7 +246,7 @@ def test_derived_tables_are_not_pickled() -> None:
     lex.prefixes()
     assert found("CD20", lex) == [("CD20", "PROTEIN")]
     state = pickle.loads(pickle.dumps(lex)).__dict__
-    assert state["_prefixes"] is None and state["_compiled"] is None
+    assert state["_prefixes"] is None and state["_compiled"] is None and state["_later"] is None
 
 
 @pytest.mark.parametrize(

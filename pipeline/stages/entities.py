@@ -332,6 +332,7 @@ def build(settings: Settings, ctx: RunContext) -> EntitiesStage:
     if not settings.head_nouns:
         lexicon.head_nouns = {}
     lexicon.prefixes()  # derived tables made now (~0.1 s), not on the first document
+    lexicon.later_words()
     provenance = {
         "lexicon_version": str(meta.get("lexicon_version")),
         "lexicon_terms": str(meta.get("n_terms")),

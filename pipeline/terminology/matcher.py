@@ -78,6 +78,7 @@ class TokenInfo(NamedTuple):
     can_start: bool  # a span may start here: a term or a key prefix, not a space or punctuation
     head: str | None  # head-noun label
     pattern: str | None  # token-pattern label
+    later: bool  # the token can continue a key: it is a word after the first of some key
 
 
 def _labelled(labels: Sequence[str | None]) -> list[int]:
@@ -97,6 +98,18 @@ class Match(NamedTuple):
     label: str
     term: Term | None
     source: str
+
+
+_ORTH_IDX: list[int] = []
+
+
+def _orth_idx() -> list[int]:
+    """spaCy's attribute ids of ORTH and IDX, for `Doc.to_array` (spaCy imported on first use)."""
+    if not _ORTH_IDX:
+        from spacy.attrs import IDX, ORTH
+
+        _ORTH_IDX.extend((ORTH, IDX))
+    return _ORTH_IDX
 
 
 def make_tokenizer() -> Any:
@@ -171,6 +184,18 @@ def _proper_prefixes(keys: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+def _later_words(keys: Iterable[str]) -> frozenset[str]:
+    """Every word of a key but its first: the only words that can extend a span.
+
+    >>> sorted(_later_words(["a b c", "a d", "e"]))
+    ['b', 'c', 'd']
+    """
+    out: set[str] = set()
+    for key in keys:
+        out.update(key.split(" ")[1:])
+    return frozenset(out)
+
+
 def _compile_patterns(
     patterns: tuple[tuple[str, str], ...],
 ) -> tuple[re.Pattern[str] | None, list[tuple[re.Pattern[str], str]]]:
@@ -212,11 +237,14 @@ class Lexicon:
     _compiled: Any = field(default=None, repr=False, compare=False)
     # (lower-case prefixes, cased prefixes): see `prefixes`; derived, not pickled.
     _prefixes: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False, compare=False)
+    # (lower-case words, cased words): see `later_words`; derived, not pickled.
+    _later: tuple[frozenset[str], frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_compiled"] = None  # compiled lazily after loading
         state["_prefixes"] = None  # derived from the key tables after loading
+        state["_later"] = None
         return state
 
     def prefixes(self) -> tuple[frozenset[str], frozenset[str]]:
@@ -229,6 +257,16 @@ class Lexicon:
         if self._prefixes is None:
             self._prefixes = (_proper_prefixes(self.index), _proper_prefixes(self.cs_index))
         return self._prefixes
+
+    def later_words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The words after the first of the keys of `index` and of `cs_index`, made lazily.
+
+        A span can only grow by a token whose key word is one of them (or, for the last
+        token, whose singular is): `match` stops at any other token without building the
+        longer keys. Like `prefixes`, it changes speed, never results."""
+        if self._later is None:
+            self._later = (_later_words(self.index), _later_words(self.cs_index))
+        return self._later
 
     def _pattern_label(self, text: str) -> str | None:
         if not self.patterns:
@@ -285,9 +323,15 @@ class Lexicon:
         newline = "\n" in text
         grow = lower in pre_lower or cased in pre_cased
         can_start = (hit is not None or grow) and not (skip or newline or token.is_punct)
+        later_lower, later_cased = self.later_words()
+        later = (
+            lower in later_lower
+            or cased in later_cased
+            or any(s in later_lower for s in singular_candidates(lower, self.plurals))
+        )
         return TokenInfo(  # positional: keywords make a NamedTuple three times slower to build
             text, lower, cased, skip, newline, hit, grow, can_start, head,
-            self._pattern_label(text) if text[:1].isalnum() else None,
+            self._pattern_label(text) if text[:1].isalnum() else None, later,
         )
 
     def match(self, doc: Any, memo: dict[int, TokenInfo] | None = None) -> list[Match]:
@@ -298,22 +342,19 @@ class Lexicon:
         word is looked up once however often it occurs. It never changes the result."""
         toks = doc  # indexed only for the few tokens that need more than their text
         memo = {} if memo is None else memo
-        orths = [t.orth for t in doc]
-        n = len(orths)
-        if not n:
+        if not len(doc):
             return []
-        infos = [memo.get(x) for x in orths]
+        orths, idxs = doc.to_array(_orth_idx()).T.tolist()  # no Token objects: 30% faster
+        n = len(orths)
+        infos = list(map(memo.get, orths))
         if None in infos:
             for k, found in enumerate(infos):
                 if found is None:
                     infos[k] = memo[orths[k]] = self.token_info(toks[k])
-        texts, lower, cased, skip, newline, hit1, grow1, can_start, head, pattern = zip(*infos, strict=False)  # type: ignore[misc]  # 10 fields each
-
-        def start(i: int) -> int:  # character offsets: asked of the few tokens in a candidate only
-            return toks[i].idx  # type: ignore[no-any-return]
+        texts, lower, cased, skip, newline, hit1, grow1, can_start, head, pattern, later = zip(*infos, strict=False)  # type: ignore[misc]  # 11 fields each
 
         def end(j: int) -> int:
-            return toks[j].idx + len(texts[j])  # type: ignore[no-any-return]
+            return idxs[j] + len(texts[j])  # type: ignore[no-any-return]
 
         # Candidate spans: from each token, extend token by token (skipping bare hyphens
         # and spaces, up to MAX_KEY_TOKENS key tokens, never across a line break) and look
@@ -333,7 +374,7 @@ class Lexicon:
             key_l = lower[i]
             key_c = cased[i]
             if hit is not None:
-                cands.append((-len(texts[i]), start(i), i, i + 1, terms[hit]))
+                cands.append((-len(texts[i]), idxs[i], i, i + 1, terms[hit]))
             if not grow:
                 continue
             stem = ""  # the lower-case key of the span without its last token
@@ -343,6 +384,8 @@ class Lexicon:
                     break  # before the skip test: a line break is a space token too
                 if skip[j]:
                     continue
+                if not later[j]:
+                    break  # no key goes on with this word: no longer span is a key
                 n_parts += 1
                 if n_parts > MAX_KEY_TOKENS:
                     break
@@ -358,7 +401,7 @@ class Lexicon:
                         if hit is not None:
                             break
                 if hit is not None:
-                    first = start(i)
+                    first = idxs[i]
                     cands.append((-(end(j) - first), first, i, j + 1, terms[hit]))
                 if key_l not in pre_lower and key_c not in pre_cased:
                     break  # no longer span is a key
@@ -377,7 +420,7 @@ class Lexicon:
             spans += self._patterns(toks, texts, pattern, taken, spans)
         spans.sort(key=lambda s: (s[0], s[1]))
         return [
-            Match(start(i), end(j - 1), term.label if term else label, term, term.source if term else src)
+            Match(idxs[i], end(j - 1), term.label if term else label, term, term.source if term else src)
             for i, j, term, label, src in spans
         ]
 
@@ -415,7 +458,14 @@ class Lexicon:
         """Apply the head-noun fallback to the dictionary spans (token offsets); `heads`: the
         tokens' head-noun labels (`TokenInfo.head`)."""
         spans: list[tuple[int, int, Term | None, str, str]] = [(i, j, t, t.label, t.source) for i, j, t in chosen]
-        if not self.head_nouns and not self.head_noun_term_labels:
+        # Only tokens with a head-noun label, or inside a term whose label acts as one, can be
+        # heads: the others are rejected by the label test below, with no effect on later tokens.
+        labelled = set(_labelled(heads))
+        if self.head_noun_term_labels:
+            for i, j, term in chosen:
+                if term.label in self.head_noun_term_labels:
+                    labelled.update(range(i, j))
+        if not labelled:  # most pieces
             return spans
         cover: dict[int, int] = {}
         for idx, (i, j, _t) in enumerate(chosen):
@@ -438,13 +488,6 @@ class Lexicon:
         def medical(word: str) -> bool:
             return word.isalpha() and (word in self.rare_modifiers or self.is_term_word(word))
 
-        # Only tokens with a head-noun label, or inside a term whose label acts as one, can be
-        # heads: the others are rejected by the label test below, with no effect on later tokens.
-        labelled = set(_labelled(heads))
-        if self.head_noun_term_labels:
-            for i, j, term in chosen:
-                if term.label in self.head_noun_term_labels:
-                    labelled.update(range(i, j))
         for h in sorted(labelled):
             word = lower[h]
             # The label test first: it rejects most candidates, and the tests that
