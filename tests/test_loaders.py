@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline import SCHEMA_VERSION
+
 from .test_products import build_output
 
 
@@ -46,7 +48,7 @@ def test_pandas(output: Path, expected: dict[str, int]) -> None:
         parquet = pd.read_parquet(output / f"{table}.parquet")
         assert len(csv) == len(parquet) == expected[table]
         assert list(csv.columns) == list(parquet.columns)
-        assert (csv["schema_version"] == "1.0").all() and (parquet["schema_version"] == "1.0").all()
+        assert (csv["schema_version"] == SCHEMA_VERSION).all() and (parquet["schema_version"] == SCHEMA_VERSION).all()
     sections = pd.read_parquet(output / "sections.parquet")
     assert pd.api.types.is_integer_dtype(sections["level"]) and pd.api.types.is_integer_dtype(sections["n_paragraphs"])
     assert isinstance(sections["path"].iloc[1].tolist(), list)  # a list in Parquet, JSON text in the CSV

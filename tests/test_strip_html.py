@@ -192,3 +192,84 @@ def test_wiki_and_page_furniture_go_and_the_article_inside_main_is_the_content()
     assert reasons == ["outside the page's <article>", 'page chrome: <table class="infobox">', "outside the page's <article>"]
     assert removed[0].text.startswith("Medically reviewed") and "Five foods" in removed[2].text
     assert "last edited" in removed[2].text
+
+
+MARKDOWN = """# Type 2 Diabetes
+
+**Type 2 diabetes** is a *chronic* disorder of [insulin](https://x.org/insulin "Insulin") action.
+It causes `hyperglycemia` ![a chart](chart.png).
+
+## Symptoms
+
+- **Polyuria** and polydipsia
+- Blurred vision
+
+> Note: hypoglycemia is a risk with sulfonylureas.
+
+**Treatment options**
+
+| Drug | Use |
+|---|---|
+| Metformin | first line |
+
+***
+
+<div class="disclaimer">Not medical advice.</div>
+<p>Raw <b>HTML</b> paragraph.</p>
+"""
+
+
+def _doc(text: str) -> Document:
+    return StripHtml(Settings())(Document(doc_id="m", source="m.txt", raw=b"", sha256="", text=text))
+
+
+def test_markdown_marks_go_and_structure_stays() -> None:
+    doc = _doc(MARKDOWN)
+    assert doc.kind == "markdown"
+    assert [(b.text, b.line, b.kind, b.level) for b in doc.blocks] == [
+        ("Type 2 Diabetes", 1, "heading", 1),
+        # not hard-wrapped: one paragraph per line, as `text_blocks` reads it
+        ("Type 2 diabetes is a chronic disorder of insulin action.", 3, "text", None),
+        ("It causes hyperglycemia .", 4, "text", None),  # the image goes, its alt text too
+        ("Symptoms", 6, "heading", 2),
+        ("Polyuria and polydipsia", 8, "item", None),
+        ("Blurred vision", 9, "item", None),
+        ("Note: hypoglycemia is a risk with sulfonylureas.", 11, "text", None),
+        ("Treatment options", 13, "heading", None),  # bold-only paragraph: a pseudo-heading
+        ("Drug", 15, "text", None),
+        ("Use", 15, "text", None),
+        ("Metformin", 17, "text", None),
+        ("first line", 17, "text", None),
+        ("Raw HTML paragraph.", 21, "text", None),
+    ]
+    [link] = doc.blocks[1].links
+    assert (link.text, link.href, link.title) == ("insulin", "https://x.org/insulin", "Insulin")
+    assert doc.blocks[1].text[link.start : link.end] == "insulin"
+    # chrome in raw HTML is listed like a page's, numbered by its source line
+    assert [(r.reason, r.line_start, r.text) for r in doc.removed] == [
+        ('page chrome: <div class="disclaimer">', 21, "Not medical advice.")
+    ]
+    # blank lines, the table rule line and the `***` rule are in no block
+    assert doc.stats["strip_html"]["lines_removed"] == 10 + 1
+
+
+def test_markdown_one_paragraph_per_line_splits_and_wrapped_paragraphs_join() -> None:
+    per_line = "# Gout\nGout is an arthritis.\nIt causes **pain**.\n## Causes\nUrate [crystals](/c).\n"
+    assert [(b.text, b.line) for b in _doc(per_line).blocks] == [
+        ("Gout", 1), ("Gout is an arthritis.", 2), ("It causes pain.", 3), ("Causes", 4), ("Urate crystals.", 5),
+    ]
+    wrapped = (
+        "# Gout\n\nGout is an inflammatory arthritis\ncaused by **urate** crystals\nin the joints.\n\n"
+        "## Causes\n\nHigh uric acid\nlevels in the [blood](/b).\n"
+    )
+    assert [b.text for b in _doc(wrapped).blocks] == [
+        "Gout", "Gout is an inflammatory arthritis caused by urate crystals in the joints.",
+        "Causes", "High uric acid levels in the blood.",
+    ]
+
+
+def test_text_with_stray_marks_is_not_markdown() -> None:
+    text = "Gout\nC# is a language; 2 * 3 = 6 and 4 * 5 = 20.\n[1] A reference.\n# of cases rose.\nEnd.\n"
+    doc = _doc(text)
+    assert doc.kind == "text"
+    assert [b.text for b in doc.blocks] == [line for line in text.split("\n") if line]

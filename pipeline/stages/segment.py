@@ -322,7 +322,7 @@ class Segment:
             removed = sum(int(c.get("lines_removed", 0)) for c in doc.stats.values())
             raise StageError("no_content", f"no text left after cleaning ({removed} lines removed as markup, "
                              "boilerplate or repeats; see removed.jsonl)")
-        marked = doc.kind == "html" and any(b.kind == "heading" and b.level for b in doc.blocks)
+        marked = doc.kind in ("html", "markdown") and any(b.kind == "heading" and b.level for b in doc.blocks)
         classifier = Classifier(self.settings, site, marked)
         lines = [classifier.first_pass(b) for b in doc.blocks]
         classifier.resolve(lines)

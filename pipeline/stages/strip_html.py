@@ -1,6 +1,6 @@
 """strip_html: markup -> blocks of plain text, keeping link text and links as data.
 
-Two input kinds, chosen by content (not file extension):
+Three input kinds, chosen by content (not file extension):
 - a text monograph, possibly with inline tags or entities on some lines: each non-empty line
   becomes a block; lines with markup are flattened by BeautifulSoup, the rest are not parsed;
 - a whole HTML page: parsed with lxml as structure. `<h1>`-`<h6>` become heading blocks with
@@ -8,7 +8,12 @@ Two input kinds, chosen by content (not file extension):
   `<nav>`, `<footer>`, forms, cookie banners, ...) is dropped, `<title>` or the first `<h1>`
   becomes the title. Each dropped element with text, and the text outside the page's single
   `<main>`/`<article>` when it has one, is a `removed.jsonl` row (`Removal`), so nothing goes
-  silently; `<script>`, `<style>` and `<template>` hold code, not text, and go unlisted.
+  silently; `<script>`, `<style>` and `<template>` hold code, not text, and go unlisted;
+- a markdown text (`is_markdown`: several lines with markdown-only marks, such as `## `
+  headings, `**bold**` or `[text](url)` links): parsed with markdown-it-py. `#` and setext
+  headings become heading blocks with their level, paragraphs, list items, quotes and table
+  cells text blocks without their marks; emphasis and code marks go, link text stays (links
+  kept as data), images go; a bold-only paragraph is a pseudo-heading, as on HTML pages.
 Whitespace runs inside a block collapse to one space; that is the only change to the text.
 """
 
@@ -19,6 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from pydantic import Field
 
 from pipeline.document import Block, Document, Link, Removal
@@ -69,6 +76,9 @@ class Settings(StageSettings):
     join_wrapped_lines: bool = True
     wrap_width: int = Field(100, ge=20)
     wrap_share: float = Field(0.3, gt=0, le=1)
+    # A text is markdown when at least this many of its lines carry a markdown-only mark
+    # (`# ` heading, `**bold**`/`__bold__`, `[text](url)`, a ``` fence); 0 never reads markdown.
+    markdown_min_lines: int = Field(3, ge=0)
 
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -90,6 +100,40 @@ _LINK_OPEN, _LINK_CLOSE = "\x00", "\x01"
 _RULE = re.compile(r"[ \t]{0,3}([=\-_*~])(?:[ \t]?\1){2,}[ \t]*")
 # Longest line that a setext underline makes a heading; longer, the underline is a separator.
 _MAX_SETEXT_CHARS = 150
+
+
+# Marks only markdown gives a line: an ATX heading, strong emphasis, an inline link, a fence.
+_MARKDOWN_LINE = re.compile(
+    r"^[ ]{0,3}#{1,6}[ \t]+\S"
+    r"|(\*\*|__)(?=\S)[^\n]{1,500}?(?<=\S)\1"
+    r"|\[[^\]\n]{1,300}\]\([^()\s]{1,2000}(?:[ \t]+\"[^\"\n]{0,300}\")?\)"
+    r"|^[ ]{0,3}```",
+    re.MULTILINE,
+)
+
+
+def is_markdown(text: str, min_lines: int = 3) -> bool:
+    """True if at least `min_lines` lines of `text` carry a markdown-only mark (`_MARKDOWN_LINE`).
+
+    >>> is_markdown("# Gout\\n\\n**Gout** is an [arthritis](/a).\\n\\n## Causes\\n\\nUrate.")
+    True
+    >>> is_markdown("Gout\\nC# and F# are languages; 2 * 3 = 6.\\n[1] A reference.")
+    False
+    """
+    if min_lines <= 0:
+        return False
+    seen = 0
+    pos = line = 0
+    last = -1
+    for m in _MARKDOWN_LINE.finditer(text):
+        line += text.count("\n", pos, m.start())  # each character counted once: linear
+        pos = m.start()
+        if line != last:
+            last = line
+            seen += 1
+            if seen >= min_lines:
+                return True
+    return False
 
 
 def is_html_page(text: str, min_block_tags: int = 3) -> bool:
@@ -454,6 +498,128 @@ class _PageWalker:
         yield from flush()
 
 
+def markdown_parser() -> MarkdownIt:
+    """CommonMark with GitHub's tables and strikethrough; raw HTML is parsed (and flattened)."""
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def _bold_only(children: list[Token]) -> bool:
+    """True if an inline's content is one strong-emphasis run (`**Diagnosis**`).
+
+    >>> _bold_only(markdown_parser().parse("**Diagnosis**")[1].children or [])
+    True
+    >>> _bold_only(markdown_parser().parse("**Note:** text")[1].children or [])
+    False
+    """
+    parts = [c for c in children if not (c.type == "text" and not c.content.strip())]
+    if len(parts) < 3 or parts[0].type != "strong_open" or parts[-1].type != "strong_close":
+        return False
+    depth = 0
+    for k, c in enumerate(parts):
+        depth += (c.type == "strong_open") - (c.type == "strong_close")
+        if depth == 0 and k < len(parts) - 1:
+            return False  # the first run closes before the end: text follows it
+    return True
+
+
+def _inline_pieces(children: list[Token], split: bool) -> Iterator[tuple[int, str, list[Link]]]:
+    """(line offset, text, links) of an inline's content: emphasis, code and image marks go,
+    link text stays with its link. A hard line break ends a piece; a soft one does too when
+    `split` (text written one paragraph per line), else it joins two lines of a paragraph."""
+    parts: list[str] = []
+    metas: list[tuple[str | None, str | None]] = []
+    offset = first = 0
+    for child in children:
+        kind = child.type
+        if kind in ("text", "code_inline"):
+            parts.append(child.content.replace(_LINK_OPEN, "").replace(_LINK_CLOSE, ""))
+        elif kind == "link_open":
+            href, title = child.attrGet("href"), child.attrGet("title")
+            metas.append((None if href is None else str(href), None if title is None else str(title)))
+            parts.append(_LINK_OPEN)
+        elif kind == "link_close":
+            parts.append(_LINK_CLOSE)
+        elif kind in ("softbreak", "hardbreak"):
+            offset += 1
+            if kind == "hardbreak" or split:
+                text, links = _finish("".join(parts), metas)
+                if text:
+                    yield first, text, links
+                parts, metas, first = [], [], offset
+            else:
+                parts.append(" ")
+    text, links = _finish("".join(parts), metas)
+    if text:
+        yield first, text, links
+
+
+def markdown_blocks(
+    text: str, md: MarkdownIt, walker: _PageWalker, split_lines: bool, removed: list[Removal] | None = None
+) -> tuple[list[Block], int]:
+    """(blocks, source lines in no block) of a markdown text (see the module docstring).
+
+    `split_lines`: a line break inside a paragraph starts a new block (`text_blocks` reads
+    unwrapped text one paragraph per line too). Raw HTML blocks are walked like a page's
+    content, their chrome going to `removed` numbered by the block's first line.
+
+    >>> md, walker = markdown_parser(), _PageWalker(Settings())
+    >>> blocks, _ = markdown_blocks("# Gout\\n\\n**Urate** [crystals](/c) form.\\n\\n- *NSAIDs*", md, walker, True)
+    >>> [(b.text, b.line, b.kind, b.level) for b in blocks]
+    [('Gout', 1, 'heading', 1), ('Urate crystals form.', 3, 'text', None), ('NSAIDs', 5, 'item', None)]
+    >>> [(link.text, link.href) for link in blocks[1].links]
+    [('crystals', '/c')]
+    """
+    blocks: list[Block] = []
+    covered: set[int] = set()
+    in_item = 0
+    level: int | None = None
+    for tok in md.parse(text):
+        kind = tok.type
+        line = tok.map[0] + 1 if tok.map else (blocks[-1].line if blocks else 1)
+        if kind == "list_item_open":
+            in_item += 1
+        elif kind == "list_item_close":
+            in_item -= 1
+        elif kind == "heading_open":
+            level = int(tok.tag[1])
+        elif kind == "heading_close":
+            level = None
+        elif kind == "inline":
+            children = tok.children or []
+            if any(c.type == "html_inline" for c in children):  # raw tags inside: flatten as HTML
+                html = md.renderer.renderInline(children, md.options, {})
+                flat, links = flatten(BeautifulSoup(html, "html.parser").contents)
+                pieces: Iterable[tuple[int, str, list[Link]]] = [(0, flat, links)] if flat else []
+            else:
+                pieces = _inline_pieces(children, split_lines and level is None)
+            bold = level is None and not in_item and _bold_only(children)
+            for offset, flat, links in pieces:
+                if level is not None:
+                    blocks.append(Block(text=flat, line=line, kind="heading", level=level, links=links))
+                elif bold and len(flat) <= walker.max_bold_heading:
+                    blocks.append(Block(text=flat, line=line + offset, kind="heading", level=None, links=links))
+                else:
+                    blocks.append(Block(text=flat, line=line + offset, kind="item" if in_item else "text", links=links))
+        elif kind in ("fence", "code_block"):
+            for offset, code_line in enumerate(tok.content.split("\n"), start=1 if kind == "fence" else 0):
+                flat = collapse(code_line)
+                if flat:
+                    blocks.append(Block(text=flat, line=line + offset))
+        elif kind == "html_block":
+            dropped: list[Removal] = []
+            for block in walker.blocks(BeautifulSoup(tok.content, "html.parser"), dropped):
+                block.line = line
+                blocks.append(block)
+            if removed is not None:
+                removed.extend(Removal(r.stage, r.reason, line, line, r.text) for r in dropped)
+        else:
+            continue
+        if kind in ("inline", "fence", "code_block", "html_block") and tok.map:
+            covered.update(range(tok.map[0], tok.map[1]))
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return blocks, n_lines - len(covered)
+
+
 # Matches only from the start of a whitespace run (the lookbehind): otherwise each of the n
 # positions of a long run of spaces would retry the run, quadratic (`make bench-regex`).
 _TITLE_SEPARATOR = re.compile(r"(?<!\s)\s+(?:[|–—-]|::)\s+")
@@ -524,17 +690,27 @@ class StripHtml:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.walker = _PageWalker(settings)  # its tag sets and attribute regex, built once per run
+        self.markdown = markdown_parser()
 
     def __call__(self, doc: Document) -> Document:
-        if is_html_page(doc.text, self.settings.html_min_block_tags):
+        st = self.settings
+        if is_html_page(doc.text, st.html_min_block_tags):
             doc.kind = "html"
             dropped: list[Removal] = []
-            doc.title, doc.blocks = page_blocks(doc.text, self.settings, self.walker, dropped)
+            doc.title, doc.blocks = page_blocks(doc.text, st, self.walker, dropped)
             doc.removed.extend(dropped)
             doc.count(self.name, "lines_removed", len(dropped))  # page elements with text
+        elif is_markdown(doc.text, st.markdown_min_lines):
+            doc.kind = "markdown"
+            lines = doc.text.split("\n")
+            split = not (st.join_wrapped_lines and is_hard_wrapped(lines, st.wrap_width, st.wrap_share))
+            dropped = []
+            doc.blocks, outside_blocks = markdown_blocks(doc.text, self.markdown, self.walker, split, dropped)
+            doc.removed.extend(dropped)
+            # blank lines, rules, image-only lines: nothing of the text (plus chrome in raw HTML)
+            doc.count(self.name, "lines_removed", outside_blocks + len(dropped))
         else:
             doc.kind = "text"
-            st = self.settings
             doc.blocks = list(text_blocks(doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share))
         doc.count(self.name, "blocks", len(doc.blocks))
         doc.count(self.name, "links", sum(len(b.links) for b in doc.blocks))
