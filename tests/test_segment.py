@@ -52,6 +52,18 @@ def test_markdown_numbered_and_caps_headings() -> None:
     assert doc.title == "Sarcoidosis"
 
 
+def test_plain_headings_nest_under_numbered_or_caps_ones() -> None:
+    doc = _segment(["MULTIPLE SCLEROSIS", BODY, "1. ETIOLOGY", BODY, "2. TREATMENT", BODY,
+                    "Disease-modifying therapy", BODY, "Symptomatic treatment", BODY, "3. PROGNOSIS", BODY])
+    assert [(s.level, s.heading_raw) for s in doc.sections] == [
+        (1, "MULTIPLE SCLEROSIS"), (1, "1. ETIOLOGY"), (1, "2. TREATMENT"), (2, "Disease-modifying therapy"),
+        (2, "Symptomatic treatment"), (1, "3. PROGNOSIS"),
+    ]
+    # One styled heading is not a style: a caps line over plain headings leaves them at level 1.
+    doc = _segment(["NOTE", BODY, "Epidemiology", BODY, "Treatment Options", BODY])
+    assert [s.level for s in doc.sections] == [1, 1, 1]
+
+
 def test_slug_headings_are_displayed_in_title_case() -> None:
     doc = _segment(["lifestyle-modifications", BODY])
     assert doc.sections[0].heading == "Lifestyle Modifications"

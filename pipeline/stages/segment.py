@@ -13,7 +13,8 @@ adds known headings and their levels (`configs/sites/<site>.yaml`). In order of 
 5. ALL-CAPS short lines: level 1;
 6. short, title-like lines (no final period, no sentence verb) followed by body or by another
    heading: level 1, or 2 for a short lowercase name (a drug-name sub-heading) under a
-   level-1 heading.
+   level-1 heading. In a document with two or more numbered or ALL-CAPS headings (rules 3
+   and 5), such a plain heading after one of them is one level below it.
 A short line is a list item, not a heading, when it follows a sentence ending in a colon
 (a list introduction), starts with a bullet, or stands in a run of `list_min_run` short
 lines that do not read as Title Case headings. Empty headings are kept as empty sections;
@@ -211,16 +212,41 @@ class Classifier:
             i = j
         current_l1 = False
         marked_level = 0  # level of the last heading the source marked (HTML <hN>)
+        # Numbered and ALL-CAPS headings found by rule: when a document has several, a plain
+        # heading after one ("5. TREATMENT", then "Disease-modifying therapy") is its sub-heading.
+        styled = [ln for ln in lines if ln.kind == "heading" and ln.level is None and ln.block.kind != "heading"]
+        styles_nest = sum(1 for ln in styled if self.styled(ln.block.text)) >= 2
+        styled_level: int | None = None  # level of the last numbered or ALL-CAPS heading
         for ln in lines:
             if ln.kind != "heading":
                 continue
             if ln.level is None and ln.block.kind == "heading":
                 ln.level = marked_level + 1  # a bold pseudo-heading nests under the last <hN>
             elif ln.level is None:
-                ln.level = self.unknown_level(ln.block.text, current_l1)
-            elif ln.block.kind == "heading":
-                marked_level = ln.level
+                level = self.unknown_level(ln.block.text, current_l1)
+                if styles_nest and self.styled(ln.block.text):
+                    styled_level = level
+                elif styles_nest and styled_level is not None:
+                    level = max(level, styled_level + 1)
+                ln.level = level
+            else:
+                styled_level = None  # a heading the source or the site marked starts afresh
+                if ln.block.kind == "heading":
+                    marked_level = ln.level
             current_l1 = current_l1 or ln.level == 1
+
+    @staticmethod
+    def styled(text: str) -> bool:
+        """A numbered (`2.`, `3.1`, `IV.`) or ALL-CAPS heading: one that marks its rank by style.
+
+        >>> Classifier.styled("5. TREATMENT"), Classifier.styled("ETIOLOGY"), Classifier.styled("Disease-modifying therapy")
+        (True, True, False)
+        """
+        text = text.strip()
+        if _NUMBERED.match(text):
+            return True
+        letters = [c for c in text if c.isalpha()]
+        return len(letters) >= 4 and all(c.isupper() for c in letters)
 
     def title_case(self, text: str) -> bool:
         """Every significant word capitalized (a slug counts), no parentheses or digits."""
