@@ -104,3 +104,11 @@ def test_bylines_and_page_metadata_go_prose_starting_with_by_stays() -> None:
     assert [b.text for b in doc.blocks] == [BODY[0], lines[3], BODY[1], BODY[2]]
     reasons = {r.text: r.reason for r in doc.removed}
     assert "byline" in reasons[byline] and "credentials" in reasons[byline]
+
+
+def test_breadcrumb_above_the_body_goes_and_a_pipe_row_in_the_body_stays() -> None:
+    row = "Methotrexate | 15 mg | weekly"
+    doc = _run(["Health Library | Arthritis Center", "Home › Conditions › Sarcoidosis", "Sarcoidosis", *BODY, row])
+    assert [b.text for b in doc.blocks] == ["Sarcoidosis", *BODY, row]
+    assert {r.reason for r in doc.removed} == {"navigation line before the body (breadcrumb or menu)"}
+    assert [r.line_start for r in doc.removed] == [1, 2]

@@ -10,7 +10,8 @@ Two detectors:
   distinct marketing/navigation cue it contains (subscribe, cookies, CME credits, prices,
   the site's own name...).
   A block scoring `min_score` or more is removed anywhere; in the document's tail, blocks
-  scoring at least 1 are removed together with up to `tail_max_gap` unscored blocks between them.
+  scoring at least 1 are removed together with up to `tail_max_gap` unscored blocks between them;
+  above the body, a breadcrumb or menu line (`is_nav_line`) is removed.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ class Settings(StageSettings):
     # Blocks longer than this many characters are never removed by the scorer (a long
     # paragraph that mentions "credits" is content).
     max_block_chars: int = Field(400, ge=1)
+    # Before the body (above the first sentence or block longer than `nav_max_words` words), a line of
+    # 2 or more short parts split by navigation separators (` | `, ` › `, ` » `, ` / `,
+    # ` > `) with no sentence end is a breadcrumb or menu ("Health Library | Arthritis
+    # Center"). Only there: a table row written with pipes further down is content.
+    nav_max_words: int = Field(12, ge=0)
+    nav_max_part_words: int = Field(4, ge=1)
 
 
 _HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:www\.)?([^/:?#]+)", re.IGNORECASE)
@@ -109,6 +116,27 @@ def brand_names(blocks: list[Block]) -> set[str]:
 
 
 _NAV_SEPARATORS = re.compile(r"\s[|›»/]\s")
+_NAV_SPLIT = re.compile(r"\s+[|›»/>]\s+")
+_NAV_STRONG = re.compile(r"\s[|›»]\s")  # "/" and ">" also write "signs / symptoms", "age > 65"
+
+
+def is_nav_line(text: str, max_words: int, max_part_words: int) -> bool:
+    """True if `text` reads as a breadcrumb or a menu: 2 or more short parts split by
+    navigation separators, no more than `max_words` words, no sentence end.
+
+    >>> is_nav_line("Health Library | Arthritis Center", 12, 4), is_nav_line("Home › Diseases › Gout", 12, 4)
+    (True, True)
+    >>> is_nav_line("Take 1 tablet | twice daily.", 12, 4), is_nav_line("Signs / Symptoms", 12, 4)
+    (False, False)
+    >>> is_nav_line("Home / Conditions / Gout", 12, 4)
+    True
+    """
+    if len(text.split()) > max_words or text.rstrip()[-1:] in ".!?:;":
+        return False
+    parts = _NAV_SPLIT.split(text.strip())
+    if len(parts) < (2 if _NAV_STRONG.search(text) else 3):
+        return False
+    return all(0 < len(p.split()) <= max_part_words for p in parts)
 
 
 def line_key(text: str) -> str:
@@ -285,6 +313,11 @@ class Boilerplate:
                 reasons[i] = f"marketing cues: {', '.join(hits)}"
             elif len(blocks[i].text.split()) <= s.short_line_words:
                 reasons[i] = f"short line with a marketing cue: {', '.join(hits)}"
+        for i, block in enumerate(blocks):  # breadcrumbs and menus above the body
+            if len(block.text.split()) > s.nav_max_words or block.text.rstrip()[-1:] in ".!?":
+                break  # the body starts at the first sentence or long block
+            if reasons[i] is None and is_nav_line(block.text, s.nav_max_words, s.nav_max_part_words):
+                reasons[i] = "navigation line before the body (breadcrumb or menu)"
         start = tail_zone([len(h) for h in found], s.tail_min_score, s.tail_max_gap)
         for i in range(start, len(blocks)):
             if reasons[i] is None:
