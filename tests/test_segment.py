@@ -1,5 +1,5 @@
 from pipeline.config import SiteConfig
-from pipeline.document import Block, Document
+from pipeline.document import Block, Document, Removal
 from pipeline.sites import compile_site
 from pipeline.stages import RunContext
 from pipeline.stages.segment import Segment, Settings
@@ -117,3 +117,28 @@ def test_bold_pseudo_heading_nests_under_the_last_marked_heading() -> None:
               Block(BODY, 4), Block("Fatigue", 5, "item"), Block("Weight loss", 6, "item"), Block(BODY, 7)]
     doc = _segment(blocks)
     assert _tree(doc) == [(2, "Treatment", 1), (3, "Medications", 4)]
+
+
+def test_a_heading_emptied_by_removed_chrome_goes_and_an_empty_template_heading_stays() -> None:
+    blocks = [
+        Block("Outlook", 1, "heading", 2), Block(BODY, 2),
+        Block("Anatomy", 3, "heading", 2),  # empty in the source: a template heading
+        Block("Review Date 2/14/2023", 4, "heading", 2),  # its credits were removed (lines 5-6)
+        Block("Alternative Names", 7, "heading", 2), Block("Sprue", 8),
+        Block("References", 9, "heading", 2),  # its list was dropped as page chrome, numbered 10
+    ]
+    doc = Document(doc_id="d", source="d", raw=b"", sha256="", kind="html", blocks=blocks, steps=["boilerplate"])
+    doc.removed = [
+        Removal("boilerplate", "marketing cues: credentials", 5, 5, "Updated by: J. Doe, MD"),
+        Removal("boilerplate", "marketing tail zone", 6, 6, "Learn how to cite this page"),
+        Removal("strip_html", 'page chrome: <div class="reflist">', 10, 10, "1. Smith J. Gout."),
+        Removal("dedup", "repeated copy", 3, 3, "Outlook"),  # dedup's removals empty nothing
+    ]
+    out = Segment(Settings(), RunContext(config_dir=".", sites={}))(doc)
+    assert [s.heading for s in out.sections] == ["Outlook", "Anatomy", "Alternative Names"]
+    assert [(r.stage, r.text) for r in out.removed[4:]] == [("segment", "Review Date 2/14/2023"), ("segment", "References")]
+    assert out.stats["segment"]["lines_removed"] == 2
+    kept = Segment(Settings(drop_emptied_headings=False), RunContext(config_dir=".", sites={}))(
+        Document(doc_id="d", source="d", raw=b"", sha256="", kind="html", blocks=blocks, steps=["boilerplate"])
+    )
+    assert len(kept.sections) == 5

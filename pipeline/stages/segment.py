@@ -24,12 +24,13 @@ text before the first heading is the untitled opening (heading None).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
 
-from pipeline.document import Block, Document, Link, Section
+from pipeline.document import Block, Document, Link, Removal, Section
 from pipeline.sites import CompiledSite, detect_site, heading_key
 from pipeline.stages import RunContext, StageError, StageSettings
 
@@ -55,6 +56,11 @@ class Settings(StageSettings):
     small_words: list[str] = Field(
         default_factory=lambda: ["a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"]
     )
+    # A heading left with neither text nor sub-headings because everything under it was page
+    # chrome or boilerplate ("Review Date" over credits, "References" over a dropped
+    # reference list) goes too, with a `removed.jsonl` row. Empty template headings, with
+    # nothing removed under them, stay.
+    drop_emptied_headings: bool = True
 
 
 Kind = Literal["heading", "candidate", "paragraph", "list_item"]
@@ -288,6 +294,37 @@ class Classifier:
         return 1
 
 
+# Removals that take a heading's content with them (not the text outside a page's <main>,
+# nor dedup's repeated copies, which have the content elsewhere).
+_CONTENT_REMOVERS = ("strip_html", "boilerplate")
+
+
+def emptied_headings(lines: list[Line], removed: list[Removal]) -> list[int]:
+    """Indexes of the headings that have neither body nor sub-headings, and under which
+    (between them and the next block) page chrome or boilerplate was removed. A removal
+    numbered as the block after it (HTML pages) counts as under the heading before it.
+
+    >>> def head(text, line, level=1): return Line(Block(text, line), "heading", level)
+    >>> lines = [head("Outlook", 1), Line(Block("Good.", 2), "paragraph"), head("Review Date", 3), head("Anatomy", 5)]
+    >>> emptied_headings(lines, [Removal("boilerplate", "marketing cues", 4, 4, "Updated by: X, MD")])
+    [2]
+    """
+    at = sorted(r.line_start for r in removed if r.stage in _CONTENT_REMOVERS and not r.reason.startswith("outside"))
+    found: list[int] = []
+    for idx, ln in enumerate(lines):
+        if ln.kind != "heading":
+            continue
+        nxt = lines[idx + 1] if idx + 1 < len(lines) else None
+        if nxt is not None and (nxt.kind != "heading" or (nxt.level or 1) > (ln.level or 1)):
+            continue  # it has a body or sub-headings
+        start = ln.block.line
+        end = nxt.block.line if nxt is not None else None
+        k = bisect_right(at, start)
+        if k < len(at) and (end is None or at[k] <= end):
+            found.append(idx)
+    return found
+
+
 def build_sections(doc_id: str, lines: list[Line], small_words: frozenset[str]) -> tuple[list[Section], list[Link]]:
     """Fold classified lines into sections; move link offsets into section coordinates."""
     sections: list[Section] = []
@@ -352,6 +389,16 @@ class Segment:
         classifier = Classifier(self.settings, site, marked)
         lines = [classifier.first_pass(b) for b in doc.blocks]
         classifier.resolve(lines)
+        if self.settings.drop_emptied_headings:
+            emptied = set(emptied_headings(lines, doc.removed))
+            for idx in sorted(emptied):
+                block = lines[idx].block
+                reason = "heading left empty: everything under it was page chrome or boilerplate"
+                doc.removed.append(Removal(self.name, reason, block.line, block.line, block.text))
+            lines = [ln for idx, ln in enumerate(lines) if idx not in emptied]
+            doc.count(self.name, "lines_removed", len(emptied))
+            if not lines:
+                raise StageError("no_content", "no text left after cleaning (only headings over removed text)")
         doc.sections, doc.links = build_sections(doc.doc_id, lines, self.small_words)
         if doc.title is None and doc.sections and doc.sections[0].heading is not None and lines[0].level == 1:
             doc.title = doc.sections[0].heading
