@@ -138,6 +138,12 @@ def test_a_heading_emptied_by_removed_chrome_goes_and_an_empty_template_heading_
     assert [s.heading for s in out.sections] == ["Outlook", "Anatomy", "Alternative Names"]
     assert [(r.stage, r.text) for r in out.removed[4:]] == [("segment", "Review Date 2/14/2023"), ("segment", "References")]
     assert out.stats["segment"]["lines_removed"] == 2
+    # The first line is the title: a breadcrumb removed under it does not take it away.
+    titled = Document(doc_id="d", source="d", raw=b"", sha256="", blocks=[Block("Acute Pancreatitis", 1),
+                      Block("Overview", 3), Block(BODY, 4)], steps=["boilerplate"],
+                      removed=[Removal("boilerplate", "navigation line", 2, 2, "Home > Pancreas")])
+    assert [s.heading for s in Segment(Settings(), RunContext(config_dir=".", sites={}))(titled).sections] == [
+        "Acute Pancreatitis", "Overview"]
     kept = Segment(Settings(drop_emptied_headings=False), RunContext(config_dir=".", sites={}))(
         Document(doc_id="d", source="d", raw=b"", sha256="", kind="html", blocks=blocks, steps=["boilerplate"])
     )

@@ -302,7 +302,8 @@ _CONTENT_REMOVERS = ("strip_html", "boilerplate")
 def emptied_headings(lines: list[Line], removed: list[Removal]) -> list[int]:
     """Indexes of the headings that have neither body nor sub-headings, and under which
     (between them and the next block) page chrome or boilerplate was removed. A removal
-    numbered as the block after it (HTML pages) counts as under the heading before it.
+    numbered as the block after it (HTML pages) counts as under the heading before it. The
+    first line is never one: it is the title (a breadcrumb removed under it is not its text).
 
     >>> def head(text, line, level=1): return Line(Block(text, line), "heading", level)
     >>> lines = [head("Outlook", 1), Line(Block("Good.", 2), "paragraph"), head("Review Date", 3), head("Anatomy", 5)]
@@ -312,8 +313,8 @@ def emptied_headings(lines: list[Line], removed: list[Removal]) -> list[int]:
     at = sorted(r.line_start for r in removed if r.stage in _CONTENT_REMOVERS and not r.reason.startswith("outside"))
     found: list[int] = []
     for idx, ln in enumerate(lines):
-        if ln.kind != "heading":
-            continue
+        if ln.kind != "heading" or idx == 0:
+            continue  # the first line is the document's title, whatever stood under it
         nxt = lines[idx + 1] if idx + 1 < len(lines) else None
         if nxt is not None and (nxt.kind != "heading" or (nxt.level or 1) > (ln.level or 1)):
             continue  # it has a body or sub-headings
