@@ -148,3 +148,12 @@ def test_a_heading_emptied_by_removed_chrome_goes_and_an_empty_template_heading_
         Document(doc_id="d", source="d", raw=b"", sha256="", kind="html", blocks=blocks, steps=["boilerplate"])
     )
     assert len(kept.sections) == 5
+
+
+def test_heading_links_keep_their_part_of_the_display_heading() -> None:
+    from pipeline.document import Link
+
+    block = Block("Go to:", 1, "heading", 2, links=[Link("Go to:", "#s2", None, 0, 6)])
+    doc = _segment([block, BODY])
+    [link] = doc.links
+    assert (link.field, link.text, doc.sections[0].heading[link.start : link.end]) == ("heading", "Go to", "Go to")

@@ -273,3 +273,17 @@ def test_text_with_stray_marks_is_not_markdown() -> None:
     doc = _doc(text)
     assert doc.kind == "text"
     assert [b.text for b in doc.blocks] == [line for line in text.split("\n") if line]
+
+
+def test_citation_marks_and_bracketed_tool_links_go_and_reference_text_stays() -> None:
+    html = (
+        "<html><body><main><h1>Pneumothorax</h1>"
+        '<p>It follows pneumonia.<a href="#r1">[1]</a><sup><a href="#r2">[2, 3]</a></sup> It may recur.</p>'
+        "<h2>References</h2><ol class='references'><li id='cite_note-1'><span class='reference-text'>"
+        'Smith J. Pneumothorax. Lancet. 2020. <a href="https://pubmed.gov/1">[PubMed]</a></span></li></ol>'
+        "</main></body></html>"
+    )
+    _title, blocks = page_blocks(html, Settings())
+    assert [b.text for b in blocks] == [
+        "Pneumothorax", "It follows pneumonia. It may recur.", "References", "Smith J. Pneumothorax. Lancet. 2020.",
+    ]

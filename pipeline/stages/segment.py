@@ -351,10 +351,14 @@ def build_sections(doc_id: str, lines: list[Line], small_words: frozenset[str]) 
             offset = 0
             shift = block.text.find(display) if display in block.text else None
             for link in block.links:
-                if shift is not None and shift <= link.start and link.end <= shift + len(display):
-                    links.append(Link(link.text, link.href, link.title, link.start - shift,
-                                      link.end - shift, current.section_id, "heading"))
-                else:
+                # The link's part of the display heading: "Go to:" is "Go to" once the colon goes.
+                start = end = 0
+                if shift is not None:
+                    start = max(link.start - shift, 0)
+                    end = min(link.end - shift, len(display))
+                if end > start:
+                    links.append(Link(display[start:end], link.href, link.title, start, end, current.section_id, "heading"))
+                else:  # on a part the display form drops (a number, a markdown mark): no span
                     links.append(Link(link.text, link.href, link.title, 0, 0, current.section_id, "heading"))
             continue
         if current is None:

@@ -49,7 +49,7 @@ class Settings(StageSettings):
         r"|complementary|related-posts|comments?|menu|site-header|site-footer|masthead|toc"
         r"|table-of-contents|skip-link|widget\w*"
         # wiki pages: section edit links, citation marks, hatnotes, navigation boxes, fact boxes
-        r"|editsection|reference|reflist|hatnote|navbox|catlinks|noprint|infobox|sitenotice|sitesub"
+        r"|editsection|reference(?!-)|reflist|hatnote|navbox|catlinks|noprint|infobox|sitenotice|sitesub"
         # page furniture: bylines, review dates, disclaimers, feedback boxes, related links
         r"|byline|review-date|disclaimer|feedback|page-header|page-actions|footer|related)\b"
     )
@@ -95,6 +95,9 @@ _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
 _LINK_OPEN, _LINK_CLOSE = "\x00", "\x01"
+# A link or superscript that is only a bracketed short label is a citation mark or a tool link
+# ("[1]", "[2, 3]", "[4–6]", "[PubMed]", "[PMC free article]", "[edit]"), never prose.
+_BRACKETED = re.compile(r"\[[^\[\]]{1,40}\](?:\s*\[[^\[\]]{1,40}\])*")
 # A line of one repeated mark: a setext underline (`=====` under a level-1 heading, `-----`
 # under a level-2 one) or a separator (`-----`, `*****`, `_____`): markup, not text.
 _RULE = re.compile(r"[ \t]{0,3}([=\-_*~])(?:[ \t]?\1){2,}[ \t]*")
@@ -282,6 +285,21 @@ def flatten(nodes: Iterable[Tag | NavigableString], drop: frozenset[str] = froze
     return _finish("".join(parts), metas)
 
 
+def in_page_navigation(tag: Tag, max_chars: int = 60) -> bool:
+    """True if all the text of `tag` (at most `max_chars`) is links to the page itself (`#...`).
+
+    >>> in_page_navigation(BeautifulSoup('<p><a href="#sec2">Go to:</a></p>', "html.parser").p)
+    True
+    >>> in_page_navigation(BeautifulSoup('<p>See <a href="#sec2">causes</a>.</p>', "html.parser").p)
+    False
+    """
+    links = tag.find_all("a")
+    if not links or any(not str(a.get("href") or "").startswith("#") for a in links if isinstance(a, Tag)):
+        return False
+    text = collapse(tag.get_text(" "))
+    return 0 < len(text) <= max_chars and text == collapse(" ".join(a.get_text(" ") for a in links))
+
+
 def visible_text(node: Tag | NavigableString) -> str:
     """The text a reader would see in `node` (none for code: `<script>`, `<style>`).
 
@@ -425,10 +443,16 @@ class _PageWalker:
             return f"<{tag.name}>"
         if tag.name in ("html", "body", "main", "article"):
             return None
+        if tag.name in ("a", "sup"):
+            raw = tag.get_text()
+            if raw.lstrip()[:1] == "[" and _BRACKETED.fullmatch(collapse(raw)):
+                return f"<{tag.name}> bracketed mark"  # citation marks [1][2], [PubMed], [edit]
         for attr in ("id", "class", "role"):
             value = _attr(tag, attr)
             if value and self.drop_attr.search(value.replace("_", "-")):
                 return f'<{tag.name} {attr}="{value}">'
+        if tag.name in ("p", "li") and in_page_navigation(tag):
+            return f"<{tag.name}> of in-page links only"  # "Go to:", a table of contents
         return None
 
     def has_block_child(self, root: Tag) -> set[int]:
