@@ -97,7 +97,7 @@ def test_hard_wrapped_text_gives_one_block_per_paragraph() -> None:
         "Gout is an inflammatory arthritis caused by urate crystals in joints, usually in the setting of hyperuricemia.",
         "Treatment",
         "Colchicine or NSAIDs treat flares, and allopurinol lowers urate.",
-        "- Avoid alcohol.",
+        "Avoid alcohol.",  # a list item, its bullet gone
     ]
     assert len(list(text_blocks(text, join_wrapped=False))) == 8
 
@@ -287,3 +287,21 @@ def test_citation_marks_and_bracketed_tool_links_go_and_reference_text_stays() -
     assert [b.text for b in blocks] == [
         "Pneumothorax", "It follows pneumonia. It may recur.", "References", "Smith J. Pneumothorax. Lancet. 2020.",
     ]
+
+
+def test_text_bullets_become_list_items_without_their_marks() -> None:
+    text = (
+        "Symptoms\n• Tiredness and weight gain\n- Feeling cold\n   o in women, heavy periods\n"
+        "&bull; Dry <a href='/skin'>skin</a>\no is not a bullet when not indented\n"
+    )
+    blocks = list(text_blocks(text))
+    assert [(b.text, b.kind) for b in blocks] == [
+        ("Symptoms", "text"),
+        ("Tiredness and weight gain", "item"),
+        ("Feeling cold", "item"),
+        ("in women, heavy periods", "item"),
+        ("Dry skin", "item"),
+        ("o is not a bullet when not indented", "text"),
+    ]
+    [link] = blocks[4].links
+    assert blocks[4].text[link.start : link.end] == "skin"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
@@ -94,6 +95,9 @@ _BLOCK_CLOSE = re.compile(r"</(?:p|div|h[1-6]|li|body|section|article|table)\s*>
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
+# A bulleted line of text: the mark goes and the line is a list item, as an HTML <li> is.
+# An "o" is a bullet only when indented (a sub-bullet: "   o in women trying to conceive").
+_TEXT_BULLET = re.compile(r"[ \t]*(?:[•·▪◦‣●○■□►▸*\-–—]|(?<=[ \t])o)[ \t]+(?=\S)")
 _LINK_OPEN, _LINK_CLOSE = "\x00", "\x01"
 # A link or superscript that is only a bracketed short label is a citation mark or a tool link
 # ("[1]", "[2, 3]", "[4–6]", "[PubMed]", "[PMC free article]", "[edit]"), never prose.
@@ -346,13 +350,13 @@ def is_hard_wrapped(lines: list[str], width: int = 100, share: float = 0.3) -> b
     False
     """
     filled = [i for i, line in enumerate(lines) if line.strip()]
-    if len(filled) < 4 or len(filled) == len(lines) or any(len(lines[i]) > width * 1.2 for i in filled):
+    if len(filled) < 4 or filled[-1] - filled[0] + 1 == len(filled) or any(len(lines[i]) > width * 1.2 for i in filled):
         return False  # too short, no blank line between paragraphs, or a long line: not wrapped
     continued = 0
     for i in filled:
         here = lines[i].rstrip()
-        nxt = lines[i + 1].lstrip() if i + 1 < len(lines) else ""
-        if nxt[:1].islower() and here[-1:] not in ".!?:;":
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if nxt.lstrip()[:1].islower() and here[-1:] not in ".!?:;" and not _TEXT_BULLET.match(nxt):
             continued += 1
     return continued >= share * len(filled)
 
@@ -405,7 +409,8 @@ def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wra
 
     Text saved hard-wrapped (`is_hard_wrapped`) gives one block per blank-line separated
     paragraph instead, its lines joined by spaces. A setext heading (a line underlined with
-    `===` or `---`) is a heading block of level 1 or 2; rule lines give no block.
+    `===` or `---`) is a heading block of level 1 or 2; rule lines give no block. A bulleted
+    line ("• item", "- item", an indented "o item") is a list item without its bullet.
     """
     setext, lines = setext_headings(text.split("\n"))
     wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
@@ -413,13 +418,21 @@ def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wra
     for number, line in pieces:
         if not line.strip():
             continue
+        bullet = _TEXT_BULLET.match(line)
+        if bullet:
+            line = line[bullet.end():]
         if has_markup(line):
             flat, links = flatten(BeautifulSoup(line, "html.parser").contents)
+            if bullet is None and (mark := _TEXT_BULLET.match(flat)):  # "&bull; item" is a bullet once decoded
+                bullet, flat = mark, flat[mark.end():]
+                links = [replace(k, start=k.start - mark.end(), end=k.end - mark.end()) for k in links]
         else:
             flat, links = collapse(line), []
         if flat:
             level = setext.get(number - 1)
-            if level is None:
+            if bullet is not None:
+                yield Block(text=flat, line=number, kind="item", links=links)
+            elif level is None:
                 yield Block(text=flat, line=number, links=links)
             else:
                 yield Block(text=flat, line=number, kind="heading", level=level, links=links)
