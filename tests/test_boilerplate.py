@@ -112,3 +112,10 @@ def test_breadcrumb_above_the_body_goes_and_a_pipe_row_in_the_body_stays() -> No
     assert [b.text for b in doc.blocks] == ["Sarcoidosis", *BODY, row]
     assert {r.reason for r in doc.removed} == {"navigation line before the body (breadcrumb or menu)"}
     assert [r.line_start for r in doc.removed] == [1, 2]
+
+
+def test_page_numbers_running_heads_and_break_markers_go_anywhere() -> None:
+    page = ["J Clin Cardiol Rev 2023;12(4)    Page 2 of 4", "Continued", "Page 3/4"]
+    doc = _run([BODY[0], page[0], BODY[1], page[1], BODY[2], page[2], "Symptoms continued to worsen over a week."])
+    assert [b.text for b in doc.blocks] == [*BODY, "Symptoms continued to worsen over a week."]
+    assert {r.reason for r in doc.removed} == {"page header, footer or break marker"}

@@ -305,3 +305,20 @@ def test_text_bullets_become_list_items_without_their_marks() -> None:
     ]
     [link] = blocks[4].links
     assert blocks[4].text[link.start : link.end] == "skin"
+
+
+def test_wrapped_text_rejoins_broken_words_and_keeps_numbered_headings_apart() -> None:
+    text = (
+        "1. Introduction\nInfective endocarditis has a changing sub-\nstrate and a self-\nlimiting course in few.\n"
+        "Typing uses HLA-\nDQ2 and viri-\ndans group streptococci.\n\n1.1 Epidemiology\nMen are affected twice\n"
+        "as often as women in most coun-\ntries of the world.\n"
+    )
+    assert [(b.text, b.line) for b in text_blocks(text, wrap_width=40)] == [
+        ("1. Introduction", 1),
+        ("Infective endocarditis has a changing substrate and a self-limiting course in few. "
+         "Typing uses HLA-DQ2 and viridans group streptococci.", 2),
+        ("1.1 Epidemiology", 9),
+        ("Men are affected twice as often as women in most countries of the world.", 10),
+    ]
+    kept = [b.text for b in text_blocks(text, wrap_width=40, dehyphenate=False)]
+    assert "Infective endocarditis has a changing sub- strate" in kept[1]

@@ -11,7 +11,8 @@ Two detectors:
   the site's own name...).
   A block scoring `min_score` or more is removed anywhere; in the document's tail, blocks
   scoring at least 1 are removed together with up to `tail_max_gap` unscored blocks between them;
-  above the body, a breadcrumb or menu line (`is_nav_line`) is removed.
+  above the body, a breadcrumb or menu line (`is_nav_line`) is removed, and anywhere a short
+  line with a page number or a page-break marker (`page_line_pattern`).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Settings(StageSettings):
                 r"\bback to top\b|\bprint this\b|\blast (?:updated|reviewed)\b|\badvertisement\b"
                 r"|\b(?:medically )?reviewed by\b|\bwas this (?:page|article) helpful\b"
                 r"|\breviewed/revised\b|\bnext review due\b|\bupdated (?:on|by)\b|\b\d+ min(?:ute)? read\b"
-                r"|\bhow to cite\b|\burl of this page\b"
+                r"|\bhow to cite\b|\burl of this page\b|\bslideshows?\b|\bwritten by\b"
             ),
             # An author line, "By Jane K. Doe, MD, University of X": its two cues together.
             "byline": r"^by\s+(?:dr\.?\s+)?[\w'-]+\.?(?:\s+[\w'-]+\.?){0,3},",
@@ -92,6 +93,13 @@ class Settings(StageSettings):
     # Center"). Only there: a table row written with pipes further down is content.
     nav_max_words: int = Field(12, ge=0)
     nav_max_part_words: int = Field(4, ge=1)
+    # Page furniture of printed or paged sources, anywhere: a line of at most
+    # `page_line_max_words` words holding a page number ("J Clin Rev 2023;12(4)  Page 2 of 4")
+    # or a page-break marker ("Continued"). Case-insensitive.
+    page_line_pattern: str = (
+        r"\bpage\s+\d{1,4}\s*(?:of|/)\s*\d{1,4}\b|^\(?continued(?: on next page)?\)?$"
+    )
+    page_line_max_words: int = Field(15, ge=0)
 
 
 _HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:www\.)?([^/:?#]+)", re.IGNORECASE)
@@ -236,6 +244,7 @@ class Boilerplate:
         self.sites: dict[str, CompiledSite] = ctx.sites
         self.site_choice = ctx.site
         self.patterns = compile_cues(settings)
+        self.page_line = re.compile(settings.page_line_pattern, re.IGNORECASE)
 
     def __call__(self, doc: Document) -> Document:
         site = detect_site(doc.text, self.sites, self.site_choice)
@@ -313,6 +322,9 @@ class Boilerplate:
                 reasons[i] = f"marketing cues: {', '.join(hits)}"
             elif len(blocks[i].text.split()) <= s.short_line_words:
                 reasons[i] = f"short line with a marketing cue: {', '.join(hits)}"
+        for i, block in enumerate(blocks):  # page numbers, running heads, "Continued"
+            if reasons[i] is None and len(block.text.split()) <= s.page_line_max_words and self.page_line.search(block.text):
+                reasons[i] = "page header, footer or break marker"
         for i, block in enumerate(blocks):  # breadcrumbs and menus above the body
             if len(block.text.split()) > s.nav_max_words or block.text.rstrip()[-1:] in ".!?":
                 break  # the body starts at the first sentence or long block

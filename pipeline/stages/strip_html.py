@@ -14,7 +14,9 @@ Three input kinds, chosen by content (not file extension):
   headings become heading blocks with their level, paragraphs, list items, quotes and table
   cells text blocks without their marks; emphasis and code marks go, link text stays (links
   kept as data), images go; a bold-only paragraph is a pseudo-heading, as on HTML pages.
-Whitespace runs inside a block collapse to one space; that is the only change to the text.
+Whitespace runs inside a block collapse to one space; the other changes to the text are the
+removal of marks (bullets, markdown marks) and, in hard-wrapped text, the rejoining of words a
+line-end hyphen broke.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ class Settings(StageSettings):
     # `wrap_share` of the lines continued mid-sentence) is read one paragraph per blank-line
     # separated group instead of one per line.
     join_wrapped_lines: bool = True
+    # In hard-wrapped text, a word broken by a hyphen at a line end is joined again
+    # ("manage-" + "ment"), keeping the hyphen of a real compound ("self-" + "limiting").
+    dehyphenate: bool = True
     wrap_width: int = Field(100, ge=20)
     wrap_share: float = Field(0.3, gt=0, le=1)
     # A text is markdown when at least this many of its lines carry a markdown-only mark
@@ -361,12 +366,61 @@ def is_hard_wrapped(lines: list[str], width: int = 100, share: float = 0.3) -> b
     return continued >= share * len(filled)
 
 
-def _wrapped_paragraphs(lines: list[str]) -> Iterator[tuple[int, str]]:
+# A numbered heading of wrapped text ("1.1 Epidemiology"): a paragraph of its own.
+_NUMBERED_HEADING = re.compile(r"(?:\d{1,2}\.)*\d{1,2}\.?[ \t]+[A-Z][^.!?;:]{0,80}")
+_HYPHEN_END = re.compile(r"([A-Za-z]+)-$")
+_WORD_START = re.compile(r"[a-z]+")
+
+
+def keeps_hyphen(first: str, second: str, min_zipf: float = 3.0) -> bool:
+    """Whether a word broken at a line end, `first`- then `second`, keeps its hyphen: only
+    when both halves are common words (Zipf frequency >= `min_zipf`, wordfreq) and the joined
+    word is rarer than either ("self-limiting", "well-known"); else the hyphen only broke
+    the word ("manage-ment", "viri-dans", "Transoeso-phageal").
+
+    >>> keeps_hyphen("self", "limiting"), keeps_hyphen("manage", "ment"), keeps_hyphen("Transoeso", "phageal")
+    (True, False, False)
+    """
+    from wordfreq import zipf_frequency
+
+    z1, z2 = zipf_frequency(first.lower(), "en"), zipf_frequency(second.lower(), "en")
+    return min(z1, z2) >= min_zipf and zipf_frequency((first + second).lower(), "en") < min(z1, z2)
+
+
+def _join_line(parts: list[str], line: str, dehyphenate: bool) -> None:
+    """Add a line to a wrapped paragraph: after a space, or glued to a word its hyphen broke."""
+    if parts and dehyphenate and (end := _HYPHEN_END.search(parts[-1])):
+        if (start := _WORD_START.match(line)) is not None:
+            if keeps_hyphen(end.group(1), start.group(0)):
+                parts[-1] += line
+            else:
+                parts[-1] = parts[-1][:-1] + line
+            return
+        if line[:1].isalnum():  # "HLA-" then "DQ2": a hyphenated name
+            parts[-1] += line
+            return
+    parts.append(line)
+
+
+def _wrapped_paragraphs(lines: list[str], dehyphenate: bool = True) -> Iterator[tuple[int, str]]:
     """(first line number, joined text) of each blank-line separated group; a line that starts
-    with a bullet starts a new paragraph."""
+    with a bullet starts a new paragraph, a numbered heading line followed by a capital or a
+    digit is one of its own ("1.1 Epidemiology" over "Men are affected..."), and a word broken
+    by a hyphen at a line end is joined again (`keeps_hyphen`).
+
+    >>> list(_wrapped_paragraphs(["1. Introduction", "Gout is an inflam-", "mation.", "", "2. Causes", "3.1 Urate"]))
+    [(1, '1. Introduction'), (2, 'Gout is an inflammation.'), (5, '2. Causes'), (6, '3.1 Urate')]
+    """
     start, parts = 0, []
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
+        nxt = lines[number].lstrip() if number < len(lines) else ""
+        if _NUMBERED_HEADING.fullmatch(stripped) and (not nxt or nxt[0].isupper() or nxt[0].isdigit()):
+            if parts:
+                yield start, " ".join(parts)
+            yield number, stripped
+            start, parts = number + 1, []
+            continue
         if not stripped or _BULLET_START.match(stripped):
             if parts:
                 yield start, " ".join(parts)
@@ -374,7 +428,7 @@ def _wrapped_paragraphs(lines: list[str]) -> Iterator[tuple[int, str]]:
             continue
         if not parts:
             start = number
-        parts.append(stripped)
+        _join_line(parts, stripped, dehyphenate)
     if parts:
         yield start, " ".join(parts)
 
@@ -401,7 +455,9 @@ def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
     return levels, cleaned
 
 
-def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3) -> Iterator[Block]:
+def text_blocks(
+    text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3, dehyphenate: bool = True
+) -> Iterator[Block]:
     """Blocks of a text monograph: one per non-empty line, inline markup flattened.
 
     >>> [(b.text, b.line, [l.href for l in b.links]) for b in text_blocks("a  b\\n\\n<a href='u'>x</a> &amp; y")]
@@ -414,7 +470,7 @@ def text_blocks(text: str, join_wrapped: bool = True, wrap_width: int = 100, wra
     """
     setext, lines = setext_headings(text.split("\n"))
     wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
-    pieces = _wrapped_paragraphs(lines) if wrapped else enumerate(lines, start=1)
+    pieces = _wrapped_paragraphs(lines, dehyphenate) if wrapped else enumerate(lines, start=1)
     for number, line in pieces:
         if not line.strip():
             continue
@@ -751,7 +807,7 @@ class StripHtml:
             doc.count(self.name, "lines_removed", outside_blocks + len(dropped))
         else:
             doc.kind = "text"
-            doc.blocks = list(text_blocks(doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share))
+            doc.blocks = list(text_blocks(doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate))
         doc.count(self.name, "blocks", len(doc.blocks))
         doc.count(self.name, "links", sum(len(b.links) for b in doc.blocks))
         if doc.kind == "text":
