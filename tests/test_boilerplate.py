@@ -119,3 +119,18 @@ def test_page_numbers_running_heads_and_break_markers_go_anywhere() -> None:
     doc = _run([BODY[0], page[0], BODY[1], page[1], BODY[2], page[2], "Symptoms continued to worsen over a week."])
     assert [b.text for b in doc.blocks] == [*BODY, "Symptoms continued to worsen over a week."]
     assert {r.reason for r in doc.removed} == {"page header, footer or break marker"}
+
+
+def test_link_only_lines_above_the_body_go() -> None:
+    from pipeline.document import Link
+
+    doc = Document(doc_id="d", source="d", raw=b"", sha256="", text="")
+    doc.blocks = [
+        Block("Home", 1, "item", links=[Link("Home", "/", None, 0, 4)]),
+        Block("Skip to main content", 2, links=[Link("Skip to main content", "#main", None, 0, 20)]),
+        Block("Celiac disease", 3, "heading", 1),
+        Block(BODY[0], 4),
+        Block("Cluster headache", 5, "item", links=[Link("Cluster headache", "/ch", None, 0, 16)]),  # in the body: stays
+    ]
+    out = Boilerplate(Settings(), RunContext(config_dir=".", sites={}, site="auto"))(doc)
+    assert [b.text for b in out.blocks] == ["Celiac disease", BODY[0], "Cluster headache"]

@@ -322,3 +322,17 @@ def test_wrapped_text_rejoins_broken_words_and_keeps_numbered_headings_apart() -
     ]
     kept = [b.text for b in text_blocks(text, wrap_width=40, dehyphenate=False)]
     assert "Infective endocarditis has a changing sub- strate" in kept[1]
+
+
+def test_a_reader_envelope_gives_the_title_and_is_listed_as_removed() -> None:
+    text = (
+        "Title: Celiac disease - Symptoms and treatment | HealthHub\n\nURL Source: https://h.org/celiac\n\n"
+        "Markdown Content:\n# Celiac disease\n\n**Celiac disease** is an [autoimmune](/a) disorder.\n\n"
+        "## Symptoms\n\nDiarrhoea.\n"
+    )
+    doc = _doc(text)
+    assert doc.title == "Celiac disease"
+    assert [(b.text, b.line) for b in doc.blocks][:2] == [("Celiac disease", 6), ("Celiac disease is an autoimmune disorder.", 8)]
+    [row] = doc.removed
+    assert (row.reason, row.line_start, row.line_end) == ("reader envelope (Title, URL Source, ...)", 1, 5)
+    assert row.text.startswith("Title: Celiac disease") and row.text.endswith("Markdown Content:")

@@ -128,6 +128,18 @@ _NAV_SPLIT = re.compile(r"\s+[|›»/>]\s+")
 _NAV_STRONG = re.compile(r"\s[|›»]\s")  # "/" and ">" also write "signs / symptoms", "age > 65"
 
 
+def is_link_only(block: Block) -> bool:
+    """True if one link covers all of the block's text (a menu entry, a skip link).
+
+    >>> from pipeline.document import Link
+    >>> is_link_only(Block("Home", 1, links=[Link("Home", "/", None, 0, 4)]))
+    True
+    >>> is_link_only(Block("See Home", 1, links=[Link("Home", "/", None, 4, 8)]))
+    False
+    """
+    return any(link.start == 0 and link.end == len(block.text) for link in block.links)
+
+
 def is_nav_line(text: str, max_words: int, max_part_words: int) -> bool:
     """True if `text` reads as a breadcrumb or a menu: 2 or more short parts split by
     navigation separators, no more than `max_words` words, no sentence end.
@@ -330,6 +342,8 @@ class Boilerplate:
                 break  # the body starts at the first sentence or long block
             if reasons[i] is None and is_nav_line(block.text, s.nav_max_words, s.nav_max_part_words):
                 reasons[i] = "navigation line before the body (breadcrumb or menu)"
+            elif reasons[i] is None and block.kind != "heading" and is_link_only(block):
+                reasons[i] = "link-only line before the body (menu or skip link)"
         start = tail_zone([len(h) for h in found], s.tail_min_score, s.tail_max_gap)
         for i in range(start, len(blocks)):
             if reasons[i] is None:

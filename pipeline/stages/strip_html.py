@@ -125,6 +125,36 @@ _MARKDOWN_MARKS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
 )
 
 
+# The header a web-to-markdown reader (Jina Reader and the like) puts above the page:
+# "Title: ...", "URL Source: ...", "Published Time: ...", then "Markdown Content:".
+_ENVELOPE_FIELD = re.compile(r"(Title|URL Source|Published Time|Description|Warning|Source URL):[ \t]*(.*)")
+_ENVELOPE_END = "Markdown Content:"
+
+
+def reader_envelope(lines: list[str], max_lines: int = 20) -> tuple[str | None, int]:
+    """(the page title, number of lines) of a reader envelope at the top of `lines`, or
+    (None, 0) when there is none.
+
+    >>> reader_envelope(["Title: Gout | Site", "", "URL Source: https://x.org/gout", "Markdown Content:", "Gout"])
+    ('Gout | Site', 4)
+    >>> reader_envelope(["Title: a poem", "It rhymes."])
+    (None, 0)
+    """
+    title: str | None = None
+    for i, line in enumerate(lines[:max_lines]):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped == _ENVELOPE_END:
+            return (title, i + 1) if title is not None else (None, 0)
+        field = _ENVELOPE_FIELD.fullmatch(stripped)
+        if field is None:
+            return None, 0
+        if field.group(1) == "Title":
+            title = field.group(2).strip() or None
+    return None, 0
+
+
 def is_markdown(text: str, min_lines: int = 3) -> bool:
     """True if at least `min_lines` lines of `text` carry a markdown-only mark (`_MARKDOWN_MARKS`).
 
@@ -722,13 +752,16 @@ _TITLE_SEPARATOR = re.compile(r"(?<!\s)\s+(?:[|–—-]|::)\s+")
 
 
 def page_title(text: str) -> str:
-    """A `<title>` without the site name that pages append after a separator.
+    """The topic of a `<title>`: its first part, before the separators that add the page's
+    aspect ("Symptoms and causes") and the site name.
 
     >>> page_title("Systemic Lupus Erythematosus - HealthSite"), page_title("Crohn's disease")
     ('Systemic Lupus Erythematosus', "Crohn's disease")
+    >>> page_title("Gout - Symptoms and causes - Mayo Clinic")
+    'Gout'
     """
     parts = [p for p in _TITLE_SEPARATOR.split(text) if p.strip()]
-    return max(parts[:-1] or parts, key=len).strip() if len(parts) > 1 else text
+    return parts[0].strip() if len(parts) > 1 else text  # "Gout - Symptoms and causes - Mayo Clinic": the topic
 
 
 def content_root(soup: BeautifulSoup, article_min_share: float) -> Tag | None:
@@ -790,6 +823,12 @@ class StripHtml:
 
     def __call__(self, doc: Document) -> Document:
         st = self.settings
+        title, n_envelope = reader_envelope(doc.text.split("\n", 20)) if doc.text.startswith("Title:") else (None, 0)
+        if n_envelope:  # a reader's header: the title is kept, the rest listed as removed
+            lines = doc.text.split("\n")
+            envelope = [line.strip() for line in lines[:n_envelope] if line.strip()]
+            doc.removed.append(Removal(self.name, "reader envelope (Title, URL Source, ...)", 1, n_envelope, "\n".join(envelope)))
+            doc.text = "\n" * n_envelope + "\n".join(lines[n_envelope:])  # blank lines keep the numbering
         if is_html_page(doc.text, st.html_min_block_tags):
             doc.kind = "html"
             dropped: list[Removal] = []
@@ -808,6 +847,10 @@ class StripHtml:
         else:
             doc.kind = "text"
             doc.blocks = list(text_blocks(doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate))
+        if n_envelope:
+            doc.title = page_title(title) if title else doc.title
+            if doc.kind == "html":  # text and markdown count the envelope's now blank lines already
+                doc.count(self.name, "lines_removed", len(envelope))
         doc.count(self.name, "blocks", len(doc.blocks))
         doc.count(self.name, "links", sum(len(b.links) for b in doc.blocks))
         if doc.kind == "text":
