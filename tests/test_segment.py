@@ -116,7 +116,7 @@ def test_bold_pseudo_heading_nests_under_the_last_marked_heading() -> None:
     blocks = [Block("Treatment", 1, "heading", 2), Block(BODY, 2), Block("Medications", 3, "heading", None),
               Block(BODY, 4), Block("Fatigue", 5, "item"), Block("Weight loss", 6, "item"), Block(BODY, 7)]
     doc = _segment(blocks)
-    assert _tree(doc) == [(2, "Treatment", 1), (3, "Medications", 4)]
+    assert _tree(doc) == [(1, "Treatment", 1), (2, "Medications", 4)]  # levels start at 1
 
 
 def test_a_heading_emptied_by_removed_chrome_goes_and_an_empty_template_heading_stays() -> None:
@@ -157,3 +157,10 @@ def test_heading_links_keep_their_part_of_the_display_heading() -> None:
     doc = _segment([block, BODY])
     [link] = doc.links
     assert (link.field, link.text, doc.sections[0].heading[link.start : link.end]) == ("heading", "Go to", "Go to")
+
+
+def test_levels_start_at_one_and_back_matter_does_not_nest_under_a_numbered_section() -> None:
+    doc = _segment([Block("Migraine", 1, "heading", 2), Block(BODY, 2), Block("Triggers", 3, "heading", 3), Block(BODY, 4)])
+    assert [s.level for s in doc.sections] == [1, 2]
+    doc = _segment(["1. INTRODUCTION", BODY, "2. PREVENTION", BODY, "References", BODY])
+    assert [(s.level, s.heading) for s in doc.sections] == [(1, "INTRODUCTION"), (1, "PREVENTION"), (1, "References")]

@@ -14,7 +14,10 @@ adds known headings and their levels (`configs/sites/<site>.yaml`). In order of 
 6. short, title-like lines (no final period, no sentence verb) followed by body or by another
    heading: level 1, or 2 for a short lowercase name (a drug-name sub-heading) under a
    level-1 heading. In a document with two or more numbered or ALL-CAPS headings (rules 3
-   and 5), such a plain heading after one of them is one level below it.
+   and 5), such a plain heading after one of them is one level below it, unless it is front
+   or back matter ("References").
+Levels start at 1: when the highest heading is at level 2 or below (a page whose `<h1>` is
+outside its `<article>`), every heading moves up.
 A short line is a list item, not a heading, when it follows a sentence ending in a colon
 (a list introduction), starts with a bullet, or stands in a run of `list_min_run` short
 lines that do not read as Title Case headings. Empty headings are kept as empty sections;
@@ -61,6 +64,16 @@ class Settings(StageSettings):
     # reference list) goes too, with a `removed.jsonl` row. Empty template headings, with
     # nothing removed under them, stay.
     drop_emptied_headings: bool = True
+    # Headings of a document's front and back matter: never the sub-heading of a numbered or
+    # ALL-CAPS section ("5. PREVENTION" then "References"). Compared lower-case, without a colon.
+    matter_headings: list[str] = Field(
+        default_factory=lambda: [
+            "abstract", "summary", "keywords", "key words", "references", "bibliography", "sources",
+            "further reading", "see also", "external links", "notes", "acknowledgements",
+            "acknowledgments", "funding", "conflicts of interest", "conflict of interest", "disclosures",
+            "author information", "appendix",
+        ]
+    )
 
 
 Kind = Literal["heading", "candidate", "paragraph", "list_item"]
@@ -131,6 +144,7 @@ class Classifier:
         self.s = settings
         self.site = site
         self.sentence_words = frozenset(settings.sentence_words)
+        self.matter_words = frozenset(settings.matter_headings)
         self.small_words = frozenset(settings.small_words)
 
     def vocab_level(self, text: str) -> int | None:
@@ -232,7 +246,7 @@ class Classifier:
                 level = self.unknown_level(ln.block.text, current_l1)
                 if styles_nest and self.styled(ln.block.text):
                     styled_level = level
-                elif styles_nest and styled_level is not None:
+                elif styles_nest and styled_level is not None and not self.matter(ln.block.text):
                     level = max(level, styled_level + 1)
                 ln.level = level
             else:
@@ -240,6 +254,18 @@ class Classifier:
                 if ln.block.kind == "heading":
                     marked_level = ln.level
             current_l1 = current_l1 or ln.level == 1
+        # Levels start at 1: a page whose <h1> is outside its <article>, or a fragment that
+        # starts at <h2>, has its top sections at level 1 too.
+        levels = [ln.level for ln in lines if ln.kind == "heading" and ln.level is not None]
+        shift = min(levels) - 1 if levels else 0
+        if shift > 0:
+            for ln in lines:
+                if ln.kind == "heading" and ln.level is not None:
+                    ln.level -= shift
+
+    def matter(self, text: str) -> bool:
+        """A front or back matter heading (`Settings.matter_headings`)."""
+        return " ".join(text.strip().rstrip(":").lower().split()) in self.matter_words
 
     @staticmethod
     def styled(text: str) -> bool:
