@@ -134,3 +134,10 @@ def test_link_only_lines_above_the_body_go() -> None:
     ]
     out = Boilerplate(Settings(), RunContext(config_dir=".", sites={}, site="auto"))(doc)
     assert [b.text for b in out.blocks] == ["Celiac disease", BODY[0], "Cluster headache"]
+
+
+def test_web_page_bylines_and_appointment_chrome_go() -> None:
+    lines = ["Written by WebMD Editorial Contributors", "Request an appointment", BODY[0],
+             "Written by hand, the notes were lost, and the diagnosis was delayed for weeks in this patient."]
+    doc = _run(lines)
+    assert [b.text for b in doc.blocks] == lines[2:]

@@ -60,10 +60,14 @@ class Settings(StageSettings):
                 r"\bback to top\b|\bprint this\b|\blast (?:updated|reviewed)\b|\badvertisement\b"
                 r"|\b(?:medically )?reviewed by\b|\bwas this (?:page|article) helpful\b"
                 r"|\breviewed/revised\b|\bnext review due\b|\bupdated (?:on|by)\b|\b\d+ min(?:ute)? read\b"
-                r"|\bhow to cite\b|\burl of this page\b|\bslideshows?\b|\bwritten by\b"
+                r"|\bhow to cite\b|\burl of this page\b|\bslideshows?\b|^(?:written|fact[- ]checked) by\b[^.!?]{0,80}$"
+                r"|\b(?:request|book|make) an appointment\b|\bfind a (?:doctor|specialist|clinic)\b"
             ),
             # An author line, "By Jane K. Doe, MD, University of X": its two cues together.
-            "byline": r"^by\s+(?:dr\.?\s+)?[\w'-]+\.?(?:\s+[\w'-]+\.?){0,3},",
+            "byline": (
+                r"^by\s+(?:dr\.?\s+)?[\w'-]+\.?(?:\s+[\w'-]+\.?){0,3},"
+                r"|^(?:written|medically reviewed|fact[- ]checked) by\b[^.!?]{0,80}$"
+            ),
             "credentials": r",\s*(?:md|phd|mbbs|mph|frcp|facp|pharmd|dnp|msn|rn)\b(?:[,.;]|\s|$)",
         }
     )
