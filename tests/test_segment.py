@@ -164,3 +164,9 @@ def test_levels_start_at_one_and_back_matter_does_not_nest_under_a_numbered_sect
     assert [s.level for s in doc.sections] == [1, 2]
     doc = _segment(["1. INTRODUCTION", BODY, "2. PREVENTION", BODY, "References", BODY])
     assert [(s.level, s.heading) for s in doc.sections] == [(1, "INTRODUCTION"), (1, "PREVENTION"), (1, "References")]
+
+
+def test_all_caps_lines_stay_headings_inside_a_run_of_short_lines() -> None:
+    doc = _segment(["HYPOTHYROIDISM", "Patient leaflet", "KEY POINTS", "Tiredness", "Feeling cold", BODY])
+    assert [(s.level, s.heading) for s in doc.sections] == [(1, "HYPOTHYROIDISM"), (1, "KEY POINTS")]
+    assert doc.sections[1].paragraphs[:2] == ["Tiredness", "Feeling cold"]

@@ -221,10 +221,12 @@ class Classifier:
             run = lines[i:j]
             prev = lines[i - 1] if i else None
             intro = prev is not None and prev.kind == "paragraph" and prev.block.text.rstrip().endswith(":")
-            plain = [ln for ln in run if not self.colon_heading(ln.block.text)]
+            # Colon and ALL-CAPS headings stay headings inside a run of short lines.
+            marked = [not intro and (self.colon_heading(ln.block.text) or self.all_caps(ln.block.text)) for ln in run]
+            plain = [ln for ln, m in zip(run, marked, strict=True) if not m]
             if intro or (len(plain) >= self.s.list_min_run and not self.heading_run(plain)):
-                for ln in run:
-                    ln.kind = "heading" if (not intro and self.colon_heading(ln.block.text)) else "list_item"
+                for ln, m in zip(run, marked, strict=True):
+                    ln.kind = "heading" if m else "list_item"
             else:
                 for k, ln in enumerate(run):
                     nxt = lines[i + k + 1] if i + k + 1 < n else None
@@ -268,6 +270,12 @@ class Classifier:
         return " ".join(text.strip().rstrip(":").lower().split()) in self.matter_words
 
     @staticmethod
+    def all_caps(text: str) -> bool:
+        """At least 4 letters, all capitals ("KEY POINTS", "TREATMENT")."""
+        letters = [c for c in text if c.isalpha()]
+        return len(letters) >= 4 and all(c.isupper() for c in letters)
+
+    @staticmethod
     def styled(text: str) -> bool:
         """A numbered (`2.`, `3.1`, `IV.`) or ALL-CAPS heading: one that marks its rank by style.
 
@@ -275,10 +283,7 @@ class Classifier:
         (True, True, False)
         """
         text = text.strip()
-        if _NUMBERED.match(text):
-            return True
-        letters = [c for c in text if c.isalpha()]
-        return len(letters) >= 4 and all(c.isupper() for c in letters)
+        return _NUMBERED.match(text) is not None or Classifier.all_caps(text)
 
     def title_case(self, text: str) -> bool:
         """Every significant word capitalized (a slug counts), no parentheses or digits."""

@@ -485,6 +485,40 @@ def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
     return levels, cleaned
 
 
+_BOX_BORDER = re.compile(r"[ \t]*\+[-=~_*+]{3,}\+?[ \t]*|[ \t]*\|[-=~_*]{3,}\|[ \t]*")
+_BOX_LINE = re.compile(r"[ \t]*\|(.*)\|[ \t]*")
+
+
+def unframe(lines: list[str]) -> list[str]:
+    """`lines` with ASCII boxes opened: border lines (`+-----+`) blank, framed lines
+    (`| text |`) without their frame, and an indented framed line (the rest of a wrapped
+    bullet) joined to the line above, its own place left blank so line numbers hold.
+
+    >>> unframe(["+------+", "| KEY POINTS |", "| • Thyroid makes |", "|   too little. |", "+------+", "x | y"])
+    ['', 'KEY POINTS', '• Thyroid makes too little.', '', '', 'x | y']
+    """
+    out = list(lines)
+    in_box = False
+    for i, line in enumerate(lines):
+        if _BOX_BORDER.fullmatch(line):
+            out[i] = ""
+            in_box = not in_box
+            continue
+        framed = _BOX_LINE.fullmatch(line) if in_box else None
+        if framed is None:
+            continue
+        inner = framed.group(1).rstrip()
+        prev = i - 1
+        while prev >= 0 and not out[prev] and not _BOX_BORDER.fullmatch(lines[prev]):
+            prev -= 1
+        if inner.startswith("  ") and inner.strip() and prev >= 0 and out[prev] and _BOX_LINE.fullmatch(lines[prev]):
+            out[prev] = f"{out[prev]} {inner.strip()}"
+            out[i] = ""
+        else:
+            out[i] = inner.strip()
+    return out
+
+
 def text_blocks(
     text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3, dehyphenate: bool = True
 ) -> Iterator[Block]:
@@ -496,9 +530,11 @@ def text_blocks(
     Text saved hard-wrapped (`is_hard_wrapped`) gives one block per blank-line separated
     paragraph instead, its lines joined by spaces. A setext heading (a line underlined with
     `===` or `---`) is a heading block of level 1 or 2; rule lines give no block. A bulleted
-    line ("• item", "- item", an indented "o item") is a list item without its bullet.
+    line ("• item", "- item", an indented "o item") is a list item without its bullet. An
+    ASCII box (`+----+` borders, `| text |` lines) is opened (`unframe`).
     """
-    setext, lines = setext_headings(text.split("\n"))
+    split = text.split("\n")
+    setext, lines = setext_headings(unframe(split) if "+" in text or "|" in text else split)
     wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
     pieces = _wrapped_paragraphs(lines, dehyphenate) if wrapped else enumerate(lines, start=1)
     for number, line in pieces:
@@ -856,7 +892,7 @@ class StripHtml:
         if doc.kind == "text":
             lines = doc.text.split("\n")
             # blank lines and rules (`-----`, setext underlines): nothing of the text
-            dropped = sum(1 for line in lines if not line.strip() or _RULE.fullmatch(line))
+            dropped = sum(1 for line in lines if not line.strip() or _RULE.fullmatch(line) or _BOX_BORDER.fullmatch(line))
             doc.count(self.name, "lines_removed", dropped)
             doc.count(self.name, "lines_joined", len(lines) - dropped - len(doc.blocks))  # hard-wrapped paragraphs
         return doc
