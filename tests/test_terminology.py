@@ -158,6 +158,16 @@ def test_accents_are_folded_in_keys_and_text(real_lexicon: tuple[dict, Lexicon])
     assert found["Ménière disease"] == found["Meniere disease"] != []
 
 
+def test_british_spellings_match_the_american_names(real_lexicon: tuple[dict, Lexicon]) -> None:
+    _meta, lex = real_lexicon
+    nlp = spacy.blank("en")
+    pairs = [("splinter haemorrhages", "splinter hemorrhages"), ("oedema", "edema"), ("anaemia", "anemia"),
+             ("coeliac disease", "celiac disease"), ("diarrhoea", "diarrhea"), ("tumour", "tumor")]
+    for british, american in pairs:
+        ids = [[m.term.kb_id for m in lex.match(nlp(t)) if m.term] for t in (british, american)]
+        assert ids[0] == ids[1] != [], (british, american)
+
+
 def test_all_caps_synonyms_are_case_sensitive(real_lexicon: tuple[dict, Lexicon]) -> None:
     _meta, lex = real_lexicon
     assert "VEGF" in lex.cs_index and "vegf" not in lex.index

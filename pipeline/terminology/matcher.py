@@ -47,7 +47,7 @@ from typing import Any, NamedTuple
 
 ARTIFACT_NAME = "lexicon.pkl"
 # Bump when the artifact layout or the key normalisation changes.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 # Longest name, in key tokens, that is looked up.
 MAX_KEY_TOKENS = 10
 
@@ -119,17 +119,35 @@ def make_tokenizer() -> Any:
     return spacy.blank("en").tokenizer
 
 
-def norm(text: str) -> str:
-    """Normalise one token for a case-insensitive key: lower case, straight apostrophes, and
-    no accents (sources and monographs write "Sjögren" and "Sjogren", "Ménière" and "Meniere").
+# British spellings of medical word parts, folded to the American ones on both sides of a
+# look-up (the sources' names and the text's tokens): "haemorrhage", "oedema", "anaemia",
+# "oesophagus", "diarrhoea", "paediatric", "tumour", "sulphonylurea" match their US names.
+# Word parts, not whole words, and only ones no other English word contains.
+_SPELLING = {
+    "haem": "hem", "aemi": "emi", "paed": "ped", "anaes": "anes", "aesth": "esth", "gynaec": "gynec",
+    "faec": "fec", "caec": "cec", "aetiol": "etiol", "oedem": "edem", "oesoph": "esoph", "oestr": "estr",
+    "rrhoea": "rrhea", "pnoea": "pnea", "coeli": "celi", "foet": "fet", "homoeo": "homeo", "tumour": "tumor",
+    "sulph": "sulf", "fibre": "fiber",
+}
+_SPELLING_RX = re.compile("|".join(sorted(_SPELLING, key=len, reverse=True)))
 
-    >>> norm("Crohn’s"), norm("Sjögren"), norm("Behçet")
-    ("crohn's", 'sjogren', 'behcet')
+
+def norm(text: str) -> str:
+    """Normalise one token for a case-insensitive key: lower case, straight apostrophes, no
+    accents (sources and monographs write "Sjögren" and "Sjogren", "Ménière" and "Meniere"),
+    and American spelling (`_SPELLING`: "haemorrhage" and "hemorrhage").
+
+    >>> norm("Crohn’s"), norm("Sjögren"), norm("Behçet"), norm("Haemorrhages"), norm("oedema")
+    ("crohn's", 'sjogren', 'behcet', 'hemorrhages', 'edema')
     """
     lowered = text.lower().replace("’", "'").replace("‘", "'")
-    if lowered.isascii():
-        return lowered
-    return "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+    if not lowered.isascii():
+        lowered = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+    if ("ae" in lowered or "oe" in lowered or "our" in lowered or "ph" in lowered or "bre" in lowered) and (
+        _SPELLING_RX.search(lowered)
+    ):
+        return _SPELLING_RX.sub(lambda m: _SPELLING[m.group()], lowered)
+    return lowered
 
 
 def key_tokens(tokens: Any, cased: bool = False) -> list[str]:
