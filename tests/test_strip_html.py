@@ -236,10 +236,8 @@ def test_markdown_marks_go_and_structure_stays() -> None:
         ("Blurred vision", 9, "item", None),
         ("Note: hypoglycemia is a risk with sulfonylureas.", 11, "text", None),
         ("Treatment options", 13, "heading", None),  # bold-only paragraph: a pseudo-heading
-        ("Drug", 15, "text", None),
-        ("Use", 15, "text", None),
-        ("Metformin", 17, "text", None),
-        ("first line", 17, "text", None),
+        ("Drug | Use", 15, "text", None),  # a table row is one paragraph
+        ("Metformin | first line", 17, "text", None),
         ("Raw HTML paragraph.", 21, "text", None),
     ]
     [link] = doc.blocks[1].links
@@ -336,3 +334,15 @@ def test_a_reader_envelope_gives_the_title_and_is_listed_as_removed() -> None:
     [row] = doc.removed
     assert (row.reason, row.line_start, row.line_end) == ("reader envelope (Title, URL Source, ...)", 1, 5)
     assert row.text.startswith("Title: Celiac disease") and row.text.endswith("Markdown Content:")
+
+
+def test_a_table_row_is_one_paragraph_unless_its_cells_hold_blocks() -> None:
+    html = (
+        "<html><body><main><h1>Celiac</h1><table><tr><th>Test</th><th></th><th>Shows</th></tr>"
+        '<tr><td>tTG-IgA</td><td>IgA</td><td>see <a href="/g">guide</a></td></tr>'
+        "<tr><td><p>a</p><p>b</p></td><td>c</td></tr></table></main></body></html>"
+    )
+    _title, blocks = page_blocks(html, Settings())
+    assert [b.text for b in blocks] == ["Celiac", "Test | Shows", "tTG-IgA | IgA | see guide", "a", "b", "c"]
+    [link] = blocks[2].links
+    assert blocks[2].text[link.start : link.end] == "guide"

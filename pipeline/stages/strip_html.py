@@ -70,6 +70,9 @@ class Settings(StageSettings):
     # <main> or the article holds at least this share of the main's text (the main then
     # also holds bylines, related links and widgets around the article).
     article_min_share: float = Field(0.5, ge=0, le=1)
+    # A table row whose cells hold no block elements is one paragraph, its cells' texts
+    # joined by this (cells of a row belong together: "tTG-IgA | first-line test").
+    table_cell_separator: str = " | "
     # A <p> holding only bold text (<strong>/<b>) up to this long is a pseudo-heading, as
     # many sites write them; its level is one below the last real heading's.
     max_bold_heading_chars: int = Field(100, ge=0)
@@ -339,6 +342,27 @@ def in_page_navigation(tag: Tag, max_chars: int = 60) -> bool:
     return 0 < len(text) <= max_chars and text == collapse(" ".join(a.get_text(" ") for a in links))
 
 
+def join_cells(cells: list[tuple[str, list[Link]]], separator: str) -> tuple[str, list[Link]]:
+    """One text of a table row's (text, links) cells; empty cells are left out.
+
+    >>> text, links = join_cells([("tTG-IgA", []), ("", []), ("see guide", [Link("guide", "/g", None, 4, 9)])], " | ")
+    >>> text, text[links[0].start:links[0].end]
+    ('tTG-IgA | see guide', 'guide')
+    """
+    parts: list[str] = []
+    links: list[Link] = []
+    offset = 0
+    for text, cell_links in cells:
+        if not text:
+            continue
+        if parts:
+            offset += len(separator)
+        parts.append(text)
+        links.extend(replace(k, start=k.start + offset, end=k.end + offset) for k in cell_links)
+        offset += len(text)
+    return separator.join(parts), links
+
+
 def visible_text(node: Tag | NavigableString) -> str:
     """The text a reader would see in `node` (none for code: `<script>`, `<style>`).
 
@@ -569,6 +593,7 @@ class _PageWalker:
         self.drop_attr = re.compile(settings.drop_attr_pattern)
         self.blockish = HEADINGS | self.leaf | _CONTAINERS
         self.max_bold_heading = settings.max_bold_heading_chars
+        self.cell_separator = settings.table_cell_separator
 
     def dropped(self, tag: Tag) -> str | None:
         """Why `tag` is page chrome (`<nav>`, `<div class="cookie-banner">`), or None."""
@@ -589,6 +614,11 @@ class _PageWalker:
         if tag.name in ("p", "li") and in_page_navigation(tag):
             return f"<{tag.name}> of in-page links only"  # "Go to:", a table of contents
         return None
+
+    def row(self, tr: Tag) -> tuple[str, list[Link]]:
+        """A table row's text: its cells' texts joined by the separator, links shifted along."""
+        return join_cells([flatten(cell.contents, self.drop, self.dropped) for cell in tr.find_all(["td", "th"])
+                           if self.dropped(cell) is None], self.cell_separator)
 
     def has_block_child(self, root: Tag) -> set[int]:
         """ids of elements that contain a block-level element (one bottom-up pass)."""
@@ -638,6 +668,12 @@ class _PageWalker:
             name = node.name
             if name == "br" or name == "hr":
                 yield from flush()
+            elif name == "tr" and not any(id(cell) in blocky for cell in node.find_all(["td", "th"])):
+                yield from flush()
+                text, links = self.row(node)
+                if text:
+                    ordinal += 1
+                    yield Block(text=text, line=ordinal, links=links)
             elif name in HEADINGS or (name in self.leaf and id(node) not in blocky):
                 yield from flush()
                 text, links = flatten(node.contents, self.drop, self.dropped)
@@ -735,10 +771,24 @@ def markdown_blocks(
     covered: set[int] = set()
     in_item = 0
     level: int | None = None
+    row: list[tuple[str, list[Link]]] | None = None  # the cells of the table row being read
+    row_line = 0
     for tok in md.parse(text):
         kind = tok.type
         line = tok.map[0] + 1 if tok.map else (blocks[-1].line if blocks else 1)
-        if kind == "list_item_open":
+        if kind == "tr_open":
+            row, row_line = [], line
+        elif kind == "tr_close" and row is not None:
+            flat, links = join_cells(row, walker.cell_separator)
+            if flat:
+                blocks.append(Block(text=flat, line=row_line, links=links))
+            row = None
+        elif row is not None and kind == "inline":  # a table cell
+            pieces = list(_inline_pieces(tok.children or [], False))
+            row.append((pieces[0][1], pieces[0][2]) if pieces else ("", []))
+            if tok.map:
+                covered.update(range(tok.map[0], tok.map[1]))
+        elif kind == "list_item_open":
             in_item += 1
         elif kind == "list_item_close":
             in_item -= 1
