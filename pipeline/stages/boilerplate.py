@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from pipeline.document import Block, Document, Removal
-from pipeline.prefilter import PrefilteredSet
+from pipeline.prefilter import Prefiltered, PrefilteredSet, fold
 from pipeline.sites import CompiledSite, detect_site
 from pipeline.stages import RunContext, StageSettings
 from pipeline.stages.fix_text import remove_ghost_a_circumflex
@@ -260,7 +260,7 @@ class Boilerplate:
         self.sites: dict[str, CompiledSite] = ctx.sites
         self.site_choice = ctx.site
         self.patterns = compile_cues(settings)
-        self.page_line = re.compile(settings.page_line_pattern, re.IGNORECASE)
+        self.page_line = Prefiltered.compile(settings.page_line_pattern, re.IGNORECASE)
 
     def __call__(self, doc: Document) -> Document:
         site = detect_site(doc.text, self.sites, self.site_choice)
@@ -338,9 +338,15 @@ class Boilerplate:
                 reasons[i] = f"marketing cues: {', '.join(hits)}"
             elif len(blocks[i].text.split()) <= s.short_line_words:
                 reasons[i] = f"short line with a marketing cue: {', '.join(hits)}"
+        page = self.page_line
         for i, block in enumerate(blocks):  # page numbers, running heads, "Continued"
-            if reasons[i] is None and len(block.text.split()) <= s.page_line_max_words and self.page_line.search(block.text):
-                reasons[i] = "page header, footer or break marker"
+            text = block.text
+            # Block text is whitespace-collapsed: words = spaces + 1 (a cheap count first), and
+            # the regex runs only when a literal every match needs is there (`Prefiltered`).
+            if reasons[i] is None and text.count(" ") < s.page_line_max_words:
+                if page.literals is None or any(lit in fold(text) for lit in page.literals):
+                    if page.regex.search(text):
+                        reasons[i] = "page header, footer or break marker"
         for i, block in enumerate(blocks):  # breadcrumbs and menus above the body
             if len(block.text.split()) > s.nav_max_words or block.text.rstrip()[-1:] in ".!?":
                 break  # the body starts at the first sentence or long block

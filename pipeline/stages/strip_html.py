@@ -558,7 +558,7 @@ def text_blocks(
     ASCII box (`+----+` borders, `| text |` lines) is opened (`unframe`).
     """
     split = text.split("\n")
-    setext, lines = setext_headings(unframe(split) if "+" in text or "|" in text else split)
+    setext, lines = setext_headings(unframe(split) if "|" in text and "+" in text else split)  # a box has both
     wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
     pieces = _wrapped_paragraphs(lines, dehyphenate) if wrapped else enumerate(lines, start=1)
     for number, line in pieces:
@@ -942,7 +942,10 @@ class StripHtml:
         if doc.kind == "text":
             lines = doc.text.split("\n")
             # blank lines and rules (`-----`, setext underlines): nothing of the text
-            dropped = sum(1 for line in lines if not line.strip() or _RULE.fullmatch(line) or _BOX_BORDER.fullmatch(line))
+            box = "|" in doc.text and "+" in doc.text  # as `text_blocks` decides
+            dropped = sum(
+                1 for line in lines if not line.strip() or _RULE.fullmatch(line) or (box and _BOX_BORDER.fullmatch(line))
+            )
             doc.count(self.name, "lines_removed", dropped)
             doc.count(self.name, "lines_joined", len(lines) - dropped - len(doc.blocks))  # hard-wrapped paragraphs
         return doc
