@@ -16,7 +16,7 @@ from pipeline.stages.dedup import Dedup
 from pipeline.stages.dedup import Settings as DedupSettings
 from pipeline.stages.fix_text import Settings as FixSettings
 from pipeline.stages.fix_text import fix
-from pipeline.stages.strip_html import _TEXT_BULLET, collapse, text_blocks
+from pipeline.stages.strip_html import TEXT_BULLET, collapse, text_blocks
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -107,7 +107,7 @@ def test_whole_pipeline_output_is_stable_on_its_own_text(pipeline: Pipeline, tex
     """Re-running the pipeline on the text it produced gives the same sections. Bulleted lines
     are left out: their bullet goes (a list item, as an HTML <li>), and the record does not
     say which paragraphs were items, so a re-run may read a bare item as a heading."""
-    assume(not any(_TEXT_BULLET.match(line) for line in text.split("\n")))
+    assume(not any(TEXT_BULLET.match(line) for line in text.split("\n")))
     first = pipeline.run(Task("d", "d.txt", text.encode())).record
     if first is None:  # nothing left after cleaning: an error entry, checked elsewhere
         return

@@ -1,0 +1,436 @@
+"""HTML markup -> plain-text blocks: flattening inline markup (link text kept, links kept as
+data) and walking a whole page as structure (headings, paragraphs, list items, table rows),
+with page chrome dropped and listed. Used by the `strip_html` stage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Protocol
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
+
+from pipeline.document import Block, Link, Removal
+
+
+class PageSettings(Protocol):
+    """What the page reader needs of the stage's settings (`pipeline.stages.strip_html.Settings`)."""
+
+    drop_tags: list[str]
+    drop_attr_pattern: str
+    leaf_blocks: list[str]
+    article_min_share: float
+    max_bold_heading_chars: int
+    table_cell_separator: str
+
+
+HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_CONTAINERS = {
+    "html", "body", "main", "article", "section", "div", "ul", "ol", "dl", "table", "thead",
+    "tbody", "tfoot", "tr", "figure", "details", "fieldset", "center", "hgroup",
+}
+_SKIP_STRINGS = (Comment, Doctype, Declaration, ProcessingInstruction, CData)
+# Elements whose content is code, not text: dropped without a `removed.jsonl` row.
+_CODE_TAGS = frozenset({"script", "style", "template"})
+_PAGE_START = re.compile(r"(?:<\?xml[^>]{0,200}>\s{0,200})?<(?:!doctype\s+html|html)\b", re.IGNORECASE)
+_BLOCK_CLOSE = re.compile(r"</(?:p|div|h[1-6]|li|body|section|article|table)\s*>", re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]{0,20}(?:\s[^<>]{0,2000})?/?>")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+LINK_OPEN, LINK_CLOSE = "\x00", "\x01"
+# A link or superscript that is only a bracketed short label is a citation mark or a tool link
+# ("[1]", "[2, 3]", "[4–6]", "[PubMed]", "[PMC free article]", "[edit]"), never prose.
+_BRACKETED = re.compile(r"\[[^\[\]]{1,40}\](?:\s*\[[^\[\]]{1,40}\])*")
+
+def is_html_page(text: str, min_block_tags: int = 3) -> bool:
+    """True if `text` is a whole HTML page rather than text with some inline markup.
+
+    >>> is_html_page("<!DOCTYPE html><html><body><p>x</p></body></html>")
+    True
+    >>> is_html_page("POEMS syndrome <a href='x'>link</a> text")
+    False
+    """
+    if _PAGE_START.match(text[:4096].lstrip()):
+        return True
+    count = 0
+    for _ in _BLOCK_CLOSE.finditer(text):
+        count += 1
+        if count >= min_block_tags:
+            return True
+    return False
+
+
+def has_markup(line: str) -> bool:
+    """True if `line` holds a tag or an HTML entity.
+
+    >>> has_markup("CD4 count <200 cells"), has_markup("a &amp; b"), has_markup("<b>x</b>")
+    (False, True, True)
+    """
+    return ("<" in line and _TAG.search(line) is not None) or ("&" in line and _ENTITY.search(line) is not None)
+
+
+def collapse(text: str) -> str:
+    """Collapse whitespace runs to one space and strip.
+
+    >>> collapse("  a \\t b  ")
+    'a b'
+    """
+    return " ".join(text.split())  # str.split and re's \s agree on whitespace (tested), and split is 4x faster
+
+
+def finish(raw: str, metas: list[tuple[str | None, str | None]]) -> tuple[str, list[Link]]:
+    """Collapse whitespace in `raw` and turn link sentinels into Link offsets."""
+    if LINK_OPEN not in raw:
+        return collapse(raw), []
+    out: list[str] = []
+    opened: list[tuple[int, int]] = []
+    spans: list[tuple[int, int, int]] = []
+    prev_space = True
+    n_links = 0
+    for ch in raw:
+        if ch == LINK_OPEN:
+            opened.append((len(out), n_links))
+            n_links += 1
+        elif ch == LINK_CLOSE:
+            if opened:
+                start, idx = opened.pop()
+                spans.append((start, len(out), idx))
+        elif ch.isspace():
+            if not prev_space:
+                out.append(" ")
+                prev_space = True
+        else:
+            out.append(ch)
+            prev_space = False
+    if out and out[-1] == " ":
+        out.pop()
+    text = "".join(out)
+    links: list[Link] = []
+    for start, end, idx in sorted(spans, key=lambda s: s[2]):
+        end = min(end, len(text))
+        while start < end and text[start] == " ":
+            start += 1
+        while end > start and text[end - 1] == " ":
+            end -= 1
+        href, title = metas[idx]
+        links.append(Link(text=text[start:end], href=href, title=title, start=start, end=end))
+    return text, links
+
+
+def bold_only(tag: Tag) -> bool:
+    """True if every non-blank child of `tag` is bold text (a pseudo-heading paragraph).
+
+    >>> bold_only(BeautifulSoup("<p> <strong>Diagnosis</strong> </p>", "html.parser").p)
+    True
+    >>> bold_only(BeautifulSoup("<p><b>Note:</b> text</p>", "html.parser").p)
+    False
+    """
+    seen = False
+    for child in tag.children:
+        if isinstance(child, NavigableString):
+            if isinstance(child, _SKIP_STRINGS) or not child.strip():
+                continue
+            return False
+        if isinstance(child, Tag) and child.name in ("strong", "b"):
+            seen = True
+        elif isinstance(child, Tag) and child.name == "br":
+            continue
+        else:
+            return False
+    return seen
+
+
+def _attr(tag: Tag, name: str) -> str | None:
+    value = tag.get(name)
+    if value is None:
+        return None
+    return " ".join(value) if isinstance(value, list) else str(value)
+
+
+def flatten(nodes: Iterable[Tag | NavigableString], drop: frozenset[str] = frozenset(),
+            chrome: Callable[[Tag], object] | None = None) -> tuple[str, list[Link]]:
+    """The text of `nodes` with links kept as data (iterative: safe on deep nesting), without
+    the elements named in `drop` nor those `chrome` says are page chrome (a heading's
+    "[edit]" link, a paragraph's citation marks).
+
+    >>> soup = BeautifulSoup('see <a href="/d/x" title="X">cyclo<b>sporine</b></a> now', "html.parser")
+    >>> text, links = flatten(soup.contents)
+    >>> text, links[0].text, links[0].href, text[links[0].start:links[0].end]
+    ('see cyclosporine now', 'cyclosporine', '/d/x', 'cyclosporine')
+    """
+    parts: list[str] = []
+    metas: list[tuple[str | None, str | None]] = []
+    end_marker = object()
+    stack: list[object] = list(reversed(list(nodes)))
+    while stack:
+        node = stack.pop()
+        if node is end_marker:
+            parts.append(LINK_CLOSE)
+        elif isinstance(node, NavigableString):
+            if not isinstance(node, _SKIP_STRINGS):
+                parts.append(str(node).replace(LINK_OPEN, "").replace(LINK_CLOSE, ""))
+        elif isinstance(node, Tag):
+            if node.name in drop or (chrome is not None and chrome(node)):
+                continue
+            if node.name == "br":
+                parts.append(" ")
+                continue
+            if node.name == "a":
+                metas.append((_attr(node, "href"), _attr(node, "title")))
+                parts.append(LINK_OPEN)
+                stack.append(end_marker)
+            stack.extend(reversed(node.contents))
+            if node.name not in ("a", "span", "b", "i", "em", "strong", "sup", "sub", "u", "small", "mark"):
+                parts.append(" ")  # block-ish boundaries inside inline content separate words
+    return finish("".join(parts), metas)
+
+
+def in_page_navigation(tag: Tag, max_chars: int = 60) -> bool:
+    """True if all the text of `tag` (at most `max_chars`) is links to the page itself (`#...`).
+
+    >>> in_page_navigation(BeautifulSoup('<p><a href="#sec2">Go to:</a></p>', "html.parser").p)
+    True
+    >>> in_page_navigation(BeautifulSoup('<p>See <a href="#sec2">causes</a>.</p>', "html.parser").p)
+    False
+    """
+    links = tag.find_all("a")
+    if not links or any(not str(a.get("href") or "").startswith("#") for a in links if isinstance(a, Tag)):
+        return False
+    text = collapse(tag.get_text(" "))
+    return 0 < len(text) <= max_chars and text == collapse(" ".join(a.get_text(" ") for a in links))
+
+
+def join_cells(cells: list[tuple[str, list[Link]]], separator: str) -> tuple[str, list[Link]]:
+    """One text of a table row's (text, links) cells; empty cells are left out.
+
+    >>> text, links = join_cells([("tTG-IgA", []), ("", []), ("see guide", [Link("guide", "/g", None, 4, 9)])], " | ")
+    >>> text, text[links[0].start:links[0].end]
+    ('tTG-IgA | see guide', 'guide')
+    """
+    parts: list[str] = []
+    links: list[Link] = []
+    offset = 0
+    for text, cell_links in cells:
+        if not text:
+            continue
+        if parts:
+            offset += len(separator)
+        parts.append(text)
+        links.extend(replace(k, start=k.start + offset, end=k.end + offset) for k in cell_links)
+        offset += len(text)
+    return separator.join(parts), links
+
+
+def visible_text(node: Tag | NavigableString) -> str:
+    """The text a reader would see in `node` (none for code: `<script>`, `<style>`).
+
+    >>> visible_text(BeautifulSoup("<nav>Home <script>x()</script>| Drugs</nav>", "html.parser").nav)
+    'Home | Drugs'
+    """
+    if isinstance(node, NavigableString):
+        return "" if isinstance(node, _SKIP_STRINGS) else collapse(str(node))
+    if node.name in _CODE_TAGS:
+        return ""
+    return flatten(node.contents, _CODE_TAGS)[0]
+
+
+def outside(root: Tag) -> tuple[list[Tag | NavigableString], list[Tag | NavigableString]]:
+    """The nodes of the page before and after `root` (its ancestors' other children), each
+    in document order, up to `<body>`.
+
+    >>> soup = BeautifulSoup("<body><p>a</p><div><i>b</i><main>m</main><i>c</i></div><p>d</p></body>", "html.parser")
+    >>> before, after = outside(soup.main)
+    >>> [visible_text(n) for n in before], [visible_text(n) for n in after]
+    (['a', 'b'], ['c', 'd'])
+    """
+    before: list[list[Tag | NavigableString]] = []
+    after: list[list[Tag | NavigableString]] = []
+    node = root
+    while node.parent is not None and node.name not in ("body", "html") and node.parent.name != "[document]":
+        siblings = node.parent.contents
+        at = next(i for i, child in enumerate(siblings) if child is node)
+        before.append(siblings[:at])
+        after.append(siblings[at + 1:])
+        node = node.parent
+    return [n for level in reversed(before) for n in level], [n for level in after for n in level]
+
+
+class PageWalker:
+    """Walks a parsed page in document order, emitting blocks (no recursion)."""
+
+    def __init__(self, settings: PageSettings) -> None:
+        self.drop = frozenset(settings.drop_tags)
+        self.leaf = frozenset(settings.leaf_blocks)
+        self.drop_attr = re.compile(settings.drop_attr_pattern)
+        self.blockish = HEADINGS | self.leaf | _CONTAINERS
+        self.max_bold_heading = settings.max_bold_heading_chars
+        self.cell_separator = settings.table_cell_separator
+
+    def dropped(self, tag: Tag) -> str | None:
+        """Why `tag` is page chrome (`<nav>`, `<div class="cookie-banner">`), or None."""
+        if tag.name == "header" and tag.find_parent(["article", "main"]) is not None:
+            return None  # an article's own header holds its title, not site chrome
+        if tag.name in self.drop:
+            return f"<{tag.name}>"
+        if tag.name in ("html", "body", "main", "article"):
+            return None
+        if tag.name in ("a", "sup"):
+            raw = tag.get_text()
+            if raw.lstrip()[:1] == "[" and _BRACKETED.fullmatch(collapse(raw)):
+                return f"<{tag.name}> bracketed mark"  # citation marks [1][2], [PubMed], [edit]
+        for attr in ("id", "class", "role"):
+            value = _attr(tag, attr)
+            if value and self.drop_attr.search(value.replace("_", "-")):
+                return f'<{tag.name} {attr}="{value}">'
+        if tag.name in ("p", "li") and in_page_navigation(tag):
+            return f"<{tag.name}> of in-page links only"  # "Go to:", a table of contents
+        return None
+
+    def row(self, tr: Tag) -> tuple[str, list[Link]]:
+        """A table row's text: its cells' texts joined by the separator, links shifted along."""
+        return join_cells([flatten(cell.contents, self.drop, self.dropped) for cell in tr.find_all(["td", "th"])
+                           if self.dropped(cell) is None], self.cell_separator)
+
+    def has_block_child(self, root: Tag) -> set[int]:
+        """ids of elements that contain a block-level element (one bottom-up pass)."""
+        marked: set[int] = set()
+        for node in reversed(list(root.descendants)):
+            if isinstance(node, Tag) and node.parent is not None:
+                if node.name in self.blockish or id(node) in marked:
+                    marked.add(id(node.parent))
+        return marked
+
+    def blocks(self, root: Tag, removed: list[Removal] | None = None) -> Iterator[Block]:
+        """The blocks under `root`; each dropped element with text goes to `removed`, numbered
+        as the block that follows it."""
+        blocky = self.has_block_child(root)
+        pending: list[Tag | NavigableString] = []
+        ordinal = 0
+        close = object()
+
+        def flush() -> Iterator[Block]:
+            nonlocal ordinal
+            if pending:
+                text, links = flatten(pending, self.drop, self.dropped)
+                pending.clear()
+                if text:
+                    ordinal += 1
+                    yield Block(text=text, line=ordinal, links=links)
+
+        stack: list[object] = [root]
+        while stack:
+            node = stack.pop()
+            if node is close:
+                yield from flush()
+                continue
+            if isinstance(node, NavigableString):
+                if not isinstance(node, _SKIP_STRINGS):
+                    pending.append(node)
+                continue
+            if not isinstance(node, Tag):
+                continue
+            why = self.dropped(node)
+            if why is not None:
+                if removed is not None:
+                    text = visible_text(node)
+                    if text:
+                        removed.append(Removal("strip_html", f"page chrome: {why}", ordinal + 1, ordinal + 1, text))
+                continue
+            name = node.name
+            if name == "br" or name == "hr":
+                yield from flush()
+            elif name == "tr" and not any(id(cell) in blocky for cell in node.find_all(["td", "th"])):
+                yield from flush()
+                text, links = self.row(node)
+                if text:
+                    ordinal += 1
+                    yield Block(text=text, line=ordinal, links=links)
+            elif name in HEADINGS or (name in self.leaf and id(node) not in blocky):
+                yield from flush()
+                text, links = flatten(node.contents, self.drop, self.dropped)
+                if text:
+                    ordinal += 1
+                    if name in HEADINGS:
+                        yield Block(text=text, line=ordinal, kind="heading", level=int(name[1]), links=links)
+                    elif name == "p" and bold_only(node) and len(text) <= self.max_bold_heading:
+                        yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
+                    elif name == "li":
+                        yield Block(text=text, line=ordinal, kind="item", links=links)
+                    else:
+                        yield Block(text=text, line=ordinal, links=links)
+            elif name in self.blockish or id(node) in blocky:
+                yield from flush()
+                stack.append(close)
+                stack.extend(reversed(node.contents))
+            else:
+                pending.append(node)
+        yield from flush()
+
+
+# Matches only from the start of a whitespace run (the lookbehind): otherwise each of the n
+# positions of a long run of spaces would retry the run, quadratic (`make bench-regex`).
+_TITLE_SEPARATOR = re.compile(r"(?<!\s)\s+(?:[|–—-]|::)\s+")
+
+
+def page_title(text: str) -> str:
+    """The topic of a `<title>`: its first part, before the separators that add the page's
+    aspect ("Symptoms and causes") and the site name.
+
+    >>> page_title("Systemic Lupus Erythematosus - HealthSite"), page_title("Crohn's disease")
+    ('Systemic Lupus Erythematosus', "Crohn's disease")
+    >>> page_title("Gout - Symptoms and causes - Mayo Clinic")
+    'Gout'
+    """
+    parts = [p for p in _TITLE_SEPARATOR.split(text) if p.strip()]
+    return parts[0].strip() if len(parts) > 1 else text  # "Gout - Symptoms and causes - Mayo Clinic": the topic
+
+
+def content_root(soup: BeautifulSoup, article_min_share: float) -> Tag | None:
+    """The page's single <main> or <article> (see the stage's `Settings.article_min_share`), or None.
+
+    >>> page = "<main><p>By Dr X</p><article><p>Gout is a common arthritis.</p></article></main>"
+    >>> content_root(BeautifulSoup(page, "lxml"), 0.5).name
+    'article'
+    >>> content_root(BeautifulSoup(page, "lxml"), 0.9).name
+    'main'
+    """
+    mains = soup.find_all("main")
+    articles = soup.find_all("article")
+    main = mains[0] if len(mains) == 1 and isinstance(mains[0], Tag) else None
+    article = articles[0] if len(articles) == 1 and isinstance(articles[0], Tag) else None
+    if article is not None and (
+        main is None or len(collapse(article.get_text(" "))) >= article_min_share * len(collapse(main.get_text(" ")))
+    ):
+        return article
+    return main
+
+
+def page_blocks(html: str, settings: PageSettings, walker: PageWalker | None = None,
+                removed: list[Removal] | None = None) -> tuple[str | None, list[Block]]:
+    """(title, blocks) of a whole HTML page; what it drops that has text goes to `removed`."""
+    soup = BeautifulSoup(html, "lxml")
+    h1 = soup.find("h1")
+    title_tag = soup.find("title")
+    title = None
+    if isinstance(h1, Tag):
+        title = collapse(h1.get_text(" ")) or None
+    if title is None and isinstance(title_tag, Tag):
+        title = page_title(collapse(title_tag.get_text(" "))) or None
+    root = content_root(soup, settings.article_min_share)
+    if root is None:
+        body = soup.find("body")
+        root = body if isinstance(body, Tag) else soup
+    blocks = list((walker or PageWalker(settings)).blocks(root, removed))
+    if removed is not None and root.name in ("main", "article"):
+        before, after = outside(root)
+        why = f"outside the page's <{root.name}>"
+
+        def row(nodes: list[Tag | NavigableString], number: int) -> list[Removal]:
+            texts = [text for text in map(visible_text, nodes) if text]
+            return [Removal("strip_html", why, number, number, " ".join(texts))] if texts else []
+
+        removed[:0] = row(before, 1)  # numbered as the first block
+        removed.extend(row(after, len(blocks) + 1))  # as a block after the last
+    return title, blocks

@@ -1,0 +1,218 @@
+"""Markdown -> blocks, parsed with markdown-it-py, and the detection of markdown text and of a
+web-to-markdown reader's envelope. Used by the `strip_html` stage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from bs4 import BeautifulSoup
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from pipeline.document import Block, Link, Removal
+from pipeline.markup.html import LINK_CLOSE, LINK_OPEN, PageWalker, collapse, finish, flatten, join_cells
+
+# Marks only markdown gives a line, each with the literals it needs (checked first: a plain
+# text has none, and `in` is far cheaper than a regex scan): an ATX heading, strong emphasis,
+# an inline link, a code fence.
+_MARKDOWN_MARKS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    (("#",), re.compile(r"^[ ]{0,3}#{1,6}[ \t]+\S", re.MULTILINE)),
+    (("**", "__"), re.compile(r"(\*\*|__)(?=\S)[^\n]{1,500}?(?<=\S)\1")),
+    (("](",), re.compile(r"\[[^\]\n]{1,300}\]\([^()\s]{1,2000}(?:[ \t]+\"[^\"\n]{0,300}\")?\)")),
+    (("```",), re.compile(r"^[ ]{0,3}```", re.MULTILINE)),
+)
+
+
+# The header a web-to-markdown reader (Jina Reader and the like) puts above the page:
+# "Title: ...", "URL Source: ...", "Published Time: ...", then "Markdown Content:".
+_ENVELOPE_FIELD = re.compile(r"(Title|URL Source|Published Time|Description|Warning|Source URL):[ \t]*(.*)")
+_ENVELOPE_END = "Markdown Content:"
+
+
+def reader_envelope(lines: list[str], max_lines: int = 20) -> tuple[str | None, int]:
+    """(the page title, number of lines) of a reader envelope at the top of `lines`, or
+    (None, 0) when there is none.
+
+    >>> reader_envelope(["Title: Gout | Site", "", "URL Source: https://x.org/gout", "Markdown Content:", "Gout"])
+    ('Gout | Site', 4)
+    >>> reader_envelope(["Title: a poem", "It rhymes."])
+    (None, 0)
+    """
+    title: str | None = None
+    for i, line in enumerate(lines[:max_lines]):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped == _ENVELOPE_END:
+            return (title, i + 1) if title is not None else (None, 0)
+        field = _ENVELOPE_FIELD.fullmatch(stripped)
+        if field is None:
+            return None, 0
+        if field.group(1) == "Title":
+            title = field.group(2).strip() or None
+    return None, 0
+
+
+def is_markdown(text: str, min_lines: int = 3) -> bool:
+    """True if at least `min_lines` lines of `text` carry a markdown-only mark (`_MARKDOWN_MARKS`).
+
+    >>> is_markdown("# Gout\\n\\n**Gout** is an [arthritis](/a).\\n\\n## Causes\\n\\nUrate.")
+    True
+    >>> is_markdown("Gout\\nC# and F# are languages; 2 * 3 = 6.\\n[1] A reference.")
+    False
+    """
+    if min_lines <= 0:
+        return False
+    lines: set[int] = set()  # start offsets of the marked lines
+    for literals, rx in _MARKDOWN_MARKS:
+        if not any(lit[0] in text and lit in text for lit in literals):  # one character: memchr-fast
+            continue
+        line_start = prev = 0
+        for m in rx.finditer(text):
+            cut = text.rfind("\n", prev, m.start())  # searched since the last match only: linear
+            if cut >= 0:
+                line_start = cut + 1
+            prev = m.start()
+            lines.add(line_start)
+            if len(lines) >= min_lines:
+                return True
+    return False
+
+
+def markdown_parser() -> MarkdownIt:
+    """CommonMark with GitHub's tables and strikethrough; raw HTML is parsed (and flattened)."""
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def _bold_only(children: list[Token]) -> bool:
+    """True if an inline's content is one strong-emphasis run (`**Diagnosis**`).
+
+    >>> _bold_only(markdown_parser().parse("**Diagnosis**")[1].children or [])
+    True
+    >>> _bold_only(markdown_parser().parse("**Note:** text")[1].children or [])
+    False
+    """
+    parts = [c for c in children if not (c.type == "text" and not c.content.strip())]
+    if len(parts) < 3 or parts[0].type != "strong_open" or parts[-1].type != "strong_close":
+        return False
+    depth = 0
+    for k, c in enumerate(parts):
+        depth += (c.type == "strong_open") - (c.type == "strong_close")
+        if depth == 0 and k < len(parts) - 1:
+            return False  # the first run closes before the end: text follows it
+    return True
+
+
+def _inline_pieces(children: list[Token], split: bool) -> Iterator[tuple[int, str, list[Link]]]:
+    """(line offset, text, links) of an inline's content: emphasis, code and image marks go,
+    link text stays with its link. A hard line break ends a piece; a soft one does too when
+    `split` (text written one paragraph per line), else it joins two lines of a paragraph."""
+    parts: list[str] = []
+    metas: list[tuple[str | None, str | None]] = []
+    offset = first = 0
+    for child in children:
+        kind = child.type
+        if kind in ("text", "code_inline"):
+            parts.append(child.content.replace(LINK_OPEN, "").replace(LINK_CLOSE, ""))
+        elif kind == "link_open":
+            href, title = child.attrGet("href"), child.attrGet("title")
+            metas.append((None if href is None else str(href), None if title is None else str(title)))
+            parts.append(LINK_OPEN)
+        elif kind == "link_close":
+            parts.append(LINK_CLOSE)
+        elif kind in ("softbreak", "hardbreak"):
+            offset += 1
+            if kind == "hardbreak" or split:
+                text, links = finish("".join(parts), metas)
+                if text:
+                    yield first, text, links
+                parts, metas, first = [], [], offset
+            else:
+                parts.append(" ")
+    text, links = finish("".join(parts), metas)
+    if text:
+        yield first, text, links
+
+
+def markdown_blocks(
+    text: str, md: MarkdownIt, walker: PageWalker, split_lines: bool, removed: list[Removal] | None = None
+) -> tuple[list[Block], int]:
+    """(blocks, source lines in no block) of a markdown text (see the module docstring).
+
+    `split_lines`: a line break inside a paragraph starts a new block (`text_blocks` reads
+    unwrapped text one paragraph per line too). Raw HTML blocks are walked like a page's
+    content, their chrome going to `removed` numbered by the block's first line.
+
+    >>> from pipeline.stages.strip_html import Settings
+    >>> md, walker = markdown_parser(), PageWalker(Settings())
+    >>> blocks, _ = markdown_blocks("# Gout\\n\\n**Urate** [crystals](/c) form.\\n\\n- *NSAIDs*", md, walker, True)
+    >>> [(b.text, b.line, b.kind, b.level) for b in blocks]
+    [('Gout', 1, 'heading', 1), ('Urate crystals form.', 3, 'text', None), ('NSAIDs', 5, 'item', None)]
+    >>> [(link.text, link.href) for link in blocks[1].links]
+    [('crystals', '/c')]
+    """
+    blocks: list[Block] = []
+    covered: set[int] = set()
+    in_item = 0
+    level: int | None = None
+    row: list[tuple[str, list[Link]]] | None = None  # the cells of the table row being read
+    row_line = 0
+    for tok in md.parse(text):
+        kind = tok.type
+        line = tok.map[0] + 1 if tok.map else (blocks[-1].line if blocks else 1)
+        if kind == "tr_open":
+            row, row_line = [], line
+        elif kind == "tr_close" and row is not None:
+            flat, links = join_cells(row, walker.cell_separator)
+            if flat:
+                blocks.append(Block(text=flat, line=row_line, links=links))
+            row = None
+        elif row is not None and kind == "inline":  # a table cell
+            pieces = list(_inline_pieces(tok.children or [], False))
+            row.append((pieces[0][1], pieces[0][2]) if pieces else ("", []))
+            if tok.map:
+                covered.update(range(tok.map[0], tok.map[1]))
+        elif kind == "list_item_open":
+            in_item += 1
+        elif kind == "list_item_close":
+            in_item -= 1
+        elif kind == "heading_open":
+            level = int(tok.tag[1])
+        elif kind == "heading_close":
+            level = None
+        elif kind == "inline":
+            children = tok.children or []
+            if any(c.type == "html_inline" for c in children):  # raw tags inside: flatten as HTML
+                html = md.renderer.renderInline(children, md.options, {})
+                flat, links = flatten(BeautifulSoup(html, "html.parser").contents)
+                pieces: Iterable[tuple[int, str, list[Link]]] = [(0, flat, links)] if flat else []
+            else:
+                pieces = _inline_pieces(children, split_lines and level is None)
+            bold = level is None and not in_item and _bold_only(children)
+            for offset, flat, links in pieces:
+                if level is not None:
+                    blocks.append(Block(text=flat, line=line, kind="heading", level=level, links=links))
+                elif bold and len(flat) <= walker.max_bold_heading:
+                    blocks.append(Block(text=flat, line=line + offset, kind="heading", level=None, links=links))
+                else:
+                    blocks.append(Block(text=flat, line=line + offset, kind="item" if in_item else "text", links=links))
+        elif kind in ("fence", "code_block"):
+            for offset, code_line in enumerate(tok.content.split("\n"), start=1 if kind == "fence" else 0):
+                flat = collapse(code_line)
+                if flat:
+                    blocks.append(Block(text=flat, line=line + offset))
+        elif kind == "html_block":
+            dropped: list[Removal] = []
+            for block in walker.blocks(BeautifulSoup(tok.content, "html.parser"), dropped):
+                block.line = line
+                blocks.append(block)
+            if removed is not None:
+                removed.extend(Removal(r.stage, r.reason, line, line, r.text) for r in dropped)
+        else:
+            continue
+        if kind in ("inline", "fence", "code_block", "html_block") and tok.map:
+            covered.update(range(tok.map[0], tok.map[1]))
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return blocks, n_lines - len(covered)

@@ -1,0 +1,211 @@
+"""Plain-text markup -> blocks: one per line (or per paragraph of hard-wrapped text), with
+setext headings, rules, bullets and ASCII boxes read as markup. Used by the `strip_html` stage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+from bs4 import BeautifulSoup
+
+from pipeline.document import Block
+from pipeline.markup.html import collapse, flatten, has_markup
+
+_BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
+# A bulleted line of text: the mark goes and the line is a list item, as an HTML <li> is.
+# An "o" is a bullet only when indented (a sub-bullet: "   o in women trying to conceive").
+TEXT_BULLET = re.compile(r"[ \t]*(?:[•·▪◦‣●○■□►▸*\-–—]|(?<=[ \t])o)[ \t]+(?=\S)")
+# A line of one repeated mark: a setext underline (`=====` under a level-1 heading, `-----`
+# under a level-2 one) or a separator (`-----`, `*****`, `_____`): markup, not text.
+RULE = re.compile(r"[ \t]{0,3}([=\-_*~])(?:[ \t]?\1){2,}[ \t]*")
+# Longest line that a setext underline makes a heading; longer, the underline is a separator.
+_MAX_SETEXT_CHARS = 150
+
+
+def is_hard_wrapped(lines: list[str], width: int = 100, share: float = 0.3) -> bool:
+    """True if the text's paragraphs are wrapped over several lines (saved at a fixed width):
+    blank lines separate paragraphs, no line is longer than about `width`, and at least `share`
+    of the non-empty lines are continued mid-sentence (no closing punctuation, the next line
+    starts in lowercase).
+
+    >>> is_hard_wrapped(["A paragraph wrapped", "over three lines of", "text.", "", "Next one", "ends here."])
+    True
+    >>> is_hard_wrapped(["One paragraph per line.", "Another paragraph."] * 3)
+    False
+    """
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    if len(filled) < 4 or filled[-1] - filled[0] + 1 == len(filled) or any(len(lines[i]) > width * 1.2 for i in filled):
+        return False  # too short, no blank line between paragraphs, or a long line: not wrapped
+    continued = 0
+    for i in filled:
+        here = lines[i].rstrip()
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if nxt.lstrip()[:1].islower() and here[-1:] not in ".!?:;" and not TEXT_BULLET.match(nxt):
+            continued += 1
+    return continued >= share * len(filled)
+
+
+# A numbered heading of wrapped text ("1.1 Epidemiology"): a paragraph of its own.
+_NUMBERED_HEADING = re.compile(r"(?:\d{1,2}\.)*\d{1,2}\.?[ \t]+[A-Z][^.!?;:]{0,80}")
+_HYPHEN_END = re.compile(r"([A-Za-z]+)-$")
+_WORD_START = re.compile(r"[a-z]+")
+
+
+def keeps_hyphen(first: str, second: str, min_zipf: float = 3.0) -> bool:
+    """Whether a word broken at a line end, `first`- then `second`, keeps its hyphen: only
+    when both halves are common words (Zipf frequency >= `min_zipf`, wordfreq) and the joined
+    word is rarer than either ("self-limiting", "well-known"); else the hyphen only broke
+    the word ("manage-ment", "viri-dans", "Transoeso-phageal").
+
+    >>> keeps_hyphen("self", "limiting"), keeps_hyphen("manage", "ment"), keeps_hyphen("Transoeso", "phageal")
+    (True, False, False)
+    """
+    from wordfreq import zipf_frequency
+
+    z1, z2 = zipf_frequency(first.lower(), "en"), zipf_frequency(second.lower(), "en")
+    return min(z1, z2) >= min_zipf and zipf_frequency((first + second).lower(), "en") < min(z1, z2)
+
+
+def _join_line(parts: list[str], line: str, dehyphenate: bool) -> None:
+    """Add a line to a wrapped paragraph: after a space, or glued to a word its hyphen broke."""
+    if parts and dehyphenate and (end := _HYPHEN_END.search(parts[-1])):
+        if (start := _WORD_START.match(line)) is not None:
+            if keeps_hyphen(end.group(1), start.group(0)):
+                parts[-1] += line
+            else:
+                parts[-1] = parts[-1][:-1] + line
+            return
+        if line[:1].isalnum():  # "HLA-" then "DQ2": a hyphenated name
+            parts[-1] += line
+            return
+    parts.append(line)
+
+
+def _wrapped_paragraphs(lines: list[str], dehyphenate: bool = True) -> Iterator[tuple[int, str]]:
+    """(first line number, joined text) of each blank-line separated group; a line that starts
+    with a bullet starts a new paragraph, a numbered heading line followed by a capital or a
+    digit is one of its own ("1.1 Epidemiology" over "Men are affected..."), and a word broken
+    by a hyphen at a line end is joined again (`keeps_hyphen`).
+
+    >>> list(_wrapped_paragraphs(["1. Introduction", "Gout is an inflam-", "mation.", "", "2. Causes", "3.1 Urate"]))
+    [(1, '1. Introduction'), (2, 'Gout is an inflammation.'), (5, '2. Causes'), (6, '3.1 Urate')]
+    """
+    start, parts = 0, []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        nxt = lines[number].lstrip() if number < len(lines) else ""
+        if _NUMBERED_HEADING.fullmatch(stripped) and (not nxt or nxt[0].isupper() or nxt[0].isdigit()):
+            if parts:
+                yield start, " ".join(parts)
+            yield number, stripped
+            start, parts = number + 1, []
+            continue
+        if not stripped or _BULLET_START.match(stripped):
+            if parts:
+                yield start, " ".join(parts)
+            start, parts = number, ([stripped] if stripped else [])
+            continue
+        if not parts:
+            start = number
+        _join_line(parts, stripped, dehyphenate)
+    if parts:
+        yield start, " ".join(parts)
+
+
+def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
+    """({index of an underlined heading: its level}, `lines` with the rule lines (`RULE`)
+    blanked). A line is underlined when it stands alone (a blank line or the start above it)
+    and is short: otherwise its rule is a separator.
+
+    >>> setext_headings(["Gout", "====", "", "Causes", "------", "Uric acid.", "-----"])
+    ({0: 1, 3: 2}, ['Gout', '', '', 'Causes', '', 'Uric acid.', ''])
+    """
+    levels: dict[int, int] = {}
+    cleaned = list(lines)
+    for i, line in enumerate(lines):
+        rule = RULE.fullmatch(line)
+        if rule is None:
+            continue
+        cleaned[i] = ""
+        above = lines[i - 1].strip() if i else ""
+        if (rule.group(1) in "=-" and above and len(above) <= _MAX_SETEXT_CHARS and not RULE.fullmatch(above)
+                and (i < 2 or not lines[i - 2].strip())):
+            levels[i - 1] = 1 if rule.group(1) == "=" else 2
+    return levels, cleaned
+
+
+BOX_BORDER = re.compile(r"[ \t]*\+[-=~_*+]{3,}\+?[ \t]*|[ \t]*\|[-=~_*]{3,}\|[ \t]*")
+_BOX_LINE = re.compile(r"[ \t]*\|(.*)\|[ \t]*")
+
+
+def unframe(lines: list[str]) -> list[str]:
+    """`lines` with ASCII boxes opened: border lines (`+-----+`) blank, framed lines
+    (`| text |`) without their frame, and an indented framed line (the rest of a wrapped
+    bullet) joined to the line above, its own place left blank so line numbers hold.
+
+    >>> unframe(["+------+", "| KEY POINTS |", "| • Thyroid makes |", "|   too little. |", "+------+", "x | y"])
+    ['', 'KEY POINTS', '• Thyroid makes too little.', '', '', 'x | y']
+    """
+    out = list(lines)
+    in_box = False
+    for i, line in enumerate(lines):
+        if BOX_BORDER.fullmatch(line):
+            out[i] = ""
+            in_box = not in_box
+            continue
+        framed = _BOX_LINE.fullmatch(line) if in_box else None
+        if framed is None:
+            continue
+        inner = framed.group(1).rstrip()
+        prev = i - 1
+        while prev >= 0 and not out[prev] and not BOX_BORDER.fullmatch(lines[prev]):
+            prev -= 1
+        if inner.startswith("  ") and inner.strip() and prev >= 0 and out[prev] and _BOX_LINE.fullmatch(lines[prev]):
+            out[prev] = f"{out[prev]} {inner.strip()}"
+            out[i] = ""
+        else:
+            out[i] = inner.strip()
+    return out
+
+
+def text_blocks(
+    text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3, dehyphenate: bool = True
+) -> Iterator[Block]:
+    """Blocks of a text monograph: one per non-empty line, inline markup flattened.
+
+    >>> [(b.text, b.line, [l.href for l in b.links]) for b in text_blocks("a  b\\n\\n<a href='u'>x</a> &amp; y")]
+    [('a b', 1, []), ('x & y', 3, ['u'])]
+
+    Text saved hard-wrapped (`is_hard_wrapped`) gives one block per blank-line separated
+    paragraph instead, its lines joined by spaces. A setext heading (a line underlined with
+    `===` or `---`) is a heading block of level 1 or 2; rule lines give no block. A bulleted
+    line ("• item", "- item", an indented "o item") is a list item without its bullet. An
+    ASCII box (`+----+` borders, `| text |` lines) is opened (`unframe`).
+    """
+    split = text.split("\n")
+    setext, lines = setext_headings(unframe(split) if "|" in text and "+" in text else split)  # a box has both
+    wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
+    pieces = _wrapped_paragraphs(lines, dehyphenate) if wrapped else enumerate(lines, start=1)
+    for number, line in pieces:
+        if not line.strip():
+            continue
+        bullet = TEXT_BULLET.match(line)
+        if bullet:
+            line = line[bullet.end():]
+        if has_markup(line):
+            flat, links = flatten(BeautifulSoup(line, "html.parser").contents)
+            if bullet is None and (mark := TEXT_BULLET.match(flat)):  # "&bull; item" is a bullet once decoded
+                bullet, flat = mark, flat[mark.end():]
+                links = [replace(k, start=k.start - mark.end(), end=k.end - mark.end()) for k in links]
+        else:
+            flat, links = collapse(line), []
+        if flat:
+            level = setext.get(number - 1)
+            if bullet is not None:
+                yield Block(text=flat, line=number, kind="item", links=links)
+            elif level is None:
+                yield Block(text=flat, line=number, links=links)
+            else:
+                yield Block(text=flat, line=number, kind="heading", level=level, links=links)
