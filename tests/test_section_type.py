@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pipeline.document import Document, Section
 from pipeline.products.schema import load_schema
 from pipeline.stages import RunContext, StageError
-from pipeline.stages.section_type import Classifier, SectionTypeRules, Settings, build, heading_key, load_rules
+from pipeline.stages.section_type import Classifier, SectionTypeRules, Settings, assign_types, build, heading_key, load_rules
 
 from .conftest import ROOT
 
@@ -168,3 +168,15 @@ def test_classify_is_the_first_matching_pattern(classifier: Classifier, words: l
 )
 def test_review_headings_from_other_sites(classifier: Classifier, heading: str, expected: str) -> None:
     assert classifier.classify(heading) == expected
+
+
+def test_the_title_section_is_the_opening_and_passes_no_type_down(classifier: Classifier) -> None:
+    title = "Anticoagulation for stroke prevention in atrial fibrillation"
+    sections = [
+        Section("d:000", None, None, 0, [], ["PubMed record."]),
+        Section("d:001", title, title, 1, [], ["Abstract text."]),
+        Section("d:002", "Affiliations", "Affiliations", 2, [title], ["1 Department of Cardiology"]),
+        Section("d:003", "Methods", "Methods", 2, [title], ["We searched."]),
+    ]
+    assign_types(sections, classifier, title=title)
+    assert [s.section_type for s in sections] == ["overview", "overview", "other", "other"]

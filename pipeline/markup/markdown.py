@@ -19,7 +19,8 @@ from pipeline.markup.html import LINK_CLOSE, LINK_OPEN, PageWalker, collapse, fi
 # an inline link, a code fence.
 _MARKDOWN_MARKS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
     (("#",), re.compile(r"^[ ]{0,3}#{1,6}[ \t]+\S", re.MULTILINE)),
-    (("**", "__"), re.compile(r"(\*\*|__)(?=\S)[^\n]{1,500}?(?<=\S)\1")),
+    # strong emphasis: not "______" fill-in blanks nor "__/__/____" date fields
+    (("**", "__"), re.compile(r"(\*\*|__)(?![\s*_/])[^\n]{1,500}?(?<![\s*_/])\1")),
     (("](",), re.compile(r"\[[^\]\n]{1,300}\]\([^()\s]{1,2000}(?:[ \t]+\"[^\"\n]{0,300}\")?\)")),
     (("```",), re.compile(r"^[ ]{0,3}```", re.MULTILINE)),
 )
@@ -61,6 +62,8 @@ def is_markdown(text: str, min_lines: int = 3) -> bool:
     >>> is_markdown("# Gout\\n\\n**Gout** is an [arthritis](/a).\\n\\n## Causes\\n\\nUrate.")
     True
     >>> is_markdown("Gout\\nC# and F# are languages; 2 * 3 = 6.\\n[1] A reference.")
+    False
+    >>> is_markdown("Name: __________\\nDate: ___/___/______\\nSigned: ______ Witness: ______")
     False
     """
     if min_lines <= 0:

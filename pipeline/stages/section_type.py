@@ -181,14 +181,17 @@ def rules_digest(rules: SectionTypeRules) -> str:
 def assign_types(sections: list[Section], classifier: Classifier, title: str | None = None) -> dict[str, int]:
     """Set `section_type` on every section; return how many were typed which way.
 
-    A first section headed by the document's own title (a page's <h1>, a leading `# Title`)
-    is its opening, like an untitled one: "Celiac Disease" is no unknown heading."""
+    A section headed by the document's own title (a page's <h1>, a leading `# Title`), first or
+    after an untitled opening, is its opening, like an untitled one: "Celiac Disease" is no
+    unknown heading, and "Anticoagulation for stroke prevention" no lifestyle section. Nor does
+    a section inherit a type from the title: the title names the document, not a topic of it."""
     counts = {"opening": 0, "heading": 0, "ancestor": 0, "unknown": 0}
     for i, section in enumerate(sections):
-        if i == 0 and title is not None and section.heading == title and classifier.classify(title) is None:
+        if i <= 1 and title is not None and section.heading == title:
             section.section_type, how = classifier.opening, "opening"
         else:
-            section.section_type, how = classifier.assign(section.heading, section.path)
+            path = [p for p in section.path if p != title] if title is not None else section.path
+            section.section_type, how = classifier.assign(section.heading, path)
         counts[how] += 1
     return counts
 

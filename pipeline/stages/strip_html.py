@@ -55,7 +55,7 @@ class Settings(StageSettings):
         r"|complementary|related-posts|comments?|menu|site-header|site-footer|masthead|toc"
         r"|table-of-contents|skip-link|widget\w*"
         # wiki pages: section edit links, citation marks, hatnotes, navigation boxes, fact boxes
-        r"|editsection|reference(?!-)|reflist|hatnote|navbox|catlinks|noprint|infobox|sitenotice|sitesub"
+        r"|editsection|reference(?![-s])|hatnote|navbox|catlinks|noprint|infobox|sitenotice|sitesub"
         # page furniture: bylines, review dates, disclaimers, feedback boxes, related links
         r"|byline|review-date|disclaimer|feedback|page-header|page-actions|footer|related)\b"
     )
