@@ -346,3 +346,17 @@ def test_a_table_row_is_one_paragraph_unless_its_cells_hold_blocks() -> None:
     assert [b.text for b in blocks] == ["Celiac", "Test | Shows", "tTG-IgA | IgA | see guide", "a", "b", "c"]
     [link] = blocks[2].links
     assert blocks[2].text[link.start : link.end] == "guide"
+
+
+def test_text_tables_give_one_paragraph_per_row_and_a_tab_o_is_a_bullet() -> None:
+    text = (
+        "Stage\tGFR\tDescription\nG1\t≥ 90\tNormal or high\n3.2\tImaging\n"
+        "Furosemide 40 mg     X        Removes extra fluid\no\tautosomal dominant (ADPKD)\n"
+    )
+    assert [(b.text, b.kind) for b in text_blocks(text)] == [
+        ("Stage | GFR | Description", "text"),
+        ("G1 | ≥ 90 | Normal or high", "text"),
+        ("3.2 Imaging", "text"),
+        ("Furosemide 40 mg | X | Removes extra fluid", "text"),
+        ("autosomal dominant (ADPKD)", "item"),
+    ]

@@ -16,7 +16,26 @@ from pipeline.markup.html import collapse, flatten, has_markup
 _BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
 # A bulleted line of text: the mark goes and the line is a list item, as an HTML <li> is.
 # An "o" is a bullet only when indented (a sub-bullet: "   o in women trying to conceive").
-TEXT_BULLET = re.compile(r"[ \t]*(?:[•·▪◦‣●○■□►▸*\-–—]|(?<=[ \t])o)[ \t]+(?=\S)")
+TEXT_BULLET = re.compile(r"[ \t]*(?:[•·▪◦‣●○■□►▸*\-–—]|(?<=[ \t])o|o(?=\t))[ \t]+(?=\S)")
+# Columns of a table saved as text: cells apart by a tab or by 3 or more spaces.
+_CELL_GAP = re.compile(r"[ \t]*\t[ \t]*| {3,}")
+# Fewest cells that make a line a table row (two could be a "3.2<tab>Imaging" heading).
+MIN_TABLE_CELLS = 3
+
+
+def table_cells(line: str) -> list[str] | None:
+    """The cells of a line of a text table (tab- or space-aligned columns), or None.
+
+    >>> table_cells("G1\\t≥ 90\\tNormal or high"), table_cells("Furosemide 40 mg    X     Removes fluid")
+    (['G1', '≥ 90', 'Normal or high'], ['Furosemide 40 mg', 'X', 'Removes fluid'])
+    >>> table_cells("3.2\\tImaging"), table_cells("A sentence with  two spaces.")
+    (None, None)
+    """
+    if "\t" not in line and "   " not in line:
+        return None
+    cells = _CELL_GAP.split(line.strip())
+    return cells if len(cells) >= MIN_TABLE_CELLS and all(cells) else None
+
 # A line of one repeated mark: a setext underline (`=====` under a level-1 heading, `-----`
 # under a level-2 one) or a separator (`-----`, `*****`, `_____`): markup, not text.
 RULE = re.compile(r"[ \t]{0,3}([=\-_*~])(?:[ \t]?\1){2,}[ \t]*")
@@ -102,6 +121,12 @@ def _wrapped_paragraphs(lines: list[str], dehyphenate: bool = True) -> Iterator[
             yield number, stripped
             start, parts = number + 1, []
             continue
+        if table_cells(stripped) is not None:  # a table row: a paragraph of its own
+            if parts:
+                yield start, " ".join(parts)
+            yield number, stripped
+            start, parts = number + 1, []
+            continue
         if not stripped or _BULLET_START.match(stripped):
             if parts:
                 yield start, " ".join(parts)
@@ -171,7 +196,8 @@ def unframe(lines: list[str]) -> list[str]:
 
 
 def text_blocks(
-    text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3, dehyphenate: bool = True
+    text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3, dehyphenate: bool = True,
+    cell_separator: str = " | ",
 ) -> Iterator[Block]:
     """Blocks of a text monograph: one per non-empty line, inline markup flattened.
 
@@ -190,6 +216,10 @@ def text_blocks(
     pieces = _wrapped_paragraphs(lines, dehyphenate) if wrapped else enumerate(lines, start=1)
     for number, line in pieces:
         if not line.strip():
+            continue
+        cells = table_cells(line) if not has_markup(line) else None
+        if cells is not None:  # a row of a text table: one paragraph, its cells joined
+            yield Block(text=cell_separator.join(collapse(c) for c in cells), line=number)
             continue
         bullet = TEXT_BULLET.match(line)
         if bullet:

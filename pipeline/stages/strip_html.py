@@ -126,7 +126,9 @@ class StripHtml:
             doc.count(self.name, "lines_removed", outside_blocks + len(dropped))
         else:
             doc.kind = "text"
-            doc.blocks = list(text_blocks(doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate))
+            doc.blocks = list(text_blocks(
+                doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate, st.table_cell_separator
+            ))
         if n_envelope:
             doc.title = page_title(title) if title else doc.title
             if doc.kind == "html":  # text and markdown count the envelope's now blank lines already
