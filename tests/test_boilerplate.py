@@ -141,3 +141,15 @@ def test_web_page_bylines_and_appointment_chrome_go() -> None:
              "Written by hand, the notes were lost, and the diagnosis was delayed for weeks in this patient."]
     doc = _run(lines)
     assert [b.text for b in doc.blocks] == lines[2:]
+
+
+def test_calls_to_action_go_on_their_own_and_strong_cues_must_be_cues() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    lines = [BODY[0], "Access free multiple choice questions on this topic.", BODY[1],
+             "Feeling unwell? Start symptom checker", BODY[2], "Continue reading below", BODY[0] + " Again."]
+    doc = _run(lines)
+    assert [b.text for b in doc.blocks] == [BODY[0], BODY[1], BODY[2], BODY[0] + " Again."]
+    with pytest.raises(ValidationError, match="no marketing cue: nope"):
+        Settings(strong_cues=["nope"])

@@ -360,3 +360,13 @@ def test_text_tables_give_one_paragraph_per_row_and_a_tab_o_is_a_bullet() -> Non
         ("Furosemide 40 mg | X | Removes extra fluid", "text"),
         ("autosomal dominant (ADPKD)", "item"),
     ]
+
+
+def test_linked_footnote_numbers_go_and_a_unit_superscript_stays() -> None:
+    html = (
+        "<html><body><main><h1>Pneumonia</h1><p>It strikes older patients."
+        '<sup><a href="#r1">1</a></sup> eGFR is 60 mL/min/1.73 m<sup>2</sup>.<a href="#r2">2,3</a></p>'
+        "</main></body></html>"
+    )
+    _title, blocks = page_blocks(html, Settings())
+    assert blocks[1].text == "It strikes older patients. eGFR is 60 mL/min/1.73 m2."

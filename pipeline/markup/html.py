@@ -42,6 +42,8 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]
 LINK_OPEN, LINK_CLOSE = "\x00", "\x01"
 # A link or superscript that is only a bracketed short label is a citation mark or a tool link
 # ("[1]", "[2, 3]", "[4–6]", "[PubMed]", "[PMC free article]", "[edit]"), never prose.
+# A footnote number or list of them ("1", "2,3", "4–6"): a mark when it links to a note.
+_FOOTNOTE = re.compile(r"\d{1,3}(?:\s*[,–-]\s*\d{1,3}){0,10}")
 _BRACKETED = re.compile(r"\[[^\[\]]{1,40}\](?:\s*\[[^\[\]]{1,40}\])*")
 
 def is_html_page(text: str, min_block_tags: int = 3) -> bool:
@@ -280,6 +282,10 @@ class PageWalker:
             raw = tag.get_text()
             if raw.lstrip()[:1] == "[" and _BRACKETED.fullmatch(collapse(raw)):
                 return f"<{tag.name}> bracketed mark"  # citation marks [1][2], [PubMed], [edit]
+            if _FOOTNOTE.fullmatch(raw.strip()) and (
+                tag.find("a") is not None if tag.name == "sup" else str(tag.get("href") or "").startswith("#")
+            ):  # a numbered link to a note of the page: "older patients.<sup><a href='#r1'>1</a></sup>"
+                return f"<{tag.name}> footnote mark"
         for attr in ("id", "class", "role"):
             value = _attr(tag, attr)
             if value and self.drop_attr.search(value.replace("_", "-")):

@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pipeline.document import Block, Document, Removal
 from pipeline.prefilter import Prefiltered, PrefilteredSet, fold
@@ -63,6 +63,13 @@ class Settings(StageSettings):
                 r"|\bhow to cite\b|\burl of this page\b|\bslideshows?\b|^(?:written|fact[- ]checked) by\b[^.!?]{0,80}$"
                 r"|\b(?:request|book|make) an appointment\b|\bfind a (?:doctor|specialist|clinic)\b"
             ),
+            # Calls to action that no monograph text says (a strong cue, below).
+            "call_to_action": (
+                r"\btake a quiz\b|\btest your knowledge\b|\bmultiple[- ]choice questions\b|\bcomment on this article\b"
+                r"|^(?:continue|keep) reading\b|\bsymptom checker\b|\bsee more images\b|\bview patient education\b"
+                r"|\bbook (?:a|an|your) (?:free )?(?:same[- ]day )?appointment\b|\bshare\s+email\s+print\b"
+                r"|^authored by\b|^peer[- ]reviewed by\b"
+            ),
             # An author line, "By Jane K. Doe, MD, University of X": its two cues together.
             "byline": (
                 r"^by\s+(?:dr\.?\s+)?[\w'-]+\.?(?:\s+[\w'-]+\.?){0,3},"
@@ -73,6 +80,8 @@ class Settings(StageSettings):
     )
     # Score at which a block is marketing wherever it stands.
     min_score: int = Field(2, ge=1)
+    # Cues that remove a block on their own wherever it stands (it needs no second cue).
+    strong_cues: list[str] = Field(default_factory=lambda: ["call_to_action"])
     # A line this short needs only one cue ("Advertisement", "Share this:", "Print this page"):
     # a short line is chrome, not prose.
     short_line_words: int = Field(4, ge=0)
@@ -104,6 +113,14 @@ class Settings(StageSettings):
         r"\bpage\s+\d{1,4}\s*(?:of|/)\s*\d{1,4}\b|^\(?continued(?: on next page)?\)?$"
     )
     page_line_max_words: int = Field(15, ge=0)
+
+
+    @model_validator(mode="after")
+    def _strong_cues_are_cues(self) -> Settings:
+        unknown = sorted(set(self.strong_cues) - set(self.marketing_cues))
+        if unknown:
+            raise ValueError(f"strong_cues names no marketing cue: {', '.join(unknown)}")
+        return self
 
 
 _HOST = re.compile(r"^[a-z][a-z0-9+.-]*://(?:www\.)?([^/:?#]+)", re.IGNORECASE)
@@ -330,11 +347,12 @@ class Boilerplate:
                 hits = memo[text] = cues(text, self.patterns) + (["site name"] if brand and brand.search(text) else [])
             return hits
 
+        strong = frozenset(s.strong_cues)
         found = [score(b.text) if len(b.text) <= s.max_block_chars and b.kind != "heading" else [] for b in blocks]
         for i, hits in enumerate(found):
             if reasons[i] is not None or not hits:
                 continue
-            if len(hits) >= s.min_score:
+            if len(hits) >= s.min_score or not strong.isdisjoint(hits):
                 reasons[i] = f"marketing cues: {', '.join(hits)}"
             elif len(blocks[i].text.split()) <= s.short_line_words:
                 reasons[i] = f"short line with a marketing cue: {', '.join(hits)}"
