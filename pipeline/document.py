@@ -36,8 +36,8 @@ class Block:
     """One line (text input) or one block element (HTML input) of the cleaned body.
 
     `kind` is "heading" only when the source marks it as such (HTML <h1>-<h6> with that
-    `level`, or a bold-only <p> with `level` None), "item" for an HTML list item (never a
-    heading). Otherwise the segment stage decides. `line` is the
+    `level`, or a bold-only <p> with `level` None), "item" for a list item or a table row
+    (never a heading). Otherwise the segment stage decides. `line` is the
     1-based source line (text) or element ordinal (HTML), for auditing removals.
     """
 

@@ -170,3 +170,12 @@ def test_all_caps_lines_stay_headings_inside_a_run_of_short_lines() -> None:
     doc = _segment(["HYPOTHYROIDISM", "Patient leaflet", "KEY POINTS", "Tiredness", "Feeling cold", BODY])
     assert [(s.level, s.heading) for s in doc.sections] == [(1, "HYPOTHYROIDISM"), (1, "KEY POINTS")]
     assert doc.sections[1].paragraphs[:2] == ["Tiredness", "Feeling cold"]
+
+
+def test_a_first_line_topic_colon_subtitle_is_the_title() -> None:
+    doc = _segment(["Chronic Kidney Disease: A Guide for Primary Care", "Introduction", BODY])
+    assert (doc.title, [(s.level, s.heading) for s in doc.sections]) == (
+        "Chronic Kidney Disease: A Guide for Primary Care",
+        [(1, "Chronic Kidney Disease: A Guide for Primary Care"), (1, "Introduction")],
+    )
+    assert _segment(["Note: this leaflet is for adults.", BODY]).title is None

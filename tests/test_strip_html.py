@@ -236,8 +236,8 @@ def test_markdown_marks_go_and_structure_stays() -> None:
         ("Blurred vision", 9, "item", None),
         ("Note: hypoglycemia is a risk with sulfonylureas.", 11, "text", None),
         ("Treatment options", 13, "heading", None),  # bold-only paragraph: a pseudo-heading
-        ("Drug | Use", 15, "text", None),  # a table row is one paragraph
-        ("Metformin | first line", 17, "text", None),
+        ("Drug | Use", 15, "item", None),  # a table row is one paragraph, never a heading
+        ("Metformin | first line", 17, "item", None),
         ("Raw HTML paragraph.", 21, "text", None),
     ]
     [link] = doc.blocks[1].links
@@ -354,10 +354,10 @@ def test_text_tables_give_one_paragraph_per_row_and_a_tab_o_is_a_bullet() -> Non
         "Furosemide 40 mg     X        Removes extra fluid\no\tautosomal dominant (ADPKD)\n"
     )
     assert [(b.text, b.kind) for b in text_blocks(text)] == [
-        ("Stage | GFR | Description", "text"),
-        ("G1 | ≥ 90 | Normal or high", "text"),
+        ("Stage | GFR | Description", "item"),
+        ("G1 | ≥ 90 | Normal or high", "item"),
         ("3.2 Imaging", "text"),
-        ("Furosemide 40 mg | X | Removes extra fluid", "text"),
+        ("Furosemide 40 mg | X | Removes extra fluid", "item"),
         ("autosomal dominant (ADPKD)", "item"),
     ]
 
@@ -370,3 +370,8 @@ def test_linked_footnote_numbers_go_and_a_unit_superscript_stays() -> None:
     )
     _title, blocks = page_blocks(html, Settings())
     assert blocks[1].text == "It strikes older patients. eGFR is 60 mL/min/1.73 m2."
+
+
+def test_stacked_bullet_marks_all_go_at_once() -> None:
+    # found by test_strip_html_is_idempotent: one mark per pass made a second pass change the text
+    assert [b.text for b in text_blocks("- - POEMS")] == ["POEMS"]

@@ -352,7 +352,7 @@ class PageWalker:
                 text, links = self.row(node)
                 if text:
                     ordinal += 1
-                    yield Block(text=text, line=ordinal, links=links)
+                    yield Block(text=text, line=ordinal, kind="item", links=links)  # a row is never a heading
             elif name in HEADINGS or (name in self.leaf and id(node) not in blocky):
                 yield from flush()
                 text, links = flatten(node.contents, self.drop, self.dropped)

@@ -170,7 +170,7 @@ def markdown_blocks(
         elif kind == "tr_close" and row is not None:
             flat, links = join_cells(row, walker.cell_separator)
             if flat:
-                blocks.append(Block(text=flat, line=row_line, links=links))
+                blocks.append(Block(text=flat, line=row_line, kind="item", links=links))  # never a heading
             row = None
         elif row is not None and kind == "inline":  # a table cell
             pieces = list(_inline_pieces(tok.children or [], False))

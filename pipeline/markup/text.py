@@ -16,7 +16,7 @@ from pipeline.markup.html import collapse, flatten, has_markup
 _BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
 # A bulleted line of text: the mark goes and the line is a list item, as an HTML <li> is.
 # An "o" is a bullet only when indented (a sub-bullet: "   o in women trying to conceive").
-TEXT_BULLET = re.compile(r"[ \t]*(?:[•·▪◦‣●○■□►▸*\-–—]|(?<=[ \t])o|o(?=\t))[ \t]+(?=\S)")
+TEXT_BULLET = re.compile(r"(?:[ \t]*(?:[•·▪◦‣●○■□►▸*\-–—]|(?<=[ \t])o|o(?=\t))[ \t]+(?=\S))+")  # all marks at once: idempotent
 # Columns of a table saved as text: cells apart by a tab or by 3 or more spaces.
 _CELL_GAP = re.compile(r"[ \t]*\t[ \t]*| {3,}")
 # Fewest cells that make a line a table row (two could be a "3.2<tab>Imaging" heading).
@@ -219,7 +219,7 @@ def text_blocks(
             continue
         cells = table_cells(line) if not has_markup(line) else None
         if cells is not None:  # a row of a text table: one paragraph, its cells joined
-            yield Block(text=cell_separator.join(collapse(c) for c in cells), line=number)
+            yield Block(text=cell_separator.join(collapse(c) for c in cells), line=number, kind="item")  # never a heading
             continue
         bullet = TEXT_BULLET.match(line)
         if bullet:

@@ -110,7 +110,7 @@ class Settings(StageSettings):
     # `page_line_max_words` words holding a page number ("J Clin Rev 2023;12(4)  Page 2 of 4")
     # or a page-break marker ("Continued"). Case-insensitive.
     page_line_pattern: str = (
-        r"\bpage\s+\d{1,4}\s*(?:of|/)\s*\d{1,4}\b|^\(?continued(?: on next page)?\)?$"
+        r"\bpage\s+\d{1,4}\s*(?:of|/)\s*\d{1,4}\b|\bpage\s+\d{1,4}$|^\(?continued(?: on next page)?\)?$"
     )
     page_line_max_words: int = Field(15, ge=0)
 
@@ -368,7 +368,7 @@ class Boilerplate:
         for i, block in enumerate(blocks):  # breadcrumbs and menus above the body
             if len(block.text.split()) > s.nav_max_words or block.text.rstrip()[-1:] in ".!?":
                 break  # the body starts at the first sentence or long block
-            if reasons[i] is None and is_nav_line(block.text, s.nav_max_words, s.nav_max_part_words):
+            if reasons[i] is None and block.kind == "text" and is_nav_line(block.text, s.nav_max_words, s.nav_max_part_words):
                 reasons[i] = "navigation line before the body (breadcrumb or menu)"
             elif reasons[i] is None and block.kind != "heading" and is_link_only(block):
                 reasons[i] = "link-only line before the body (menu or skip link)"

@@ -269,6 +269,19 @@ class Classifier:
         """A front or back matter heading (`Settings.matter_headings`)."""
         return " ".join(text.strip().rstrip(":").lower().split()) in self.matter_words
 
+    def colon_title(self, text: str) -> bool:
+        """A document's first line "Topic: subtitle": short, no sentence end, a title-like topic.
+
+        >>> c = Classifier(Settings(), None)
+        >>> c.colon_title("Chronic Kidney Disease: A Guide for Primary Care"), c.colon_title("Note: take it daily.")
+        (True, False)
+        """
+        text = text.strip()
+        if ":" not in text or text[-1:] in ".!?" or len(text.split()) > self.s.max_heading_words:
+            return False
+        topic = text.split(":", 1)[0].strip()
+        return bool(topic) and self.title_like(topic)
+
     @staticmethod
     def all_caps(text: str) -> bool:
         """At least 4 letters, all capitals ("KEY POINTS", "TREATMENT")."""
@@ -424,6 +437,8 @@ class Segment:
         marked = doc.kind in ("html", "markdown") and any(b.kind == "heading" and b.level for b in doc.blocks)
         classifier = Classifier(self.settings, site, marked)
         lines = [classifier.first_pass(b) for b in doc.blocks]
+        if len(lines) > 1 and lines[0].kind in ("paragraph", "candidate") and classifier.colon_title(lines[0].block.text):
+            lines[0].kind, lines[0].level = "heading", 1  # "Chronic Kidney Disease: A Guide for Primary Care"
         classifier.resolve(lines)
         if self.settings.drop_emptied_headings:
             emptied = set(emptied_headings(lines, doc.removed))
