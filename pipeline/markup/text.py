@@ -16,9 +16,9 @@ from pipeline.markup.html import collapse, flatten, has_markup
 _BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
 # A bulleted line of text: the mark goes and the line is a list item, as an HTML <li> is.
 # An "o" is a bullet only when indented (a sub-bullet: "   o in women trying to conceive").
-TEXT_BULLET = re.compile(r"(?:[ \t]*(?:[•·▪◦‣●○■□►▸*\-–—]|(?<=[ \t])o|o(?=\t))[ \t]+(?=\S))+")  # all marks at once: idempotent
+TEXT_BULLET = re.compile(r"^(?:[ \t]*(?:[•·▪◦‣●○■□►▸*\-–—]|(?<=[ \t])o|o(?=\t))[ \t]+(?=\S))+")  # all marks at once: idempotent
 # Columns of a table saved as text: cells apart by a tab or by 3 or more spaces.
-_CELL_GAP = re.compile(r"[ \t]*\t[ \t]*| {3,}")
+_CELL_GAP = re.compile(r"(?<![ \t])[ \t]*\t[ \t]*|(?<! ) {3,}")  # from a run's start only: linear
 # Fewest cells that make a line a table row (two could be a "3.2<tab>Imaging" heading).
 MIN_TABLE_CELLS = 3
 
@@ -67,8 +67,8 @@ def is_hard_wrapped(lines: list[str], width: int = 100, share: float = 0.3) -> b
 
 
 # A numbered heading of wrapped text ("1.1 Epidemiology"): a paragraph of its own.
-_NUMBERED_HEADING = re.compile(r"(?:\d{1,2}\.)*\d{1,2}\.?[ \t]+[A-Z][^.!?;:]{0,80}")
-_HYPHEN_END = re.compile(r"([A-Za-z]+)-$")
+_NUMBERED_HEADING = re.compile(r"^(?:\d{1,2}\.)*\d{1,2}\.?[ \t]+[A-Z][^.!?;:]{0,80}")
+_HYPHEN_END = re.compile(r"(?<![A-Za-z])([A-Za-z]+)-$")  # a word start: linear
 _WORD_START = re.compile(r"[a-z]+")
 
 
@@ -161,8 +161,8 @@ def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
     return levels, cleaned
 
 
-BOX_BORDER = re.compile(r"[ \t]*\+[-=~_*+]{3,}\+?[ \t]*|[ \t]*\|[-=~_*]{3,}\|[ \t]*")
-_BOX_LINE = re.compile(r"[ \t]*\|(.*)\|[ \t]*")
+BOX_BORDER = re.compile(r"^(?:[ \t]*\+[-=~_*+]{3,}\+?[ \t]*|[ \t]*\|[-=~_*]{3,}\|[ \t]*)$")
+_BOX_LINE = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$")
 
 
 def unframe(lines: list[str]) -> list[str]:

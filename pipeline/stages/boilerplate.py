@@ -145,7 +145,7 @@ def brand_names(blocks: list[Block]) -> set[str]:
 
 
 _NAV_SEPARATORS = re.compile(r"\s[|›»/]\s")
-_NAV_SPLIT = re.compile(r"\s+[|›»/>]\s+")
+_NAV_SPLIT = re.compile(r"(?<!\s)\s+[|›»/>]\s+")  # from a whitespace run's start only: linear
 _NAV_STRONG = re.compile(r"\s[|›»]\s")  # "/" and ">" also write "signs / symptoms", "age > 65"
 
 
