@@ -217,8 +217,8 @@ def text_blocks(
     for number, line in pieces:
         if not line.strip():
             continue
-        cells = table_cells(line) if not has_markup(line) else None
-        if cells is not None:  # a row of a text table: one paragraph, its cells joined
+        cells = table_cells(line)
+        if cells is not None and not has_markup(line):  # a row of a text table: one paragraph, its cells joined
             yield Block(text=cell_separator.join(collapse(c) for c in cells), line=number, kind="item")  # never a heading
             continue
         bullet = TEXT_BULLET.match(line)
