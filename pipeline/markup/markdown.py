@@ -175,8 +175,6 @@ def markdown_blocks(
         elif row is not None and kind == "inline":  # a table cell
             pieces = list(_inline_pieces(tok.children or [], False))
             row.append((pieces[0][1], pieces[0][2]) if pieces else ("", []))
-            if tok.map:
-                covered.update(range(tok.map[0], tok.map[1]))
         elif kind == "list_item_open":
             in_item += 1
         elif kind == "list_item_close":

@@ -278,6 +278,7 @@ class Boilerplate:
         self.site_choice = ctx.site
         self.patterns = compile_cues(settings)
         self.page_line = Prefiltered.compile(settings.page_line_pattern, re.IGNORECASE)
+        self.strong = frozenset(settings.strong_cues)
 
     def __call__(self, doc: Document) -> Document:
         site = detect_site(doc.text, self.sites, self.site_choice)
@@ -347,7 +348,7 @@ class Boilerplate:
                 hits = memo[text] = cues(text, self.patterns) + (["site name"] if brand and brand.search(text) else [])
             return hits
 
-        strong = frozenset(s.strong_cues)
+        strong = self.strong
         found = [score(b.text) if len(b.text) <= s.max_block_chars and b.kind != "heading" else [] for b in blocks]
         for i, hits in enumerate(found):
             if reasons[i] is not None or not hits:

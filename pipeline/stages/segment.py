@@ -330,8 +330,7 @@ class Classifier:
             return max(1, len([p for p in marker.split(".") if p.strip(")")]))
         if self.colon_heading(text):
             return 2 if under_l1 else 1
-        letters = [c for c in text if c.isalpha()]
-        if len(letters) >= 4 and all(c.isupper() for c in letters):
+        if self.all_caps(text):
             return 1
         if under_l1 and text[0].islower() and len(text.split()) <= 3 and not _SLUG.match(text):
             return 2

@@ -139,11 +139,11 @@ class StripHtml:
             lines = doc.text.split("\n")
             # blank lines and rules (`-----`, setext underlines): nothing of the text
             box = "|" in doc.text and "+" in doc.text  # as `text_blocks` decides
-            dropped = sum(
+            markup_lines = sum(
                 1 for line in lines if not line.strip() or RULE.fullmatch(line) or (box and BOX_BORDER.fullmatch(line))
             )
-            doc.count(self.name, "lines_removed", dropped)
-            doc.count(self.name, "lines_joined", len(lines) - dropped - len(doc.blocks))  # hard-wrapped paragraphs
+            doc.count(self.name, "lines_removed", markup_lines)
+            doc.count(self.name, "lines_joined", len(lines) - markup_lines - len(doc.blocks))  # hard-wrapped paragraphs
         return doc
 
 
