@@ -375,3 +375,18 @@ def test_linked_footnote_numbers_go_and_a_unit_superscript_stays() -> None:
 def test_stacked_bullet_marks_all_go_at_once() -> None:
     # found by test_strip_html_is_idempotent: one mark per pass made a second pass change the text
     assert [b.text for b in text_blocks("- - POEMS")] == ["POEMS"]
+
+
+def test_exported_text_loses_footnote_superscripts_and_keeps_short_heading_lines_apart() -> None:
+    text = (
+        "Abstract\nInfective endocarditis is an infection of the endocardial surface of the heart, most\n"
+        "often involving the valves.\n\nIt raises the risk of heart failure.⁴ Doses are given per m² of body\n"
+        "surface area, and the trial enrolled patients with endocarditis of the native valves in\nseveral countries.\n"
+    )
+    assert [b.text for b in text_blocks(text, wrap_width=90)] == [
+        "Abstract",
+        "Infective endocarditis is an infection of the endocardial surface of the heart, most "
+        "often involving the valves.",
+        "It raises the risk of heart failure. Doses are given per m² of body surface area, and the trial "
+        "enrolled patients with endocarditis of the native valves in several countries.",
+    ]

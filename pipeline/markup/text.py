@@ -102,6 +102,21 @@ def _join_line(parts: list[str], line: str, dehyphenate: bool) -> None:
     parts.append(line)
 
 
+def _heading_line(text: str) -> bool:
+    """A short line that can head a wrapped paragraph: 1 to 6 words, a capital first, no
+    closing punctuation ("Abstract", "Clinical presentation"; a wrapped line is longer).
+
+    >>> _heading_line("Abstract"), _heading_line("Fever is common."), _heading_line("the heart")
+    (True, False, False)
+    """
+    return 0 < text.count(" ") + 1 <= 6 and text[:1].isupper() and text[-1:] not in ".,;:!?"
+
+
+# A footnote mark in exported text: superscript digits right after punctuation ("disease.²").
+_SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹⁰"
+_SUPERSCRIPT_NOTE = re.compile(f"(?<=[.,;:)])[{_SUPERSCRIPTS}]+(?=\\s|$)")
+
+
 def _wrapped_paragraphs(lines: list[str], dehyphenate: bool = True) -> Iterator[tuple[int, str]]:
     """(first line number, joined text) of each blank-line separated group; a line that starts
     with a bullet starts a new paragraph, a numbered heading line followed by a capital or a
@@ -120,6 +135,10 @@ def _wrapped_paragraphs(lines: list[str], dehyphenate: bool = True) -> Iterator[
                 yield start, " ".join(parts)
             yield number, stripped
             start, parts = number + 1, []
+            continue
+        if not parts and _heading_line(stripped) and nxt[:1].isupper():  # "Abstract" over its text
+            yield number, stripped
+            start = number + 1
             continue
         if table_cells(stripped) is not None:  # a table row: a paragraph of its own
             if parts:
@@ -231,6 +250,8 @@ def text_blocks(
                 links = [replace(k, start=k.start - mark.end(), end=k.end - mark.end()) for k in links]
         else:
             flat, links = collapse(line), []
+        if flat and any(c in flat for c in _SUPERSCRIPTS):
+            flat = _SUPERSCRIPT_NOTE.sub("", flat) if not links else flat  # links' offsets would move
         if flat:
             level = setext.get(number - 1)
             if bullet is not None:

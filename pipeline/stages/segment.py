@@ -275,12 +275,14 @@ class Classifier:
         >>> c = Classifier(Settings(), None)
         >>> c.colon_title("Chronic Kidney Disease: A Guide for Primary Care"), c.colon_title("Note: take it daily.")
         (True, False)
+        >>> c.colon_title("J Clin Cardiol Rev 2023;12(4):211-218 REVIEW ARTICLE")  # a citation, not a title
+        False
         """
         text = text.strip()
-        if ":" not in text or text[-1:] in ".!?" or len(text.split()) > self.s.max_heading_words:
+        if ": " not in text or text[-1:] in ".!?" or len(text.split()) > self.s.max_heading_words:
             return False
-        topic = text.split(":", 1)[0].strip()
-        return bool(topic) and self.title_like(topic)
+        topic = text.split(": ", 1)[0].strip()
+        return bool(topic) and not any(c.isdigit() for c in topic) and self.title_like(topic)
 
     @staticmethod
     def all_caps(text: str) -> bool:
