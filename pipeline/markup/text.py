@@ -233,6 +233,7 @@ def text_blocks(
     setext, lines = setext_headings(unframe(split) if "|" in text and "+" in text else split)  # a box has both
     wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
     pieces = _wrapped_paragraphs(lines, dehyphenate) if wrapped else enumerate(lines, start=1)
+    superscripts = any(c in text for c in _SUPERSCRIPTS)  # once per text: most have none
     for number, line in pieces:
         if not line.strip():
             continue
@@ -250,7 +251,7 @@ def text_blocks(
                 links = [replace(k, start=k.start - mark.end(), end=k.end - mark.end()) for k in links]
         else:
             flat, links = collapse(line), []
-        if flat and any(c in flat for c in _SUPERSCRIPTS):
+        if flat and superscripts and any(c in flat for c in _SUPERSCRIPTS):
             flat = _SUPERSCRIPT_NOTE.sub("", flat) if not links else flat  # links' offsets would move
         if flat:
             level = setext.get(number - 1)
