@@ -107,7 +107,7 @@ def test_whole_pipeline_output_is_stable_on_its_own_text(pipeline: Pipeline, tex
     """Re-running the pipeline on the text it produced gives the same sections. Bulleted lines
     are left out: their bullet goes (a list item, as an HTML <li>), and the record does not
     say which paragraphs were items, so a re-run may read a bare item as a heading."""
-    assume(not any(TEXT_BULLET.match(line) for line in text.split("\n")))
+    assume(not any(TEXT_BULLET.match(line.replace("\u00c2", "")) for line in text.split("\n")))  # a ghost Â goes first
     first = pipeline.run(Task("d", "d.txt", text.encode())).record
     if first is None:  # nothing left after cleaning: an error entry, checked elsewhere
         return

@@ -391,8 +391,11 @@ class ConflictRules:
     - SYMPTOM vs DISEASE (HPO or MeSH C23 call it a phenotype, a disease source a
       disease): DISEASE when the name is disease-like (a rare-disease source lists it, a
       MeSH infection or neoplasm tree holds it, or its last word is a disease head noun
-      or ends like one: "Graves disease", "Hashimoto thyroiditis", "lymphoma"), else
-      SYMPTOM ("edema", "anemia", "lymphadenopathy", "ptosis").
+      or ends like one: "Graves disease", "Hashimoto thyroiditis", "lymphoma"), or when
+      (`disease_when_phenotype_synonym`) the phenotype sources give the name only as
+      another name of their concept while a disease source gives it as its concept's own
+      name ("psoriasis": HPO's synonym of "Psoriasiform dermatitis", MONDO's "psoriasis");
+      else SYMPTOM ("edema", "anemia", "lymphadenopathy", "ptosis").
     """
 
     biologic_stems: tuple[str, ...] = ()
@@ -402,6 +405,7 @@ class ConflictRules:
     disease_heads: frozenset[str] = frozenset()
     disease_suffixes: tuple[str, ...] = ()
     disease_suffix_min_chars: int = 6
+    disease_when_phenotype_synonym: bool = False
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> ConflictRules:
@@ -413,6 +417,7 @@ class ConflictRules:
             disease_heads=frozenset(str(x).lower() for x in cfg.get("disease_heads", [])),
             disease_suffixes=tuple(str(x).lower() for x in cfg.get("disease_suffixes", [])),
             disease_suffix_min_chars=int(cfg.get("disease_suffix_min_chars", 6)),
+            disease_when_phenotype_synonym=bool(cfg.get("disease_when_phenotype_synonym", False)),
         )
 
     def disease_like(self, key: str, bucket: list[RawTerm]) -> bool:
@@ -420,12 +425,30 @@ class ConflictRules:
             return True
         if any(t.startswith(self.disease_trees) for r in bucket for t in r.trees) and self.disease_trees:
             return True
+        if self.disease_when_phenotype_synonym and _own_name_of_a_disease_only(bucket):
+            return True
         last = key.rsplit(" ", 1)[-1]
         if last in self.disease_heads:
             return True
         return bool(self.disease_suffixes) and len(last) >= self.disease_suffix_min_chars and last.endswith(
             self.disease_suffixes
         )
+
+
+def _own_name_of_a_disease_only(bucket: list[RawTerm]) -> bool:
+    """True if every SYMPTOM entry gives the name as a synonym of its concept and some
+    DISEASE entry gives it as its concept's own name.
+
+    >>> hpo = RawTerm("Psoriasis", "SYMPTOM", "Psoriasiform dermatitis", "HP:3", "hpo")
+    >>> mondo = RawTerm("psoriasis", "DISEASE", "psoriasis", "MONDO:3", "mondo")
+    >>> own_hpo = RawTerm("Gout", "SYMPTOM", "Gout", "HP:4", "hpo")
+    >>> _own_name_of_a_disease_only([hpo, mondo]), _own_name_of_a_disease_only([own_hpo, mondo])
+    (True, False)
+    """
+    def own(r: RawTerm) -> bool:
+        return r.name.casefold() == r.canonical.casefold()
+
+    return all(not own(r) for r in bucket if r.label == "SYMPTOM") and any(own(r) for r in bucket if r.label == "DISEASE")
 
 
 def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
