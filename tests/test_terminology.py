@@ -274,3 +274,9 @@ def test_token_patterns_joined_or_not_give_the_same_labels(patterns: tuple[tuple
         expected = next((label for rx, label in patterns if re.fullmatch(rx, text)), None)
         assert lex._pattern_label(text) == expected, text
     assert (lex._compiled[0] is not None) == joined
+
+
+def test_a_disease_that_hpo_names_only_as_a_synonym_is_a_disease(real_lexicon: tuple[dict, Lexicon]) -> None:
+    _meta, lex = real_lexicon
+    label = {k: lex.terms[lex.index[k]].label for k in ("psoriasis", "anemia", "edema")}
+    assert label == {"psoriasis": "DISEASE", "anemia": "SYMPTOM", "edema": "SYMPTOM"}  # HPO's own names stay
