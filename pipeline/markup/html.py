@@ -44,6 +44,9 @@ LINK_OPEN, LINK_CLOSE = "\x00", "\x01"
 # ("[1]", "[2, 3]", "[4–6]", "[PubMed]", "[PMC free article]", "[edit]"), never prose.
 # A footnote number or list of them ("1", "2,3", "4–6"): a mark when it links to a note.
 _FOOTNOTE = re.compile(r"\d{1,3}(?:\s*[,–-]\s*\d{1,3}){0,10}")
+# The reason of a removal row for the text outside a page's <main>/<article>: page chrome,
+# not the content of the heading before it (see the segment stage).
+OUTSIDE_ROOT = "outside the page's"
 _BRACKETED = re.compile(r"\[[^\[\]]{1,40}\](?:\s*\[[^\[\]]{1,40}\])*")
 
 def is_html_page(text: str, min_block_tags: int = 3) -> bool:
@@ -431,7 +434,7 @@ def page_blocks(html: str, settings: PageSettings, walker: PageWalker | None = N
     blocks = list((walker or PageWalker(settings)).blocks(root, removed))
     if removed is not None and root.name in ("main", "article"):
         before, after = outside(root)
-        why = f"outside the page's <{root.name}>"
+        why = f"{OUTSIDE_ROOT} <{root.name}>"
 
         def row(nodes: list[Tag | NavigableString], number: int) -> list[Removal]:
             texts = [text for text in map(visible_text, nodes) if text]

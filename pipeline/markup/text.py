@@ -130,17 +130,11 @@ def _wrapped_paragraphs(lines: list[str], dehyphenate: bool = True) -> Iterator[
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         nxt = lines[number].lstrip() if number < len(lines) else ""
-        if _NUMBERED_HEADING.fullmatch(stripped) and (not nxt or nxt[0].isupper() or nxt[0].isdigit()):
-            if parts:
-                yield start, " ".join(parts)
-            yield number, stripped
-            start, parts = number + 1, []
-            continue
-        if not parts and _heading_line(stripped) and nxt[:1].isupper():  # "Abstract" over its text
-            yield number, stripped
-            start = number + 1
-            continue
-        if table_cells(stripped) is not None:  # a table row: a paragraph of its own
+        if (
+            (_NUMBERED_HEADING.fullmatch(stripped) and (not nxt or nxt[0].isupper() or nxt[0].isdigit()))
+            or (not parts and _heading_line(stripped) and nxt[:1].isupper())  # "Abstract" over its text
+            or table_cells(stripped) is not None  # a table row
+        ):  # a line that is a paragraph of its own
             if parts:
                 yield start, " ".join(parts)
             yield number, stripped
@@ -182,6 +176,11 @@ def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
 
 BOX_BORDER = re.compile(r"^(?:[ \t]*\+[-=~_*+]{3,}\+?[ \t]*|[ \t]*\|[-=~_*]{3,}\|[ \t]*)$")
 _BOX_LINE = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$")
+
+
+def has_box(text: str) -> bool:
+    """Whether `text` may hold an ASCII box: its borders need `+` and its frames `|`."""
+    return "|" in text and "+" in text
 
 
 def unframe(lines: list[str]) -> list[str]:
@@ -230,7 +229,7 @@ def text_blocks(
     ASCII box (`+----+` borders, `| text |` lines) is opened (`unframe`).
     """
     split = text.split("\n")
-    setext, lines = setext_headings(unframe(split) if "|" in text and "+" in text else split)  # a box has both
+    setext, lines = setext_headings(unframe(split) if has_box(text) else split)
     wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
     pieces = _wrapped_paragraphs(lines, dehyphenate) if wrapped else enumerate(lines, start=1)
     superscripts = any(c in text for c in _SUPERSCRIPTS)  # once per text: most have none

@@ -363,7 +363,8 @@ class Boilerplate:
             # Block text is whitespace-collapsed: words = spaces + 1 (a cheap count first), and
             # the regex runs only when a literal every match needs is there (`Prefiltered`).
             if reasons[i] is None and text.count(" ") < s.page_line_max_words:
-                if page.literals is None or any(lit in fold(text) for lit in page.literals):
+                folded = fold(text) if page.literals is not None else ""
+                if page.literals is None or any(lit in folded for lit in page.literals):
                     if page.regex.search(text):
                         reasons[i] = "page header, footer or break marker"
         for i, block in enumerate(blocks):  # breadcrumbs and menus above the body

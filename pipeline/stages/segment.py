@@ -34,6 +34,7 @@ from typing import Literal
 from pydantic import Field
 
 from pipeline.document import Block, Document, Link, Removal, Section
+from pipeline.markup.html import OUTSIDE_ROOT
 from pipeline.sites import CompiledSite, detect_site, heading_key
 from pipeline.stages import RunContext, StageError, StageSettings
 
@@ -355,7 +356,7 @@ def emptied_headings(lines: list[Line], removed: list[Removal]) -> list[int]:
     >>> emptied_headings(lines, [Removal("boilerplate", "marketing cues", 4, 4, "Updated by: X, MD")])
     [2]
     """
-    at = sorted(r.line_start for r in removed if r.stage in _CONTENT_REMOVERS and not r.reason.startswith("outside"))
+    at = sorted(r.line_start for r in removed if r.stage in _CONTENT_REMOVERS and not r.reason.startswith(OUTSIDE_ROOT))
     found: list[int] = []
     for idx, ln in enumerate(lines):
         if ln.kind != "heading" or idx == 0:

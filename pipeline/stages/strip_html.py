@@ -29,7 +29,7 @@ from pydantic import Field
 from pipeline.document import Document, Removal
 from pipeline.markup.html import PageWalker, collapse, has_markup, is_html_page, page_blocks, page_title
 from pipeline.markup.markdown import is_markdown, markdown_blocks, markdown_parser, reader_envelope
-from pipeline.markup.text import BOX_BORDER, RULE, TEXT_BULLET, is_hard_wrapped, text_blocks
+from pipeline.markup.text import BOX_BORDER, RULE, TEXT_BULLET, has_box, is_hard_wrapped, text_blocks
 from pipeline.stages import RunContext, StageSettings
 
 __all__ = [  # the stage, and the readers' entry points importable from it as before
@@ -138,7 +138,7 @@ class StripHtml:
         if doc.kind == "text":
             lines = doc.text.split("\n")
             # blank lines and rules (`-----`, setext underlines): nothing of the text
-            box = "|" in doc.text and "+" in doc.text  # as `text_blocks` decides
+            box = has_box(doc.text)  # as `text_blocks` decides
             markup_lines = sum(
                 1 for line in lines if not line.strip() or RULE.fullmatch(line) or (box and BOX_BORDER.fullmatch(line))
             )
