@@ -51,13 +51,13 @@ BENCH_N      ?= 200
 BENCH_ROUNDS ?= 3
 BENCH_ARGS   ?=
 .PHONY: bench
-bench: $(STAMP) ## throughput vs I/O floor, ftfy, naive (BENCH_N=, BENCH_ROUNDS=, BENCH_REF=; BENCH_ARGS=--memory for RSS)
+bench: lexicons ## throughput vs I/O floor, ftfy, naive (BENCH_N=, BENCH_ROUNDS=, BENCH_REF=; BENCH_ARGS=--memory for RSS)
 	@test -f $(BENCH_REF)/make_corpus.py -a -f $(BENCH_REF)/naive_baseline.py || \
 		{ echo "bench: no make_corpus.py/naive_baseline.py in BENCH_REF=$(BENCH_REF); set BENCH_REF to the shared bench folder" >&2; exit 2; }
 	$(PY) bench/throughput.py --n $(BENCH_N) --rounds $(BENCH_ROUNDS) --ref $(BENCH_REF) $(BENCH_ARGS)
 
 lint: $(STAMP) ## ruff
-	$(PY) -m ruff check pipeline tests
+	$(PY) -m ruff check pipeline tests bench
 
 clean: ## remove generated output (processed/ contents, caches)
 	find $(OUTPUT) -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
