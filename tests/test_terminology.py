@@ -280,3 +280,18 @@ def test_a_disease_that_hpo_names_only_as_a_synonym_is_a_disease(real_lexicon: t
     _meta, lex = real_lexicon
     label = {k: lex.terms[lex.index[k]].label for k in ("psoriasis", "anemia", "edema")}
     assert label == {"psoriasis": "DISEASE", "anemia": "SYMPTOM", "edema": "SYMPTOM"}  # HPO's own names stay
+
+
+def test_a_name_mesh_files_as_a_disease_is_a_disease_unless_a_finding(real_lexicon: tuple[dict, Lexicon]) -> None:
+    """HPO lists these under their own names too; MeSH's disease trees decide, except its
+    branches of findings (blood counts, electrolytes, glucose) and its signs (C23)."""
+    _meta, lex = real_lexicon
+    names = ("asthma", "stroke", "gout", "hypertension", "migraine", "hypothyroidism",
+             "hyponatremia", "hypoglycemia", "leukopenia", "lymphadenopathy", "fever", "dyspnea")
+    label = {k: lex.terms[lex.index[k]].label for k in names}
+    assert label == {
+        "asthma": "DISEASE", "stroke": "DISEASE", "gout": "DISEASE", "hypertension": "DISEASE",
+        "migraine": "DISEASE", "hypothyroidism": "DISEASE",
+        "hyponatremia": "SYMPTOM", "hypoglycemia": "SYMPTOM", "leukopenia": "SYMPTOM",
+        "lymphadenopathy": "SYMPTOM", "fever": "SYMPTOM", "dyspnea": "SYMPTOM",
+    }

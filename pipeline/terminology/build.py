@@ -394,8 +394,10 @@ class ConflictRules:
       or ends like one: "Graves disease", "Hashimoto thyroiditis", "lymphoma"), or when
       (`disease_when_phenotype_synonym`) the phenotype sources give the name only as
       another name of their concept while a disease source gives it as its concept's own
-      name ("psoriasis": HPO's synonym of "Psoriasiform dermatitis", MONDO's "psoriasis");
-      else SYMPTOM ("edema", "anemia", "lymphadenopathy", "ptosis").
+      name ("psoriasis": HPO's synonym of "Psoriasiform dermatitis", MONDO's "psoriasis"),
+      or when MeSH files it as a disease (`mesh_disease_trees`, no C23 tree) outside its
+      branches of findings (`finding_trees`): "asthma", "gout", "hypertension", "migraine";
+      else SYMPTOM ("edema", "anemia", "hyponatremia", "lymphadenopathy", "ptosis").
     """
 
     biologic_stems: tuple[str, ...] = ()
@@ -406,6 +408,8 @@ class ConflictRules:
     disease_suffixes: tuple[str, ...] = ()
     disease_suffix_min_chars: int = 6
     disease_when_phenotype_synonym: bool = False
+    mesh_disease_trees: tuple[str, ...] = ()
+    finding_trees: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> ConflictRules:
@@ -418,6 +422,22 @@ class ConflictRules:
             disease_suffixes=tuple(str(x).lower() for x in cfg.get("disease_suffixes", [])),
             disease_suffix_min_chars=int(cfg.get("disease_suffix_min_chars", 6)),
             disease_when_phenotype_synonym=bool(cfg.get("disease_when_phenotype_synonym", False)),
+            mesh_disease_trees=tuple(str(x) for x in cfg.get("mesh_disease_trees", [])),
+            finding_trees=tuple(str(x) for x in cfg.get("finding_trees", [])),
+        )
+
+    def mesh_disease(self, r: RawTerm) -> bool:
+        """MeSH files the name as a disease: its label is DISEASE (no tree of signs and
+        symptoms), in a tree of `mesh_disease_trees` outside the `finding_trees`.
+
+        >>> rules = ConflictRules(mesh_disease_trees=("C",), finding_trees=("C18.452.950",))
+        >>> gout = RawTerm("Gout", "DISEASE", "Gout", "D1", "mesh", ("C05.550", "C18.452.648"))
+        >>> low_k = RawTerm("Hypokalemia", "DISEASE", "Hypokalemia", "D2", "mesh", ("C18.452.950.340",))
+        >>> rules.mesh_disease(gout), rules.mesh_disease(low_k)
+        (True, False)
+        """
+        return r.source == "mesh" and r.label == "DISEASE" and any(
+            t.startswith(self.mesh_disease_trees) and not t.startswith(self.finding_trees or ("\0",)) for t in r.trees
         )
 
     def disease_like(self, key: str, bucket: list[RawTerm]) -> bool:
@@ -426,6 +446,8 @@ class ConflictRules:
         if any(t.startswith(self.disease_trees) for r in bucket for t in r.trees) and self.disease_trees:
             return True
         if self.disease_when_phenotype_synonym and _own_name_of_a_disease_only(bucket):
+            return True
+        if self.mesh_disease_trees and any(self.mesh_disease(r) for r in bucket):
             return True
         last = key.rsplit(" ", 1)[-1]
         if last in self.disease_heads:
