@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -284,14 +287,43 @@ def test_a_disease_that_hpo_names_only_as_a_synonym_is_a_disease(real_lexicon: t
 
 def test_a_name_mesh_files_as_a_disease_is_a_disease_unless_a_finding(real_lexicon: tuple[dict, Lexicon]) -> None:
     """HPO lists these under their own names too; MeSH's disease trees decide, except its
-    branches of findings (blood counts, electrolytes, glucose) and its signs (C23)."""
+    branches of findings (blood counts, electrolytes, glucose) and its signs (C23.888, C23.300);
+    its pathologic processes (C23.550: arrhythmias) do not make a disease a sign."""
     _meta, lex = real_lexicon
-    names = ("asthma", "stroke", "gout", "hypertension", "migraine", "hypothyroidism",
-             "hyponatremia", "hypoglycemia", "leukopenia", "lymphadenopathy", "fever", "dyspnea")
+    names = ("asthma", "stroke", "gout", "hypertension", "migraine", "hypothyroidism", "atrial fibrillation",
+             "hyponatremia", "hypoglycemia", "leukopenia", "lymphadenopathy", "fever", "dyspnea", "hepatomegaly")
     label = {k: lex.terms[lex.index[k]].label for k in names}
     assert label == {
         "asthma": "DISEASE", "stroke": "DISEASE", "gout": "DISEASE", "hypertension": "DISEASE",
-        "migraine": "DISEASE", "hypothyroidism": "DISEASE",
+        "migraine": "DISEASE", "hypothyroidism": "DISEASE", "atrial fibrillation": "DISEASE",
         "hyponatremia": "SYMPTOM", "hypoglycemia": "SYMPTOM", "leukopenia": "SYMPTOM",
-        "lymphadenopathy": "SYMPTOM", "fever": "SYMPTOM", "dyspnea": "SYMPTOM",
+        "lymphadenopathy": "SYMPTOM", "fever": "SYMPTOM", "dyspnea": "SYMPTOM", "hepatomegaly": "SYMPTOM",
     }
+
+
+_READ_SOURCES = """
+import hashlib
+from pathlib import Path
+from pipeline.terminology.build import READERS, read_config
+cfg = read_config(Path("configs/terminology.yaml"))
+h = hashlib.sha256()
+for source in ("hpo", "mondo"):
+    for r in READERS[source](cfg):
+        h.update(repr((r.name, r.label, r.canonical, r.kb_id)).encode())
+print(h.hexdigest())
+"""
+
+
+def test_sources_are_read_in_the_same_order_whatever_the_hash_seed() -> None:
+    """The build keeps the first name a source gives for a key, so the order the readers give
+    names in must not depend on string hashing (pronto's sets did: two builds of the same
+    config labelled "noise-induced hearing loss" differently)."""
+    root = Path(__file__).resolve().parent.parent
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _READ_SOURCES], cwd=root, stdout=subprocess.PIPE, text=True,
+                         env={**os.environ, "PYTHONHASHSEED": seed})
+        for seed in ("1", "2")
+    ]
+    digests = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert digests[0] and digests[0] == digests[1]

@@ -39,7 +39,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -175,11 +175,14 @@ def read_hpo(cfg: dict[str, Any]) -> Iterator[RawTerm]:
         # pronto guesses the encoding and warns; hp.obo is UTF-8.
         warnings.simplefilter("ignore", UnicodeWarning)
         ont = pronto.Ontology(str(path))
-    for term in ont[hcfg.get("root", "HP:0000118")].subclasses():
+    # pronto gives subclasses and synonyms as sets, whose order changes from one process
+    # to the next (string hashing is seeded per process): sorted, the build is the same
+    # on every run (`build_lexicon` keeps the first name a source gives for a key).
+    for term in sorted(ont[hcfg.get("root", "HP:0000118")].subclasses(), key=lambda t: t.id):
         if term.obsolete or not term.name:
             continue
         yield RawTerm(term.name, "SYMPTOM", term.name, term.id, "hpo")
-        for syn in term.synonyms:
+        for syn in sorted(term.synonyms, key=lambda syn: (syn.description or "", syn.scope or "")):
             if syn.scope in scopes and syn.description:
                 yield RawTerm(syn.description, "SYMPTOM", term.name, term.id, "hpo")
 
@@ -282,7 +285,7 @@ def read_mondo(cfg: dict[str, Any]) -> Iterator[RawTerm]:
         if not name or entry.get("obsolete") or name.startswith("obsolete"):
             continue
         mondo_id = f"MONDO:{entry['id']}"
-        for variant in {name, *entry.get("synonyms", [])}:
+        for variant in dict.fromkeys([name, *sorted(entry.get("synonyms", []))]):  # not a set: see read_hpo
             yield RawTerm(variant, "DISEASE", name, mondo_id, "mondo")
 
 
@@ -409,7 +412,8 @@ class ConflictRules:
     disease_suffix_min_chars: int = 6
     disease_when_phenotype_synonym: bool = False
     mesh_disease_trees: tuple[str, ...] = ()
-    finding_trees: tuple[str, ...] = ()
+    mesh_finding_trees: tuple[str, ...] = ()
+    mesh_sign_trees: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> ConflictRules:
@@ -423,21 +427,27 @@ class ConflictRules:
             disease_suffix_min_chars=int(cfg.get("disease_suffix_min_chars", 6)),
             disease_when_phenotype_synonym=bool(cfg.get("disease_when_phenotype_synonym", False)),
             mesh_disease_trees=tuple(str(x) for x in cfg.get("mesh_disease_trees", [])),
-            finding_trees=tuple(str(x) for x in cfg.get("finding_trees", [])),
+            mesh_finding_trees=tuple(str(x) for x in cfg.get("mesh_finding_trees", [])),
+            mesh_sign_trees=tuple(str(x) for x in cfg.get("mesh_sign_trees", [])),
         )
 
     def mesh_disease(self, r: RawTerm) -> bool:
-        """MeSH files the name as a disease: its label is DISEASE (no tree of signs and
-        symptoms), in a tree of `mesh_disease_trees` outside the `finding_trees`.
+        """MeSH files the name as a disease: in a tree of `mesh_disease_trees` outside the
+        `mesh_finding_trees`, and in none of the `mesh_sign_trees` (signs and symptoms).
 
-        >>> rules = ConflictRules(mesh_disease_trees=("C",), finding_trees=("C18.452.950",))
+        >>> rules = ConflictRules(mesh_disease_trees=("C",), mesh_finding_trees=("C23", "C18.452.950"),
+        ...                       mesh_sign_trees=("C23.888",))
         >>> gout = RawTerm("Gout", "DISEASE", "Gout", "D1", "mesh", ("C05.550", "C18.452.648"))
         >>> low_k = RawTerm("Hypokalemia", "DISEASE", "Hypokalemia", "D2", "mesh", ("C18.452.950.340",))
-        >>> rules.mesh_disease(gout), rules.mesh_disease(low_k)
-        (True, False)
+        >>> af = RawTerm("Atrial Fibrillation", "SYMPTOM", "Atrial Fibrillation", "D3", "mesh", ("C14.280", "C23.550"))
+        >>> cough = RawTerm("Cough", "SYMPTOM", "Cough", "D4", "mesh", ("C08.618", "C23.888.852"))
+        >>> [rules.mesh_disease(r) for r in (gout, low_k, af, cough)]
+        [True, False, True, False]
         """
-        return r.source == "mesh" and r.label == "DISEASE" and any(
-            t.startswith(self.mesh_disease_trees) and not t.startswith(self.finding_trees or ("\0",)) for t in r.trees
+        if r.source != "mesh" or any(t.startswith(self.mesh_sign_trees) for t in r.trees if self.mesh_sign_trees):
+            return False
+        return any(
+            t.startswith(self.mesh_disease_trees) and not t.startswith(self.mesh_finding_trees or ("\0",)) for t in r.trees
         )
 
     def disease_like(self, key: str, bucket: list[RawTerm]) -> bool:
@@ -457,6 +467,15 @@ class ConflictRules:
         )
 
 
+def _is_own_name(r: RawTerm) -> bool:
+    """The name is its concept's own name (not one of its synonyms).
+
+    >>> _is_own_name(RawTerm("Gout", "SYMPTOM", "gout", "HP:4", "hpo"))
+    True
+    """
+    return r.name.casefold() == r.canonical.casefold()
+
+
 def _own_name_of_a_disease_only(bucket: list[RawTerm]) -> bool:
     """True if every SYMPTOM entry gives the name as a synonym of its concept and some
     DISEASE entry gives it as its concept's own name.
@@ -467,10 +486,9 @@ def _own_name_of_a_disease_only(bucket: list[RawTerm]) -> bool:
     >>> _own_name_of_a_disease_only([hpo, mondo]), _own_name_of_a_disease_only([own_hpo, mondo])
     (True, False)
     """
-    def own(r: RawTerm) -> bool:
-        return r.name.casefold() == r.canonical.casefold()
-
-    return all(not own(r) for r in bucket if r.label == "SYMPTOM") and any(own(r) for r in bucket if r.label == "DISEASE")
+    return all(not _is_own_name(r) for r in bucket if r.label == "SYMPTOM") and any(
+        _is_own_name(r) for r in bucket if r.label == "DISEASE"
+    )
 
 
 def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
@@ -488,6 +506,13 @@ def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
     ...        RawTerm("IFN", "PROTEIN", "IFN", "D1", "mesh", ("D12.776.1",))]
     >>> resolve("interferon gamma", ifn, r).label, resolve("rituximab", ifn, r).label
     ('PROTEIN', 'DRUG')
+    >>> m = ConflictRules(mesh_disease_trees=("C",), mesh_finding_trees=("C23",), mesh_sign_trees=("C23.888",))
+    >>> arrhythmia = [RawTerm("Cardiac arrhythmia", "SYMPTOM", "Arrhythmia", "HP:5", "hpo"),
+    ...               RawTerm("Cardiac Arrhythmia", "SYMPTOM", "Arrhythmias, Cardiac", "D5", "mesh", ("C14.280", "C23.550")),
+    ...               RawTerm("cardiac arrhythmia", "DISEASE", "a rare channelopathy", "MONDO:5", "mondo")]
+    >>> chosen = resolve("cardiac arrhythmia", arrhythmia, m)
+    >>> chosen.label, chosen.kb_id
+    ('DISEASE', 'D5')
     """
     labels = {r.label for r in bucket}
     if len(labels) == 1:
@@ -502,7 +527,16 @@ def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
         is_biologic = bool(rules.biologic_stems) and key.endswith(rules.biologic_stems)
         return protein if is_protein and not is_biologic else first("DRUG")
     if {"SYMPTOM", "DISEASE"} <= labels and bucket[0].label in ("SYMPTOM", "DISEASE"):
-        return first("DISEASE") if rules.disease_like(key, bucket) else first("SYMPTOM")
+        if not rules.disease_like(key, bucket):
+            return first("SYMPTOM")
+        # The first disease source's concept, unless it gives the name only as a synonym while
+        # MeSH files the name as a disease: then MeSH's ("cardiac arrhythmia" would otherwise be
+        # the MONDO channelopathy that lists it as a synonym).
+        disease = first("DISEASE")
+        mesh = next((r for r in bucket if rules.mesh_disease(r)), None)
+        if mesh is not None and mesh is not disease and not _is_own_name(disease):
+            return replace(mesh, label="DISEASE")
+        return disease
     return bucket[0]
 
 
@@ -582,7 +616,11 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
                 drop("common_word")
                 continue
             bucket = pending.setdefault((cs, key), [])
-            if any(r.source == raw.source and r.label == raw.label for r in bucket):
+            same = next((k for k, r in enumerate(bucket) if r.source == raw.source and r.label == raw.label), None)
+            if same is not None:
+                # One name per source and label: a concept's own name before another's synonym.
+                if _is_own_name(raw) and not _is_own_name(bucket[same]):
+                    bucket[same] = raw
                 drop("duplicate")
                 continue
             bucket.append(raw)

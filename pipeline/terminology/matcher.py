@@ -46,8 +46,8 @@ from operator import is_not
 from typing import Any, NamedTuple
 
 ARTIFACT_NAME = "lexicon.pkl"
-# Bump when the artifact layout or the key normalisation changes.
-FORMAT_VERSION = 4
+# Bump when the artifact layout, the key normalisation or the choice among names changes.
+FORMAT_VERSION = 5  # 5: the same artifact whatever the hash seed (read_hpo, read_mondo)
 # Longest name, in key tokens, that is looked up.
 MAX_KEY_TOKENS = 10
 
