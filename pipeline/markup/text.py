@@ -5,8 +5,9 @@ setext headings, rules, bullets and ASCII boxes read as markup. Used by the `str
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from itertools import pairwise
 
 from bs4 import BeautifulSoup
 
@@ -152,6 +153,48 @@ def _wrapped_paragraphs(lines: list[str], dehyphenate: bool = True) -> Iterator[
         yield start, " ".join(parts)
 
 
+def is_wrapped_block(lines: list[str], min_chars: int = 35) -> bool:
+    """True if a blank-line separated group of a text that is not hard-wrapped as a whole is
+    still one paragraph wrapped over its lines (a scraper's later copy re-wrapped, a pasted
+    quotation): 2 lines or more, each but the last at least `min_chars` long, none a bullet,
+    table row or numbered heading, and at least half of the line ends continued mid-sentence
+    (no closing punctuation, the next line starts in lowercase).
+
+    >>> is_wrapped_block(["The most common symptoms are heartburn, a burning", "feeling behind the breastbone."])
+    True
+    >>> is_wrapped_block(["Symptoms", "The most common symptoms are heartburn."])  # a heading over its text
+    False
+    >>> is_wrapped_block(["Fever is the first sign in most of the patients.", "Cough follows within days."])
+    False
+    """
+    body = [line.strip() for line in lines]
+    if len(body) < 2 or any(len(line) < min_chars for line in body[:-1]):
+        return False
+    if any(_BULLET_START.match(line) or table_cells(line) is not None or _NUMBERED_HEADING.fullmatch(line)
+           for line in body):
+        return False
+    continued = sum(1 for here, nxt in pairwise(body) if here[-1:] not in ".!?:;" and nxt[:1].islower())
+    return 2 * continued >= len(body) - 1
+
+
+def _mixed_paragraphs(lines: list[str], min_chars: int, dehyphenate: bool) -> Iterator[tuple[int, str]]:
+    """(line number, text) of each line, except that the lines of a wrapped blank-line
+    separated group (`is_wrapped_block`) are one paragraph, joined as in hard-wrapped text."""
+    group: list[str] = []
+    for number, line in enumerate([*lines, ""], start=1):
+        if line.strip():
+            group.append(line)
+            continue
+        first = number - len(group)
+        if len(group) > 1 and is_wrapped_block(group, min_chars):
+            yield from ((first + k - 1, text) for k, text in _wrapped_paragraphs(group, dehyphenate))
+        else:
+            yield from enumerate(group, start=first)
+        group = []
+        if number <= len(lines):
+            yield number, line
+
+
 def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
     """({index of an underlined heading: its level}, `lines` with the rule lines (`RULE`)
     blanked). A line is underlined when it stands alone (a blank line or the start above it)
@@ -215,7 +258,7 @@ def unframe(lines: list[str]) -> list[str]:
 
 def text_blocks(
     text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3, dehyphenate: bool = True,
-    cell_separator: str = " | ",
+    cell_separator: str = " | ", wrapped_block_min_chars: int = 35,
 ) -> Iterator[Block]:
     """Blocks of a text monograph: one per non-empty line, inline markup flattened.
 
@@ -223,7 +266,8 @@ def text_blocks(
     [('a b', 1, []), ('x & y', 3, ['u'])]
 
     Text saved hard-wrapped (`is_hard_wrapped`) gives one block per blank-line separated
-    paragraph instead, its lines joined by spaces. A setext heading (a line underlined with
+    paragraph instead, its lines joined by spaces; in other text, so does a blank-line separated
+    group that is one paragraph wrapped over its lines (`is_wrapped_block`). A setext heading (a line underlined with
     `===` or `---`) is a heading block of level 1 or 2; rule lines give no block. A bulleted
     line ("• item", "- item", an indented "o item") is a list item without its bullet. An
     ASCII box (`+----+` borders, `| text |` lines) is opened (`unframe`).
@@ -231,7 +275,12 @@ def text_blocks(
     split = text.split("\n")
     setext, lines = setext_headings(unframe(split) if has_box(text) else split)
     wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
-    pieces = _wrapped_paragraphs(lines, dehyphenate) if wrapped else enumerate(lines, start=1)
+    if wrapped:
+        pieces: Iterable[tuple[int, str]] = _wrapped_paragraphs(lines, dehyphenate)
+    elif join_wrapped:
+        pieces = _mixed_paragraphs(lines, wrapped_block_min_chars, dehyphenate)
+    else:
+        pieces = enumerate(lines, start=1)
     superscripts = any(c in text for c in _SUPERSCRIPTS)  # once per text: most have none
     for number, line in pieces:
         if not line.strip():

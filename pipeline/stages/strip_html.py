@@ -88,6 +88,10 @@ class Settings(StageSettings):
     dehyphenate: bool = True
     wrap_width: int = Field(100, ge=20)
     wrap_share: float = Field(0.3, gt=0, le=1)
+    # In text that is not hard-wrapped as a whole, a blank-line separated group is still one
+    # paragraph when its lines but the last are at least this long and at least half of them
+    # are continued mid-sentence (a scraper's later copy re-wrapped); shorter lines stay apart.
+    wrapped_block_min_chars: int = Field(35, ge=1)
     # A text is markdown when at least this many of its lines carry a markdown-only mark
     # (`# ` heading, `**bold**`/`__bold__`, `[text](url)`, a ``` fence); 0 never reads markdown.
     markdown_min_lines: int = Field(3, ge=0)
@@ -127,7 +131,8 @@ class StripHtml:
         else:
             doc.kind = "text"
             doc.blocks = list(text_blocks(
-                doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate, st.table_cell_separator
+                doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate, st.table_cell_separator,
+                st.wrapped_block_min_chars,
             ))
         if n_envelope:
             doc.title = page_title(title) if title else doc.title
