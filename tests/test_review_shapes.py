@@ -57,3 +57,48 @@ def test_short_unpunctuated_lines_of_a_group_stay_apart(pipe: Pipeline) -> None:
     record = run(pipe, "Asthma\n\nCommon triggers include:\npollen\nhouse dust mites\ncold air\n\n" + PARAS[0] + "\n")
     paragraphs = [p for s in record["sections"] for p in s["paragraphs"]]
     assert "pollen" in paragraphs and "cold air" in paragraphs
+
+
+LAYOUT_PAGE = """<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">
+<html><head><title>Tuberculosis - Notes</title></head><body>
+<table width="100%"><tr><td colspan="2"><b>Infectious Disease Notes</b> | <a href="i.html">Home</a>
+ | <a href="l.html">Links</a></td></tr>
+<tr><td width="160"><a href="m.html">Malaria</a><br><a href="h.html">Cholera</a></td>
+<td><font face="Times"><font size="5"><b>Tuberculosis</b></font><br><br>
+<font size="4">Definition</font><br><br>
+Tuberculosis is a chronic granulomatous infection caused by <i>Mycobacterium tuberculosis</i>, an acid-fast bacillus.<br><br>
+<b>Treatment</b><br><br>
+Drug-susceptible pulmonary tuberculosis is treated for six months with isoniazid, rifampicin, pyrazinamide and ethambutol.<br><br>
+</font></td></tr></table></body></html>"""
+
+
+def test_a_page_laid_out_in_a_table_keeps_its_lines_and_bold_headings(pipe: Pipeline) -> None:
+    record = run(pipe, LAYOUT_PAGE, "tb.html")
+    by_heading = {s["heading"]: s["paragraphs"] for s in record["sections"]}
+    assert by_heading["Definition"] == [
+        "Tuberculosis is a chronic granulomatous infection caused by Mycobacterium tuberculosis, an acid-fast bacillus."]
+    assert by_heading["Treatment"][0].startswith("Drug-susceptible pulmonary tuberculosis is treated")
+    text = "\n".join(p for s in record["sections"] for p in s["paragraphs"])
+    assert "Malaria" not in text and "Cholera" not in text  # the sidebar's menu, before the body
+
+
+def test_data_table_rows_stay_one_paragraph_each(pipe: Pipeline) -> None:
+    page = ("<html><body><h1>Lupus</h1><h2>Tests</h2><p>Laboratory tests help confirm lupus in most patients.</p>"
+            "<table><tr><th>Test</th><th>Finding</th></tr><tr><td>ANA</td><td>positive in 95%</td></tr></table>"
+            "</body></html>")
+    record = run(pipe, page, "lupus.html")
+    tests = next(s for s in record["sections"] if s["heading"] == "Tests")
+    assert tests["paragraphs"][1:] == ["Test | Finding", "ANA | positive in 95%"]
+
+
+def test_text_page_chrome_goes_cookie_banner_share_bar_and_related_links(pipe: Pipeline) -> None:
+    text = "\n\n".join([
+        "We use cookies to improve your experience. By continuing to browse, you agree to our use of cookies.",
+        "Gout", "Overview", PARAS[0], "Symptoms", PARAS[1], "Diagnosis", PARAS[2],
+        "Last updated: 12.03.2024 by the editorial team",
+        "Facebook Twitter Email Print", "Related articles", "Peptic Ulcer Disease", "Hiatal Hernia Explained",
+    ]) + "\n"
+    record = run(pipe, text)
+    assert record["title"] == "Gout"
+    assert [s["heading"] for s in record["sections"]] == ["Gout", "Overview", "Symptoms", "Diagnosis"]
+    assert [p for s in record["sections"] for p in s["paragraphs"]] == PARAS

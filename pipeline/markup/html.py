@@ -25,6 +25,7 @@ class PageSettings(Protocol):
     article_min_share: float
     max_bold_heading_chars: int
     table_cell_separator: str
+    max_table_cell_chars: int
 
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -142,6 +143,33 @@ def bold_only(tag: Tag) -> bool:
             seen = True
         elif isinstance(child, Tag) and child.name == "br":
             continue
+        else:
+            return False
+    return seen
+
+
+def _large_font(tag: Tag) -> bool:
+    """A `<font size>` of 4 or more (or +1 and up): an old page's heading."""
+    size = str(tag.get("size") or "").strip()
+    return (size.isdigit() and int(size) >= 4) or (size.startswith("+") and size[1:].isdigit() and int(size[1:]) >= 1)
+
+
+def bold_run(nodes: list[Tag | NavigableString]) -> bool:
+    """True if a run of inline nodes (a line between breaks) is bold text alone: `<b>`,
+    `<strong>`, or a `<font>` holding only them or large (`_large_font`).
+
+    >>> soup = BeautifulSoup("<div><font size='4'><b>Treatment</b></font> </div>", "html.parser")
+    >>> bold_run(list(soup.div.contents)), bold_run(list(BeautifulSoup("<b>A</b> b", "html.parser").contents))
+    (True, False)
+    """
+    seen = False
+    for node in nodes:
+        if isinstance(node, NavigableString):
+            if isinstance(node, _SKIP_STRINGS) or not node.strip():
+                continue
+            return False
+        if node.name in ("strong", "b") or (node.name == "font" and (bold_only(node) or _large_font(node))):
+            seen = True
         else:
             return False
     return seen
@@ -272,6 +300,7 @@ class PageWalker:
         self.blockish = HEADINGS | self.leaf | _CONTAINERS
         self.max_bold_heading = settings.max_bold_heading_chars
         self.cell_separator = settings.table_cell_separator
+        self.max_cell_chars = settings.max_table_cell_chars
 
     def dropped(self, tag: Tag) -> str | None:
         """Why `tag` is page chrome (`<nav>`, `<div class="cookie-banner">`), or None."""
@@ -311,10 +340,27 @@ class PageWalker:
                     marked.add(id(node.parent))
         return marked
 
+    def layout_cell(self, cell: Tag) -> bool:
+        """A table cell that lays a page out rather than holding data: longer than
+        `max_table_cell_chars`, or holding a paragraph break (two `<br>` with only blanks between)."""
+        breaks = cell.find_all("br")
+        if len(breaks) >= 2:
+            for br in breaks:
+                nxt = br.next_sibling
+                while isinstance(nxt, NavigableString) and not nxt.strip():
+                    nxt = nxt.next_sibling
+                if isinstance(nxt, Tag) and nxt.name == "br":
+                    return True
+        return len(collapse(cell.get_text(" "))) > self.max_cell_chars
+
     def blocks(self, root: Tag, removed: list[Removal] | None = None) -> Iterator[Block]:
         """The blocks under `root`; each dropped element with text goes to `removed`, numbered
-        as the block that follows it."""
+        as the block that follows it. A layout cell (`layout_cell`) is walked as a container."""
         blocky = self.has_block_child(root)
+        blocky.update(id(cell) for cell in root.find_all(["td", "th"]) if self.layout_cell(cell))
+        # Inline elements that hold a line break (`<font>` around a whole page): walked into, so
+        # that their `<br>` still split lines.
+        broken = {id(parent) for br in root.find_all("br") for parent in br.parents}
         pending: list[Tag | NavigableString] = []
         ordinal = 0
         close = object()
@@ -322,11 +368,16 @@ class PageWalker:
         def flush() -> Iterator[Block]:
             nonlocal ordinal
             if pending:
+                bold = bold_run(pending)
                 text, links = flatten(pending, self.drop, self.dropped)
                 pending.clear()
                 if text:
                     ordinal += 1
-                    yield Block(text=text, line=ordinal, links=links)
+                    if bold and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!?":
+                        # a line of bold text alone between breaks: a pseudo-heading, as a bold <p>
+                        yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
+                    else:
+                        yield Block(text=text, line=ordinal, links=links)
 
         stack: list[object] = [root]
         while stack:
@@ -373,6 +424,8 @@ class PageWalker:
                 yield from flush()
                 stack.append(close)
                 stack.extend(reversed(node.contents))
+            elif id(node) in broken and name != "a":
+                stack.extend(reversed(node.contents))  # no flush: the line goes on inside it
             else:
                 pending.append(node)
         yield from flush()

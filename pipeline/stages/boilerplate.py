@@ -37,6 +37,11 @@ class Settings(StageSettings):
             "subscription": r"\bsubscri(?:be|ption)s?\b",
             "account": r"\bsign (?:up|in)\b|\blog ?in\b|\bregister now\b|\bcreate (?:an|your) account\b",
             "cookies": r"\bcookies?\b(?! cutter)",
+            # A cookie consent banner says these (a strong cue, below).
+            "cookie_consent": (
+                r"\bwe use cookies\b|\buse of cookies\b|\baccept (?:all )?cookies\b"
+                r"|\bcookie (?:settings|policy|preferences)\b|\bmanage (?:cookie )?preferences\b"
+            ),
             "social": r"\bshare (?:this|on)\b|\bfollow us\b",
             "copyright": r"\bcopyright\b|©|\ball rights reserved\b",
             "app": r"\bapp store\b|\bgoogle play\b|\bour (?:mobile )?app\b|\byour \w+ app\b",
@@ -62,13 +67,21 @@ class Settings(StageSettings):
                 r"|\breviewed/revised\b|\bnext review due\b|\bupdated (?:on|by)\b|\b\d+ min(?:ute)? read\b"
                 r"|\bhow to cite\b|\burl of this page\b|\bslideshows?\b|^(?:written|fact[- ]checked) by\b[^.!?]{0,80}$"
                 r"|\b(?:request|book|make) an appointment\b|\bfind a (?:doctor|specialist|clinic)\b"
+                r"|\btop of (?:the )?page\b|\bimage credits?\b|\beditorial (?:process|policy|guidelines)\b"
+                r"|\byou are visitor\b"
             ),
+            # Review and update stamps at a line's start: "Medically reviewed ...", "Last updated
+            # 12.03.2004 by ..." (a strong cue, below).
+            "review_stamp": r"^medically reviewed\b|^(?:page )?last (?:reviewed|updated)\b",
             # Calls to action that no monograph text says (a strong cue, below).
             "call_to_action": (
                 r"\btake a quiz\b|\btest your knowledge\b|\bmultiple[- ]choice questions\b|\bcomment on this article\b"
                 r"|^(?:continue|keep) reading\b|\bsymptom checker\b|\bsee more images\b|\bview patient education\b"
                 r"|\bbook (?:a|an|your) (?:free )?(?:same[- ]day )?appointment\b|\bshare\s+email\s+print\b"
-                r"|^authored by\b|^peer[- ]reviewed by\b"
+                r"|^authored by\b|^peer[- ]reviewed by\b|^read more\b|\bsign (?:my|our) guestbook\b"
+                r"|\bwe may earn a (?:small )?commission\b|\bproducts we think are useful\b"
+                # a share bar: three or more share targets and nothing else
+                r"|^(?:(?:share|facebook|twitter|linkedin|pinterest|whatsapp|reddit|email|e-mail|print)\b[\s|·•,/]*){3,}$"
             ),
             # An author line, "By Jane K. Doe, MD, University of X": its two cues together.
             "byline": (
@@ -81,7 +94,7 @@ class Settings(StageSettings):
     # Score at which a block is marketing wherever it stands.
     min_score: int = Field(2, ge=1)
     # Cues that remove a block on their own wherever it stands (it needs no second cue).
-    strong_cues: list[str] = Field(default_factory=lambda: ["call_to_action"])
+    strong_cues: list[str] = Field(default_factory=lambda: ["call_to_action", "cookie_consent", "review_stamp"])
     # A line this short needs only one cue ("Advertisement", "Share this:", "Print this page"):
     # a short line is chrome, not prose.
     short_line_words: int = Field(4, ge=0)
@@ -113,6 +126,13 @@ class Settings(StageSettings):
         r"\bpage\s+\d{1,4}\s*(?:of|/)\s*\d{1,4}\b|\bpage\s+\d{1,4}$|^\(?continued(?: on next page)?\)?$"
     )
     page_line_max_words: int = Field(15, ge=0)
+    # A line that heads a site's trailing list of links ("Related articles", "You may also
+    # like"), in the second half of the document, opens a zone removed to its end (its
+    # items are titles of other pages). Case-insensitive, the whole line.
+    tail_start_pattern: str = (
+        r"(?:related|more|recommended|popular|trending)\s+(?:articles|topics|content|pages|links|stories|posts|reading)"
+        r"(?:\s+for you)?:?|you (?:may|might) also (?:like|be interested in):?|recommended for you:?"
+    )
 
 
     @model_validator(mode="after")
@@ -238,6 +258,11 @@ def cues(text: str, patterns: Cues) -> list[str]:
     return patterns.names(text)
 
 
+# Longest line `tail_start_pattern` is tried on (its matches are a few words): the regex
+# never runs on a paragraph.
+_MAX_TAIL_START_CHARS = 60
+
+
 def tail_zone(scores: list[int], min_score: int, max_gap: int) -> int:
     """Index where the trailing boilerplate zone starts (len(scores) if none).
 
@@ -278,6 +303,7 @@ class Boilerplate:
         self.site_choice = ctx.site
         self.patterns = compile_cues(settings)
         self.page_line = Prefiltered.compile(settings.page_line_pattern, re.IGNORECASE)
+        self.tail_start = re.compile(settings.tail_start_pattern, re.IGNORECASE)
         self.strong = frozenset(settings.strong_cues)
 
     def __call__(self, doc: Document) -> Document:
@@ -368,7 +394,8 @@ class Boilerplate:
                     if page.regex.search(text):
                         reasons[i] = "page header, footer or break marker"
         for i, block in enumerate(blocks):  # breadcrumbs and menus above the body
-            if len(block.text.split()) > s.nav_max_words or block.text.rstrip()[-1:] in ".!?":
+            words = sum(1 for w in block.text.split() if any(c.isalnum() for c in w))  # not the separators
+            if words > s.nav_max_words or block.text.rstrip()[-1:] in ".!?":
                 break  # the body starts at the first sentence or long block
             if reasons[i] is None and block.kind == "text" and is_nav_line(block.text, s.nav_max_words, s.nav_max_part_words):
                 reasons[i] = "navigation line before the body (breadcrumb or menu)"
@@ -378,6 +405,12 @@ class Boilerplate:
         for i in range(start, len(blocks)):
             if reasons[i] is None:
                 reasons[i] = "marketing tail zone" + (f" (cues: {', '.join(found[i])})" if found[i] else "")
+        for i in range(len(blocks) // 2, start):  # "Related articles" and the titles listed under it
+            text = blocks[i].text
+            if len(text) <= _MAX_TAIL_START_CHARS and self.tail_start.fullmatch(text.strip()):
+                for j in range(i, start):
+                    reasons[j] = reasons[j] or f"trailing list of links after {text!r}"
+                break
 
 
 def build(settings: Settings, ctx: RunContext) -> Boilerplate:

@@ -76,6 +76,10 @@ class Settings(StageSettings):
     # A table row whose cells hold no block elements is one paragraph, its cells' texts
     # joined by this (cells of a row belong together: "tTG-IgA | first-line test").
     table_cell_separator: str = " | "
+    # A table cell with more text than this, or with a paragraph break (`<br><br>`), is page
+    # layout (an old page laid out in a table), not data: it is read as a container, its
+    # `<br>`-separated lines each a paragraph, and its row is not joined into one.
+    max_table_cell_chars: int = Field(300, ge=1)
     # A <p> holding only bold text (<strong>/<b>) up to this long is a pseudo-heading, as
     # many sites write them; its level is one below the last real heading's.
     max_bold_heading_chars: int = Field(100, ge=0)
