@@ -102,3 +102,16 @@ def test_text_page_chrome_goes_cookie_banner_share_bar_and_related_links(pipe: P
     assert record["title"] == "Gout"
     assert [s["heading"] for s in record["sections"]] == ["Gout", "Overview", "Symptoms", "Diagnosis"]
     assert [p for s in record["sections"] for p in s["paragraphs"]] == PARAS
+
+
+def test_an_faq_accordion_keeps_its_questions_and_drops_its_controls(pipe: Pipeline) -> None:
+    page = ("<html><body><main><h1>Kidney stones</h1><h2>Prevention</h2>"
+            "<p>Drinking enough fluid is the main way to prevent new kidney stones in adults.</p>"
+            "<button class='accordion-toggle' aria-expanded='false'>Does drinking milk cause kidney stones?</button>"
+            "<div class='panel'><p>No. Dietary calcium binds oxalate in the gut and lowers the risk.</p></div>"
+            "<div><button>Accept</button><button>Sign up</button></div></main></body></html>")
+    record = run(pipe, page, "stones.html")
+    by_heading = {s["heading"]: s["paragraphs"] for s in record["sections"]}
+    assert by_heading["Does drinking milk cause kidney stones?"] == [
+        "No. Dietary calcium binds oxalate in the gut and lowers the risk."]
+    assert "Accept" not in str(record)

@@ -148,6 +148,22 @@ def bold_only(tag: Tag) -> bool:
     return seen
 
 
+# Longest button text read as an FAQ's question.
+_MAX_QUESTION_CHARS = 200
+
+
+def is_question_toggle(button: Tag) -> bool:
+    """A `<button>` that opens an FAQ's answer: its text is a question of two words or more.
+    Other buttons are controls ("Accept", "Sign up", "Menu") and go with the page chrome.
+
+    >>> soup = BeautifulSoup("<button aria-expanded='false'>How are kidney stones treated?</button>", "html.parser")
+    >>> is_question_toggle(soup.button), is_question_toggle(BeautifulSoup("<button>Why?</button>", "html.parser").button)
+    (True, False)
+    """
+    text = collapse(button.get_text(" "))
+    return text.endswith("?") and " " in text and len(text) <= _MAX_QUESTION_CHARS
+
+
 def _large_font(tag: Tag) -> bool:
     """A `<font size>` of 4 or more (or +1 and up): an old page's heading."""
     size = str(tag.get("size") or "").strip()
@@ -390,6 +406,12 @@ class PageWalker:
                     pending.append(node)
                 continue
             if not isinstance(node, Tag):
+                continue
+            if node.name == "button" and is_question_toggle(node):  # an FAQ's question, not a control
+                yield from flush()
+                text, links = flatten(node.contents, self.drop, self.dropped)
+                ordinal += 1
+                yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
                 continue
             why = self.dropped(node)
             if why is not None:
