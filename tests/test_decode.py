@@ -54,6 +54,7 @@ def test_invalid_byte_inside_utf8_is_dropped_and_counted() -> None:
         (b"%PDF-1.7\n...", "not_text"),
         (b"PK\x03\x04\x14\x00", "not_text"),
         (b"\x89PNG\r\n\x1a\n", "not_text"),
+        (b"{\\rtf1\\ansi\\deff0 {\\fonttbl} Malaria\\par}", "not_text"),
         (b"abc\x00\x00def" * 10, "not_text"),
         (b"", "empty"),
         (b"   \n\t \r\n", "empty"),

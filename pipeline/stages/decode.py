@@ -54,6 +54,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "a gzip archive"),
     (b"\x7fELF", "an executable"),
     (b"\xd0\xcf\x11\xe0", "an OLE document (doc/xls)"),
+    (b"{\\rtf", "an RTF document (save it as text or HTML first)"),
 )
 
 _NEWLINES = re.compile(r"\r\n?")
@@ -64,6 +65,8 @@ def sniff_binary(raw: bytes) -> str | None:
 
     >>> sniff_binary(b"%PDF-1.7 ...")
     'a PDF file'
+    >>> sniff_binary(b"{\\\\rtf1 Malaria}")
+    'an RTF document (save it as text or HTML first)'
     >>> sniff_binary("héllo".encode()) is None
     True
     """
