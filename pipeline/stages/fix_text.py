@@ -65,8 +65,10 @@ _GHOST_A = re.compile(r"\u00c2(?=[^\S\n]|\n|$)")
 # ghost whatever ftfy would decide. Removing these before ftfy leaves most scraped lines
 # plain ASCII, which ftfy then need not look at (`FtfyGate`). "At a line start or after an
 # ASCII character" is "not after a non-ASCII one" (a line break is ASCII); starting with the
-# literal lets `re` jump from `Â` to `Â` instead of trying every position.
-_SURE_GHOST_A = re.compile(r"\u00c2(?<![^\x00-\x7f]\u00c2)(?=\s|\Z)")
+# literal lets `re` jump from `Â` to `Â` instead of trying every position. Only before ASCII
+# whitespace: "Â" + no-break space is itself mojibake (of a no-break space), which can start a
+# longer run that ftfy needs whole ("38Â\u00a0Â°C" is "38\u00a0°C").
+_SURE_GHOST_A = re.compile(r"\u00c2(?<![^\x00-\x7f]\u00c2)(?=[ \t\r\n\f\v]|\Z)")
 # Unicode category Zs except the plain space, listed explicitly so the set is reviewable.
 _SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]")
@@ -224,6 +226,8 @@ def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = Non
 
     >>> fix("caf\\u00c3\\u00a9 \\u00e2\\u20ac\\u201c ok\\u00c2\\n", Settings())[0]
     'café – ok\\n'
+    >>> fix("fever of 38\\u00c2\\u00a0\\u00c2\\u00b0C", Settings())[0]
+    'fever of 38 °C'
     """
     counts: dict[str, int] = {}
     n_sure = 0
