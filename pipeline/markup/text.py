@@ -156,9 +156,10 @@ def _wrapped_paragraphs(lines: list[str], dehyphenate: bool = True) -> Iterator[
 def is_wrapped_block(lines: list[str], min_chars: int = 35) -> bool:
     """True if a blank-line separated group of a text that is not hard-wrapped as a whole is
     still one paragraph wrapped over its lines (a scraper's later copy re-wrapped, a pasted
-    quotation): 2 lines or more, each but the last at least `min_chars` long, none a bullet,
-    table row or numbered heading, and at least half of the line ends continued mid-sentence
-    (no closing punctuation, the next line starts in lowercase).
+    quotation): 2 lines or more, each but the last at least `min_chars` long, the first no
+    heading line (`_heading_line`), none a bullet, table row or numbered heading, and at least
+    half of the line ends continued mid-sentence (no closing punctuation, the next line starts
+    in lowercase).
 
     >>> is_wrapped_block(["The most common symptoms are heartburn, a burning", "feeling behind the breastbone."])
     True
@@ -168,8 +169,8 @@ def is_wrapped_block(lines: list[str], min_chars: int = 35) -> bool:
     False
     """
     body = [line.strip() for line in lines]
-    if len(body) < 2 or any(len(line) < min_chars for line in body[:-1]):
-        return False
+    if len(body) < 2 or any(len(line) < min_chars for line in body[:-1]) or _heading_line(body[0]):
+        return False  # a first line that can be a heading (six words or fewer) stays apart
     if any(_BULLET_START.match(line) or table_cells(line) is not None or _NUMBERED_HEADING.fullmatch(line)
            for line in body):
         return False
