@@ -115,3 +115,15 @@ def test_an_faq_accordion_keeps_its_questions_and_drops_its_controls(pipe: Pipel
     assert by_heading["Does drinking milk cause kidney stones?"] == [
         "No. Dietary calcium binds oxalate in the gut and lowers the risk."]
     assert "Accept" not in str(record)
+
+
+def test_a_textbooks_bare_chapter_numbers_are_level_one(pipe: Pipeline) -> None:
+    text = "\n\n".join([
+        "COPD", "1 Introduction", PARAS[0], "1.1 Definition", PARAS[1], "1.2.1 Risk factors", PARAS[2],
+        "2 Pathophysiology", PARAS[0].replace("chronic", "lasting"),
+        "2.1 Airflow limitation", PARAS[1].replace("common", "usual"),
+    ]) + "\n"
+    record = run(pipe, text)
+    levels = {s["heading_raw"]: s["level"] for s in record["sections"]}
+    assert levels["1 Introduction"] == levels["2 Pathophysiology"] < levels["1.1 Definition"] == levels["2.1 Airflow limitation"]
+    assert {s["heading"] for s in record["sections"]} >= {"Introduction", "Pathophysiology", "Definition"}

@@ -80,7 +80,9 @@ class Settings(StageSettings):
 Kind = Literal["heading", "candidate", "paragraph", "list_item"]
 
 _MARKDOWN = re.compile(r"^(#{1,6})[ \t]+(\S.*)$")
-_NUMBERED = re.compile(r"^((?:\d{1,3}\.)+\d{0,3}|\d{1,3}\)|[IVXLC]{1,6}\.)\s+(\S.*)$")
+# A bare number counts when a capitalised word follows ("2 Pathophysiology", a textbook's
+# chapter), and has one or two digits (not a year: "2023 Guidelines").
+_NUMBERED = re.compile(r"^((?:\d{1,3}\.)+\d{0,3}|\d{1,3}\)|[IVXLC]{1,6}\.|\d{1,2}(?=\s+[A-Z]))\s+(\S.*)$")
 _BULLET = re.compile(r"^[•·▪◦‣\-*–—]\s")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
@@ -118,6 +120,8 @@ def display_heading(raw: str, small_words: frozenset[str]) -> str:
     'Intervention with a Procedure'
     >>> display_heading("## 2.3 Supportive Care: ", frozenset())
     'Supportive Care'
+    >>> display_heading("2 Pathophysiology", frozenset()), display_heading("2023 Guidelines", frozenset())
+    ('Pathophysiology', '2023 Guidelines')
     """
     text = raw.strip()
     md = _MARKDOWN.match(text)
