@@ -127,3 +127,14 @@ def test_a_textbooks_bare_chapter_numbers_are_level_one(pipe: Pipeline) -> None:
     levels = {s["heading_raw"]: s["level"] for s in record["sections"]}
     assert levels["1 Introduction"] == levels["2 Pathophysiology"] < levels["1.1 Definition"] == levels["2.1 Airflow limitation"]
     assert {s["heading"] for s in record["sections"]} >= {"Introduction", "Pathophysiology", "Definition"}
+
+
+def test_a_reference_list_gets_no_mentions(pipe: Pipeline) -> None:
+    text = "\n\n".join([
+        "Tuberculosis", "Treatment", "Tuberculosis is treated with isoniazid and rifampicin for six months in most adults.",
+        "References", "1. Goldfarb DS, Munsiff SS. Tuberculosis and asthma. Nat Rev Dis Primers 2020;6:1.",
+    ]) + "\n"
+    record = run(pipe, text)
+    refs = next(s["section_id"] for s in record["sections"] if s["heading"] == "References")
+    assert not [m for m in record["entities"] if m["section_id"] == refs]
+    assert {m["text"] for m in record["entities"]} >= {"isoniazid", "rifampicin"}

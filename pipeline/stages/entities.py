@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from pipeline.document import Abbreviation, Document, Mention
+from pipeline.document import Abbreviation, Document, Mention, Section
 from pipeline.stages import RunContext, StageError, StageSettings
 from pipeline.terminology.abbreviations import find_definitions, short_form_pattern
 from pipeline.terminology.build import BuildError, build_lexicon, is_stale, read_meta
@@ -98,6 +98,13 @@ class Settings(StageSettings):
     head_nouns: bool = True
     # Detect `Long Form (ABBR)` definitions and label later uses of ABBR.
     abbreviations: bool = True
+    # Sections whose heading (or an ancestor's) fully matches this regex get no mentions: a
+    # reference list's author initials and journal abbreviations ("Goldfarb DS", "Nat Rev Dis
+    # Primers") are not the monograph's diseases. Empty: every section is matched.
+    skip_headings: str = (
+        r"(?i)(?:references?|bibliography|sources|citations|footnotes|works cited|further reading"
+        r"|external links|see also|resources|literature)\s*:?"
+    )
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,12 @@ class EntitiesStage:
         self.settings = settings
         self.provenance = provenance
         self.token_memo: dict[int, TokenInfo] = {}
+        self.skip_headings = re.compile(settings.skip_headings) if settings.skip_headings else None
+
+    def skipped(self, section: Section) -> bool:
+        """The section is back matter (`Settings.skip_headings`): no mentions in it."""
+        rx = self.skip_headings
+        return rx is not None and any(rx.fullmatch(h.strip()) for h in (*section.path, section.heading or ""))
 
     def __call__(self, doc: Document) -> Document:
         return next(iter(self.pipe([doc])))
@@ -137,9 +150,10 @@ class EntitiesStage:
         texts: list[str] = []
         for doc in docs:
             for section in doc.sections:
-                texts.extend(section.paragraphs)
+                skip = self.skipped(section)
+                texts.extend([""] * len(section.paragraphs) if skip else section.paragraphs)  # "": no pieces, no mentions
                 if section.heading is not None:
-                    texts.append(section.heading)
+                    texts.append("" if skip else section.heading)
         # Long texts are matched piece by piece (see `split_text`), offsets shifted back.
         # One spaCy Doc per paragraph: joining paragraphs into longer pieces made the
         # tokenizer 1.5 to 9 times slower (pieces of 300 to 4,000 characters) on unseen documents.
@@ -179,13 +193,14 @@ class EntitiesStage:
                 by_short.setdefault(d.short, []).append(d)
         entities: list[Mention] = []
         n_abbr_mentions = 0
+        skipped = [self.skipped(section) for section in doc.sections]
         for s_idx, section in enumerate(doc.sections):
             offset = 0
             for p_idx, paragraph in enumerate(section.paragraphs):
                 spans = {
                     (m.start, m.end): self._mention(section.section_id, paragraph, m) for m in par_matches[s_idx][p_idx]
                 }
-                if by_short:
+                if by_short and not skipped[s_idx]:
                     n_abbr_mentions += self._apply_abbreviations(
                         by_short, s_idx, p_idx, section.section_id, paragraph, spans
                     )
@@ -222,6 +237,8 @@ class EntitiesStage:
     def _definitions(self, doc: Document, par_matches: list[list[list[Match]]]) -> list[_Def]:
         defs: list[_Def] = []
         for s_idx, section in enumerate(doc.sections):
+            if self.skipped(section):
+                continue
             for p_idx, paragraph in enumerate(section.paragraphs):
                 found = find_definitions(paragraph)
                 if not found:
