@@ -137,10 +137,12 @@ class Pipeline:
                 doc = stage(doc)
             except StageError as exc:
                 result.error = {"doc": task.doc_id, "stage": stage.name, "kind": exc.kind, "message": one_line(exc.message)}
+                result.removed = removal_rows(doc)  # what the stages before it removed: the error may point to them
                 return result
             except Exception as exc:
                 result.error = {"doc": task.doc_id, "stage": stage.name, "kind": "internal_error",
                                 "message": one_line(f"{type(exc).__name__}: {exc}")}
+                result.removed = removal_rows(doc)
                 return result
             finally:
                 result.seconds[stage.name] = time.perf_counter() - start

@@ -138,3 +138,12 @@ def test_a_reference_list_gets_no_mentions(pipe: Pipeline) -> None:
     refs = next(s["section_id"] for s in record["sections"] if s["heading"] == "References")
     assert not [m for m in record["entities"] if m["section_id"] == refs]
     assert {m["text"] for m in record["entities"]} >= {"isoniazid", "rifampicin"}
+
+
+def test_a_document_that_fails_keeps_the_removals_its_error_points_to(pipe: Pipeline) -> None:
+    page = ("<html><body><header>HealthSite | Conditions A-Z</header>"
+            "<div id='cookie-banner'>We use cookies to improve your experience.</div>"
+            "<footer>Subscribe to our newsletter</footer></body></html>")
+    result = pipe.run(Task("chrome", "chrome.html", page.encode()))
+    assert result.status == "failed" and result.error is not None and "removed.jsonl" in result.error["message"]
+    assert {r["reason"] for r in result.removed} >= {"page chrome: <header>", "page chrome: <footer>"}
