@@ -147,3 +147,18 @@ def test_a_document_that_fails_keeps_the_removals_its_error_points_to(pipe: Pipe
     result = pipe.run(Task("chrome", "chrome.html", page.encode()))
     assert result.status == "failed" and result.error is not None and "removed.jsonl" in result.error["message"]
     assert {r["reason"] for r in result.removed} >= {"page chrome: <header>", "page chrome: <footer>"}
+
+
+def test_a_medlineplus_topic_page_ends_at_its_lists_of_links(pipe: Pipeline) -> None:
+    page = ("<html><head><link rel='canonical' href='https://medlineplus.gov/anemia.html'></head><body><main>"
+            "<h1>Anemia</h1><h2>Summary</h2><h3>What is anemia?</h3>"
+            "<p>Anemia is a condition in which you lack enough healthy red blood cells to carry oxygen.</p>"
+            "<p>NIH: National Heart, Lung, and Blood Institute</p>"
+            "<h2>Start Here</h2><ul><li><a href='https://www.nhlbi.nih.gov/anemia'>Anemia</a> (NHLBI)</li></ul>"
+            "<h2>Clinical Trials</h2><ul><li><a href='https://clinicaltrials.gov/'>ClinicalTrials.gov: Anemia</a></li></ul>"
+            "</main></body></html>")
+    record = run(pipe, page, "anemia.html")
+    assert record["site"] == "medlineplus"
+    assert [s["heading"] for s in record["sections"]] == ["Anemia", "Summary", "What is anemia?"]
+    assert record["sections"][-1]["paragraphs"] == [
+        "Anemia is a condition in which you lack enough healthy red blood cells to carry oxygen."]
