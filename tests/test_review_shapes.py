@@ -162,3 +162,13 @@ def test_a_medlineplus_topic_page_ends_at_its_lists_of_links(pipe: Pipeline) -> 
     assert [s["heading"] for s in record["sections"]] == ["Anemia", "Summary", "What is anemia?"]
     assert record["sections"][-1]["paragraphs"] == [
         "Anemia is a condition in which you lack enough healthy red blood cells to carry oxygen."]
+
+
+def test_definition_list_terms_head_their_definitions(pipe: Pipeline) -> None:
+    page = ("<html><body><main><h1>Lupus</h1><dl><dt>Epidemiology</dt>"
+            "<dd><p>Lupus affects about 20 to 150 per 100,000 people, mostly women of childbearing age.</p></dd>"
+            "<dt>Treatment</dt><dd><p>Hydroxychloroquine is given to nearly every patient with lupus.</p></dd>"
+            "</dl></main></body></html>")
+    record = run(pipe, page, "lupus.html")
+    assert [(s["heading"], s["level"]) for s in record["sections"]] == [("Lupus", 1), ("Epidemiology", 2), ("Treatment", 2)]
+    assert [s["section_type"] for s in record["sections"][1:]] == ["epidemiology", "treatment"]

@@ -438,6 +438,9 @@ class PageWalker:
                         yield Block(text=text, line=ordinal, kind="heading", level=int(name[1]), links=links)
                     elif name == "p" and bold_only(node) and len(text) <= self.max_bold_heading:
                         yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
+                    elif name == "dt" and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!?":
+                        # a definition list's term heads its <dd>, as a bold paragraph would
+                        yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
                     elif name == "li":
                         yield Block(text=text, line=ordinal, kind="item", links=links)
                     else:
