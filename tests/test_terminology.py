@@ -287,17 +287,19 @@ def test_a_disease_that_hpo_names_only_as_a_synonym_is_a_disease(real_lexicon: t
 
 def test_a_name_mesh_files_as_a_disease_is_a_disease_unless_a_finding(real_lexicon: tuple[dict, Lexicon]) -> None:
     """HPO lists these under their own names too; MeSH's disease trees decide, except its
-    branches of findings (blood counts, electrolytes, glucose) and its signs (C23.888, C23.300);
+    branches of findings (blood counts, electrolytes, glucose) and its signs (C23.888, C23.300.775);
     its pathologic processes (C23.550: arrhythmias) do not make a disease a sign."""
     _meta, lex = real_lexicon
     names = ("asthma", "stroke", "gout", "hypertension", "migraine", "hypothyroidism", "atrial fibrillation",
-             "hyponatremia", "hypoglycemia", "leukopenia", "lymphadenopathy", "fever", "dyspnea", "hepatomegaly")
+             "hyponatremia", "hypoglycemia", "leukopenia", "lymphadenopathy", "fever", "dyspnea", "hepatomegaly",
+             "kidney stones")
     label = {k: lex.terms[lex.index[k]].label for k in names}
     assert label == {
         "asthma": "DISEASE", "stroke": "DISEASE", "gout": "DISEASE", "hypertension": "DISEASE",
         "migraine": "DISEASE", "hypothyroidism": "DISEASE", "atrial fibrillation": "DISEASE",
         "hyponatremia": "SYMPTOM", "hypoglycemia": "SYMPTOM", "leukopenia": "SYMPTOM",
         "lymphadenopathy": "SYMPTOM", "fever": "SYMPTOM", "dyspnea": "SYMPTOM", "hepatomegaly": "SYMPTOM",
+        "kidney stones": "DISEASE",
     }
 
 

@@ -399,7 +399,8 @@ class ConflictRules:
       another name of their concept while a disease source gives it as its concept's own
       name ("psoriasis": HPO's synonym of "Psoriasiform dermatitis", MONDO's "psoriasis"),
       or when MeSH files it as a disease (`mesh_disease_trees`, no C23 tree) outside its
-      branches of findings (`finding_trees`): "asthma", "gout", "hypertension", "migraine";
+      branches of findings and its signs (`mesh_finding_trees`, `mesh_sign_trees`): "asthma",
+      "gout", "hypertension", "migraine", "kidney stones";
       else SYMPTOM ("edema", "anemia", "hyponatremia", "lymphadenopathy", "ptosis").
     """
 
