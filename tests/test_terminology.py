@@ -329,3 +329,12 @@ def test_sources_are_read_in_the_same_order_whatever_the_hash_seed() -> None:
     digests = [p.communicate(timeout=300)[0].strip() for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert digests[0] and digests[0] == digests[1]
+
+
+def test_another_name_of_a_phenotype_follows_its_concept(real_lexicon: tuple[dict, Lexicon]) -> None:
+    """A name HPO gives only as a synonym takes the label of its concept's own name."""
+    _meta, lex = real_lexicon
+    label = {k: lex.terms[(lex.cs_index if k.isupper() else lex.index)[k]].label
+             for k in ("SLE", "GERD", "systemic lupus erythematosus", "low blood pressure", "hypotension")}
+    assert label == {"SLE": "DISEASE", "GERD": "DISEASE", "systemic lupus erythematosus": "DISEASE",
+                     "low blood pressure": "SYMPTOM", "hypotension": "SYMPTOM"}

@@ -451,6 +451,16 @@ class ConflictRules:
             t.startswith(self.mesh_disease_trees) and not t.startswith(self.mesh_finding_trees or ("\0",)) for t in r.trees
         )
 
+    def disease_of(self, bucket: list[RawTerm]) -> RawTerm:
+        """The disease concept of a name: the first disease source's, unless it gives the name
+        only as a synonym while MeSH files the name as a disease: then MeSH's ("cardiac
+        arrhythmia" would otherwise be the MONDO channelopathy that lists it as a synonym)."""
+        disease = next(r for r in bucket if r.label == "DISEASE")
+        mesh = next((r for r in bucket if self.mesh_disease(r)), None)
+        if mesh is not None and mesh is not disease and not _is_own_name(disease):
+            return replace(mesh, label="DISEASE")
+        return disease
+
     def disease_like(self, key: str, bucket: list[RawTerm]) -> bool:
         if any(r.source in self.disease_sources for r in bucket):
             return True
@@ -492,6 +502,28 @@ def _own_name_of_a_disease_only(bucket: list[RawTerm]) -> bool:
     )
 
 
+def follow_the_concept(
+    pending: dict[tuple[bool, str], list[RawTerm]], chosen: dict[tuple[bool, str], RawTerm],
+    rules: ConflictRules, tokenizer: Any, cs_max: int,
+) -> None:
+    """A name the phenotype sources give only as another name of their concept takes the
+    label its concept's own name got: "SLE" (HPO's synonym of "Systemic lupus erythematosus",
+    a DISEASE by the rules) is a DISEASE; "low blood pressure" (of "Hypotension", a SYMPTOM)
+    stays a SYMPTOM. Changes `chosen` in place."""
+    todo: list[tuple[tuple[bool, str], str]] = []
+    for k, raw in chosen.items():
+        bucket = pending[k]
+        if raw.label == "SYMPTOM" and any(r.label == "DISEASE" for r in bucket):
+            symptoms = [r for r in bucket if r.label == "SYMPTOM"]
+            if not any(_is_own_name(r) for r in symptoms):
+                todo.append((k, " ".join(symptoms[0].canonical.split())))
+    for (k, canonical), doc in zip(todo, tokenizer.pipe([c for _k, c in todo], batch_size=2000), strict=True):
+        cs = is_case_sensitive(canonical, cs_max)
+        concept = chosen.get((cs, " ".join(key_tokens(doc, cased=cs))))
+        if concept is not None and concept.label == "DISEASE":
+            chosen[k] = rules.disease_of(pending[k])
+
+
 def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
     """The one concept a name gets among the sources that give it (in source order).
 
@@ -528,16 +560,7 @@ def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
         is_biologic = bool(rules.biologic_stems) and key.endswith(rules.biologic_stems)
         return protein if is_protein and not is_biologic else first("DRUG")
     if {"SYMPTOM", "DISEASE"} <= labels and bucket[0].label in ("SYMPTOM", "DISEASE"):
-        if not rules.disease_like(key, bucket):
-            return first("SYMPTOM")
-        # The first disease source's concept, unless it gives the name only as a synonym while
-        # MeSH files the name as a disease: then MeSH's ("cardiac arrhythmia" would otherwise be
-        # the MONDO channelopathy that lists it as a synonym).
-        disease = first("DISEASE")
-        mesh = next((r for r in bucket if rules.mesh_disease(r)), None)
-        if mesh is not None and mesh is not disease and not _is_own_name(disease):
-            return replace(mesh, label="DISEASE")
-        return disease
+        return rules.disease_of(bucket) if rules.disease_like(key, bucket) else first("SYMPTOM")
     return bucket[0]
 
 
@@ -629,9 +652,12 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
         say(f"{source}: {kept_per_source[source]} new names")
 
     rules = ConflictRules.from_config(cfg.get("conflicts") or {})
+    chosen = {k: resolve(k[1].lower(), bucket, rules) for k, bucket in pending.items()}
+    if rules.disease_when_phenotype_synonym:
+        follow_the_concept(pending, chosen, rules, tokenizer, cs_max)
     n_conflicts = 0
     for (cs, key), bucket in pending.items():
-        raw = resolve(key.lower(), bucket, rules)
+        raw = chosen[(cs, key)]
         if len({r.label for r in bucket}) > 1:
             n_conflicts += 1
         tkey = (raw.source, raw.kb_id, raw.label)
