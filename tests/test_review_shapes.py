@@ -172,3 +172,30 @@ def test_definition_list_terms_head_their_definitions(pipe: Pipeline) -> None:
     record = run(pipe, page, "lupus.html")
     assert [(s["heading"], s["level"]) for s in record["sections"]] == [("Lupus", 1), ("Epidemiology", 2), ("Treatment", 2)]
     assert [s["section_type"] for s in record["sections"][1:]] == ["epidemiology", "treatment"]
+
+
+def test_tab_panels_take_their_tab_labels_and_details_their_summaries(pipe: Pipeline) -> None:
+    page = ("<html><body><main><h1>Crohn's disease</h1><div role='tablist'>"
+            "<button role='tab' id='t1' aria-controls='p1'>Symptoms</button>"
+            "<button role='tab' id='t2' aria-controls='p2'>Treatment</button></div>"
+            "<div role='tabpanel' id='p1' aria-labelledby='t1'><p>Abdominal pain and diarrhoea are common.</p></div>"
+            "<div role='tabpanel' id='p2' aria-labelledby='t2'><p>Budesonide induces remission in mild ileal disease.</p></div>"
+            "<details><summary>Can diet cure Crohn's disease?</summary><p>No diet cures it, but nutrition helps.</p></details>"
+            "</main></body></html>")
+    record = run(pipe, page, "crohns.html")
+    by_heading = {s["heading"]: s["paragraphs"] for s in record["sections"]}
+    assert by_heading["Symptoms"] == ["Abdominal pain and diarrhoea are common."]
+    assert by_heading["Treatment"] == ["Budesonide induces remission in mild ileal disease."]
+    assert by_heading["Can diet cure Crohn's disease?"] == ["No diet cures it, but nutrition helps."]
+
+
+def test_a_forwarded_emails_wrapper_goes(pipe: Pipeline) -> None:
+    text = "\n\n".join([
+        "From: Sarah Mitchell <s.mitchell@example.org>", "Sent: Tuesday, 14 May 2024 09:42",
+        "Subject: FW: Gout overview", "Hi all,", "-----Original Message-----",
+        "Gout", "Overview", PARAS[0], "Kind regards,",
+        "CONFIDENTIALITY NOTICE: This email is intended only for the named recipient.",
+    ]) + "\n"
+    record = run(pipe, text)
+    assert record["title"] == "Gout"
+    assert [p for s in record["sections"] for p in s["paragraphs"]] == [PARAS[0]]

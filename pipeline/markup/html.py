@@ -148,6 +148,28 @@ def bold_only(tag: Tag) -> bool:
     return seen
 
 
+def tab_label(panel: Tag) -> str | None:
+    """The label of a tab panel (`role="tabpanel"`): the text of the element its
+    `aria-labelledby` names, else its `aria-label`; None for other elements.
+
+    >>> page = BeautifulSoup('<button role="tab" id="t1">Symptoms</button>'
+    ...                      '<div role="tabpanel" aria-labelledby="t1"><p>Pain.</p></div>', "html.parser")
+    >>> tab_label(page.div)
+    'Symptoms'
+    """
+    if panel.get("role") != "tabpanel":
+        return None
+    ref = str(panel.get("aria-labelledby") or "").split()
+    if ref:
+        top = panel
+        while top.parent is not None:
+            top = top.parent
+        found = top.find(id=ref[0])
+        if isinstance(found, Tag):
+            return collapse(found.get_text(" ")) or None
+    return collapse(str(panel.get("aria-label") or "")) or None
+
+
 # Longest button text read as an FAQ's question.
 _MAX_QUESTION_CHARS = 200
 
@@ -438,8 +460,9 @@ class PageWalker:
                         yield Block(text=text, line=ordinal, kind="heading", level=int(name[1]), links=links)
                     elif name == "p" and bold_only(node) and len(text) <= self.max_bold_heading:
                         yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
-                    elif name == "dt" and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!?":
-                        # a definition list's term heads its <dd>, as a bold paragraph would
+                    elif name in ("dt", "summary") and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!":
+                        # a definition list's term heads its <dd>, a <details>' summary its answer,
+                        # as a bold paragraph would
                         yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
                     elif name == "li":
                         yield Block(text=text, line=ordinal, kind="item", links=links)
@@ -447,6 +470,10 @@ class PageWalker:
                         yield Block(text=text, line=ordinal, links=links)
             elif name in self.blockish or id(node) in blocky:
                 yield from flush()
+                label = tab_label(node)
+                if label:  # a tab panel: its tab's label (a dropped <button>) heads it
+                    ordinal += 1
+                    yield Block(text=label, line=ordinal, kind="heading", level=None)
                 stack.append(close)
                 stack.extend(reversed(node.contents))
             elif id(node) in broken and name != "a":

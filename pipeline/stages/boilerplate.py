@@ -70,6 +70,14 @@ class Settings(StageSettings):
                 r"|\btop of (?:the )?page\b|\bimage credits?\b|\beditorial (?:process|policy|guidelines)\b"
                 r"|\byou are visitor\b"
             ),
+            # The wrapper of a newsletter or a forwarded e-mail: header lines, greetings and
+            # sign-offs, unsubscribe and confidentiality footers (a strong cue, below).
+            "email_chrome": (
+                r"\bview (?:it|this (?:email|e-mail|message)) in (?:your|a) (?:web )?browser\b|\bunsubscribe\b"
+                r"|\byou are receiving this (?:email|e-mail|message)\b|\bconfidentiality notice\b"
+                r"|^-+ ?(?:original|forwarded) message ?-+$|^(?:from|sent|to|cc|subject):\s"
+                r"|^(?:hi|hello|dear)\b[^.!?]{0,40},$|^(?:thanks|thank you|many thanks|(?:kind |best )?regards|best wishes),?$"
+            ),
             # Review and update stamps at a line's start: "Medically reviewed ...", "Last updated
             # 12.03.2004 by ..." (a strong cue, below).
             "review_stamp": r"^medically reviewed\b|^(?:page )?last (?:reviewed|updated)\b",
@@ -80,6 +88,8 @@ class Settings(StageSettings):
                 r"|\bbook (?:a|an|your) (?:free )?(?:same[- ]day )?appointment\b|\bshare\s+email\s+print\b"
                 r"|^authored by\b|^peer[- ]reviewed by\b|^read more\b|\bsign (?:my|our) guestbook\b"
                 r"|\bwe may earn a (?:small )?commission\b|\bproducts we think are useful\b"
+                r"|\btake (?:the|a|our) (?:[\w-]+ )?quiz\b|\bstart (?:the )?quiz\b|\bsave to (?:my )?favou?rites\b"
+                r"|\bcite this (?:page|article)\b"
                 # a share bar: three or more share targets and nothing else
                 r"|^(?:(?:share|facebook|twitter|linkedin|pinterest|whatsapp|reddit|email|e-mail|print)\b[\s|·•,/]*){3,}$"
             ),
@@ -94,7 +104,9 @@ class Settings(StageSettings):
     # Score at which a block is marketing wherever it stands.
     min_score: int = Field(2, ge=1)
     # Cues that remove a block on their own wherever it stands (it needs no second cue).
-    strong_cues: list[str] = Field(default_factory=lambda: ["call_to_action", "cookie_consent", "review_stamp"])
+    strong_cues: list[str] = Field(
+        default_factory=lambda: ["call_to_action", "cookie_consent", "review_stamp", "email_chrome"]
+    )
     # A line this short needs only one cue ("Advertisement", "Share this:", "Print this page"):
     # a short line is chrome, not prose.
     short_line_words: int = Field(4, ge=0)
