@@ -199,3 +199,16 @@ def test_a_forwarded_emails_wrapper_goes(pipe: Pipeline) -> None:
     record = run(pipe, text)
     assert record["title"] == "Gout"
     assert [p for s in record["sections"] for p in s["paragraphs"]] == [PARAS[0]]
+
+
+def test_a_fact_box_inside_the_article_stays_and_a_sidebar_goes(pipe: Pipeline) -> None:
+    page = ("<html><body><main><h1>Multiple sclerosis</h1><p>" + PARAS[0] + "</p>"
+            "<aside><h2>Key facts</h2><ul><li>About 2.8 million people worldwide live with multiple sclerosis.</li>"
+            "<li>Women are 2 to 3 times more likely than men to develop it.</li></ul></aside>"
+            "<aside class='sidebar'><p>Our clinics treat thousands of people with multiple sclerosis every year.</p></aside>"
+            "<aside><a href='/a'>Related: optic neuritis</a> <a href='/b'>Related: fatigue</a></aside>"
+            "</main></body></html>")
+    record = run(pipe, page, "ms.html")
+    text = str([p for s in record["sections"] for p in s["paragraphs"]])
+    assert "2.8 million" in text and "Women are 2 to 3 times" in text
+    assert "Our clinics" not in text and "Related:" not in text

@@ -148,6 +148,25 @@ def bold_only(tag: Tag) -> bool:
     return seen
 
 
+# An <aside> inside the article is kept when it holds this much text, mostly not link text.
+_MIN_BOX_CHARS = 80
+_MAX_BOX_LINK_SHARE = 0.3
+
+
+def is_text_box(tag: Tag) -> bool:
+    """An element of prose rather than links: at least `_MIN_BOX_CHARS` characters of text,
+    less than `_MAX_BOX_LINK_SHARE` of them inside links.
+
+    >>> box = BeautifulSoup("<aside><p>About 2.8 million people live with MS; women are 2 to 3 times more "
+    ...                     "likely to have it.</p></aside>", "html.parser").aside
+    >>> is_text_box(box), is_text_box(BeautifulSoup("<aside><a href='x'>Related: gout</a></aside>", "html.parser").aside)
+    (True, False)
+    """
+    text = len(collapse(tag.get_text(" ")))
+    links = sum(len(collapse(a.get_text(" "))) for a in tag.find_all("a"))
+    return text >= _MIN_BOX_CHARS and links < _MAX_BOX_LINK_SHARE * text
+
+
 def tab_label(panel: Tag) -> str | None:
     """The label of a tab panel (`role="tabpanel"`): the text of the element its
     `aria-labelledby` names, else its `aria-label`; None for other elements.
@@ -344,7 +363,9 @@ class PageWalker:
         """Why `tag` is page chrome (`<nav>`, `<div class="cookie-banner">`), or None."""
         if tag.name == "header" and tag.find_parent(["article", "main"]) is not None:
             return None  # an article's own header holds its title, not site chrome
-        if tag.name in self.drop:
+        if tag.name == "aside" and tag.find_parent(["article", "main"]) is not None and is_text_box(tag):
+            pass  # a fact box of the article ("Key facts"), not a sidebar: unless its class says otherwise
+        elif tag.name in self.drop:
             return f"<{tag.name}>"
         if tag.name in ("html", "body", "main", "article"):
             return None

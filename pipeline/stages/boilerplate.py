@@ -89,7 +89,8 @@ class Settings(StageSettings):
                 r"|^authored by\b|^peer[- ]reviewed by\b|^read more\b|\bsign (?:my|our) guestbook\b"
                 r"|\bwe may earn a (?:small )?commission\b|\bproducts we think are useful\b"
                 r"|\btake (?:the|a|our) (?:[\w-]+ )?quiz\b|\bstart (?:the )?quiz\b|\bsave to (?:my )?favou?rites\b"
-                r"|\bcite this (?:page|article)\b"
+                r"|\bcite this (?:page|article)\b|\bhelp us improve\b|\btake (?:our|the|a) (?:short |quick )?survey\b"
+                r"|\bquestion about your visit\b"
                 # a share bar: three or more share targets and nothing else
                 r"|^(?:(?:share|facebook|twitter|linkedin|pinterest|whatsapp|reddit|email|e-mail|print)\b[\s|·•,/]*){3,}$"
             ),
