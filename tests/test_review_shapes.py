@@ -212,3 +212,18 @@ def test_a_fact_box_inside_the_article_stays_and_a_sidebar_goes(pipe: Pipeline) 
     text = str([p for s in record["sections"] for p in s["paragraphs"]])
     assert "2.8 million" in text and "Women are 2 to 3 times" in text
     assert "Our clinics" not in text and "Related:" not in text
+
+
+def test_numbered_list_items_are_never_headings_and_arrows_are_bullets(pipe: Pipeline) -> None:
+    text = "\n\n".join([
+        "Stroke", "Assessment in hospital",
+        "1) Establish the time last known well.\n2) Perform urgent brain imaging:\n3) Check the glucose.",
+        "Recognising a stroke", "→ Face: one side droops\n→ Arms: one arm drifts down",
+        "Acute treatment", PARAS[0],
+    ]) + "\n"
+    record = run(pipe, text)
+    assert [s["heading"] for s in record["sections"]] == ["Stroke", "Assessment in hospital", "Recognising a stroke",
+                                                         "Acute treatment"]
+    paragraphs = [p for s in record["sections"] for p in s["paragraphs"]]
+    assert "2) Perform urgent brain imaging:" in paragraphs and "Face: one side droops" in paragraphs
+    assert [s["section_type"] for s in record["sections"][1:3]] == ["diagnosis_laboratory", "clinical_presentation"]

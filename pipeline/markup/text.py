@@ -17,7 +17,11 @@ from pipeline.markup.html import collapse, flatten, has_markup
 _BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
 # A bulleted line of text: the mark goes and the line is a list item, as an HTML <li> is.
 # An "o" is a bullet only when indented (a sub-bullet: "   o in women trying to conceive").
-TEXT_BULLET = re.compile(r"^(?:[ \t]*(?:[•·▪◦‣●○■□►▸*\-–—]|(?<=[ \t])o|o(?=\t))[ \t]+(?=\S))+")  # all marks at once: idempotent
+# All marks at once: idempotent.
+TEXT_BULLET = re.compile(r"^(?:[ \t]*(?:[•·▪◦‣●○■□►▸➢➤→⇒✔✓*\-–—]|(?<=[ \t])o|o(?=\t))[ \t]+(?=\S))+")
+# An item of a list numbered "1)" or lettered "a)", "a.": a list item that keeps its number
+# (its order can matter) and is never a heading ("3) Perform urgent brain imaging:").
+_LIST_ITEM = re.compile(r"^[ \t]*(?:\d{1,2}\)|[a-z][.)])[ \t]+(?=\S)")
 # Columns of a table saved as text: cells apart by a tab or by 3 or more spaces.
 _CELL_GAP = re.compile(r"(?<![ \t])[ \t]*\t[ \t]*|(?<! ) {3,}")  # from a run's start only: linear
 # Fewest cells that make a line a table row (two could be a "3.2<tab>Imaging" heading).
@@ -307,6 +311,6 @@ def text_blocks(
             if bullet is not None:
                 yield Block(text=flat, line=number, kind="item", links=links)
             elif level is None:
-                yield Block(text=flat, line=number, links=links)
+                yield Block(text=flat, line=number, kind="item" if _LIST_ITEM.match(line) else "text", links=links)
             else:
                 yield Block(text=flat, line=number, kind="heading", level=level, links=links)
