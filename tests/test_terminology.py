@@ -292,14 +292,14 @@ def test_a_name_mesh_files_as_a_disease_is_a_disease_unless_a_finding(real_lexic
     _meta, lex = real_lexicon
     names = ("asthma", "stroke", "gout", "hypertension", "migraine", "hypothyroidism", "atrial fibrillation",
              "hyponatremia", "hypoglycemia", "leukopenia", "lymphadenopathy", "fever", "dyspnea", "hepatomegaly",
-             "kidney stones")
+             "kidney stones", "sepsis", "septic shock")
     label = {k: lex.terms[lex.index[k]].label for k in names}
     assert label == {
         "asthma": "DISEASE", "stroke": "DISEASE", "gout": "DISEASE", "hypertension": "DISEASE",
         "migraine": "DISEASE", "hypothyroidism": "DISEASE", "atrial fibrillation": "DISEASE",
         "hyponatremia": "SYMPTOM", "hypoglycemia": "SYMPTOM", "leukopenia": "SYMPTOM",
         "lymphadenopathy": "SYMPTOM", "fever": "SYMPTOM", "dyspnea": "SYMPTOM", "hepatomegaly": "SYMPTOM",
-        "kidney stones": "DISEASE",
+        "kidney stones": "DISEASE", "sepsis": "DISEASE", "septic shock": "DISEASE",
     }
 
 

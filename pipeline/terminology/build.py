@@ -548,6 +548,13 @@ def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
     ('DISEASE', 'D5')
     """
     labels = {r.label for r in bucket}
+    if labels == {"SYMPTOM"} and rules.disease_trees:
+        # MeSH files the name as an infection or a neoplasm too, beside a pathologic process
+        # (C23.550): "sepsis" (C01.757 and C23.550.470), "septic shock"
+        mesh = next((r for r in bucket if r.source == "mesh" and any(t.startswith(rules.disease_trees) for t in r.trees)),
+                    None)
+        if mesh is not None:
+            return replace(mesh, label="DISEASE")
     if len(labels) == 1:
         return bucket[0]
 
