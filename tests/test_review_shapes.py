@@ -227,3 +227,19 @@ def test_numbered_list_items_are_never_headings_and_arrows_are_bullets(pipe: Pip
     paragraphs = [p for s in record["sections"] for p in s["paragraphs"]]
     assert "2) Perform urgent brain imaging:" in paragraphs and "Face: one side droops" in paragraphs
     assert [s["section_type"] for s in record["sections"][1:3]] == ["diagnosis_laboratory", "clinical_presentation"]
+
+
+def test_front_matter_gives_the_title_and_obsidian_marks_go(pipe: Pipeline) -> None:
+    text = ("---\ntitle: Type 2 Diabetes\ntags: [endocrinology, diabetes]\n---\n\n# Type 2 Diabetes\n\n"
+            "Start [[Metformin|metformin]] early in most adults with **type 2 diabetes**. #endocrinology\n\n"
+            "> [!NOTE] Key point\n> Many patients have no symptoms at diagnosis.\n\n## Review\n\n"
+            "- [x] HbA1c measurement every year\n- [ ] Retinal screening every year\n")
+    result = pipe.run(Task("t2dm", "t2dm.md", text.encode()))
+    assert result.record is not None
+    record = result.record
+    assert record["title"] == "Type 2 Diabetes"
+    paragraphs = [p for s in record["sections"] for p in s["paragraphs"]]
+    assert paragraphs == ["Start metformin early in most adults with type 2 diabetes.", "Key point",
+                          "Many patients have no symptoms at diagnosis.", "HbA1c measurement every year",
+                          "Retinal screening every year"]
+    assert any(r["reason"] == "front matter (YAML)" and r["line_end"] == 4 for r in result.removed)

@@ -56,6 +56,66 @@ def reader_envelope(lines: list[str], max_lines: int = 20) -> tuple[str | None, 
     return None, 0
 
 
+_FRONT_FIELD = re.compile(r"([A-Za-z_][\w-]{0,40}):(?:\s(.*))?")
+_MAX_FRONT_MATTER_LINES = 60
+
+
+def front_matter(lines: list[str]) -> tuple[str | None, int]:
+    """(its `title:`, number of lines) of a YAML front matter block (`---` lines around
+    `key: value` lines, as Jekyll, Hugo and Obsidian write) at the top of `lines`, or (None, 0).
+
+    >>> front_matter(["---", "title: Type 2 Diabetes", "tags: [endocrinology]", "---", "# Type 2 Diabetes"])
+    ('Type 2 Diabetes', 4)
+    >>> front_matter(["---", "Not a field line.", "---"])
+    (None, 0)
+    """
+    if not lines or lines[0].strip() != "---":
+        return None, 0
+    title: str | None = None
+    for i, line in enumerate(lines[1:_MAX_FRONT_MATTER_LINES], start=1):
+        stripped = line.strip()
+        if stripped in ("---", "..."):
+            return (title, i + 1) if i > 1 else (None, 0)
+        field = _FRONT_FIELD.fullmatch(stripped)
+        if field is None and not (line[:1].isspace() or stripped.startswith("- ") or not stripped):
+            return None, 0  # not YAML: a rule line above text
+        if field is not None and field.group(1).lower() == "title" and field.group(2):
+            title = field.group(2).strip().strip("'\"") or None
+    return None, 0
+
+
+# Obsidian's marks: wikilinks ([[Page]], [[Page|shown text]]), callout types ("> [!NOTE]"),
+# task boxes ("- [ ] ", "- [x] ") and inline #tags. Replaced in the source before parsing,
+# so that offsets of links found by the parser stay right.
+_WIKILINK = re.compile(r"\[\[([^\[\]|\n]{1,200})(?:\|([^\[\]\n]{1,200}))?\]\]")
+_CALLOUT = re.compile(r"^([ \t]*>[ \t]*)\[![A-Za-z-]{1,20}\][+-]?[ \t]*", re.MULTILINE)
+_TASK_BOX = re.compile(r"^([ \t]*[-*+][ \t]+)\[[ xX]\][ \t]+", re.MULTILINE)
+_TAG = re.compile(r"(?<![^\s(])#[A-Za-z][\w/-]{0,50}(?=[\s.,;:)]|$)")
+_TRAILING_BLANKS = re.compile(r"(?<=\S)[ \t]+$", re.MULTILINE)  # after a non-blank: linear
+
+
+def obsidian_marks(text: str) -> str:
+    """`text` without Obsidian's marks: a wikilink becomes its shown text, a callout's type,
+    a task's box and an inline tag go.
+
+    >>> obsidian_marks("- [x] Start [[Insulin|insulin therapy]] early. #endocrinology")
+    '- Start insulin therapy early.'
+    >>> obsidian_marks("> [!WARNING] Red flags")
+    '> Red flags'
+    """
+    if "[[" in text:
+        text = _WIKILINK.sub(lambda m: m.group(2) or m.group(1), text)
+    if "[!" in text:
+        text = _CALLOUT.sub(r"\1", text)
+    if "[" in text:
+        text = _TASK_BOX.sub(r"\1", text)
+    if "#" in text:
+        untagged = _TAG.sub("", text)
+        if untagged != text:
+            text = _TRAILING_BLANKS.sub("", untagged)  # where a tag ended a line
+    return text
+
+
 def is_markdown(text: str, min_lines: int = 3) -> bool:
     """True if at least `min_lines` lines of `text` carry a markdown-only mark (`_MARKDOWN_MARKS`).
 

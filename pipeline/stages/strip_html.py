@@ -28,7 +28,14 @@ from pydantic import Field
 
 from pipeline.document import Document, Removal
 from pipeline.markup.html import PageWalker, collapse, has_markup, is_html_page, page_blocks, page_title
-from pipeline.markup.markdown import is_markdown, markdown_blocks, markdown_parser, reader_envelope
+from pipeline.markup.markdown import (
+    front_matter,
+    is_markdown,
+    markdown_blocks,
+    markdown_parser,
+    obsidian_marks,
+    reader_envelope,
+)
 from pipeline.markup.text import BOX_BORDER, RULE, TEXT_BULLET, has_box, is_hard_wrapped, text_blocks
 from pipeline.stages import RunContext, StageSettings
 
@@ -101,6 +108,10 @@ class Settings(StageSettings):
     markdown_min_lines: int = Field(3, ge=0)
 
 
+# Lines a header at the top of a text (a reader's envelope, a YAML front matter) is looked for in.
+_HEADER_SCAN = 64
+
+
 class StripHtml:
     name = "strip_html"
 
@@ -109,14 +120,29 @@ class StripHtml:
         self.walker = PageWalker(settings)  # its tag sets and attribute regex, built once per run
         self.markdown = markdown_parser()
 
+    def strip_header(self, doc: Document) -> tuple[str | None, int]:
+        """Take a reader's envelope (`Title:`, `URL Source:`...) or a YAML front matter off the top
+        of the text, listed as removed and left as blank lines (the numbering stays): its title and
+        its number of non-blank lines, or (None, 0)."""
+        if doc.text.startswith("Title:"):
+            title, n = reader_envelope(doc.text.split("\n", _HEADER_SCAN))
+            reason = "reader envelope (Title, URL Source, ...)"
+        elif doc.text.startswith("---"):
+            title, n = front_matter(doc.text.split("\n", _HEADER_SCAN))
+            reason = "front matter (YAML)"
+        else:
+            return None, 0
+        if not n:
+            return None, 0
+        lines = doc.text.split("\n")
+        header = [line.strip() for line in lines[:n] if line.strip() and line.strip() not in ("---", "...")]
+        doc.removed.append(Removal(self.name, reason, 1, n, "\n".join(header)))
+        doc.text = "\n" * n + "\n".join(lines[n:])
+        return title, len(header)
+
     def __call__(self, doc: Document) -> Document:
         st = self.settings
-        title, n_envelope = reader_envelope(doc.text.split("\n", 20)) if doc.text.startswith("Title:") else (None, 0)
-        if n_envelope:  # a reader's header: the title is kept, the rest listed as removed
-            lines = doc.text.split("\n")
-            envelope = [line.strip() for line in lines[:n_envelope] if line.strip()]
-            doc.removed.append(Removal(self.name, "reader envelope (Title, URL Source, ...)", 1, n_envelope, "\n".join(envelope)))
-            doc.text = "\n" * n_envelope + "\n".join(lines[n_envelope:])  # blank lines keep the numbering
+        title, n_header = self.strip_header(doc)
         if is_html_page(doc.text, st.html_min_block_tags):
             doc.kind = "html"
             dropped: list[Removal] = []
@@ -128,7 +154,7 @@ class StripHtml:
             lines = doc.text.split("\n")
             split = not (st.join_wrapped_lines and is_hard_wrapped(lines, st.wrap_width, st.wrap_share))
             dropped = []
-            doc.blocks, outside_blocks = markdown_blocks(doc.text, self.markdown, self.walker, split, dropped)
+            doc.blocks, outside_blocks = markdown_blocks(obsidian_marks(doc.text), self.markdown, self.walker, split, dropped)
             doc.removed.extend(dropped)
             # blank lines, rules, image-only lines: nothing of the text (plus chrome in raw HTML)
             doc.count(self.name, "lines_removed", outside_blocks + len(dropped))
@@ -138,10 +164,10 @@ class StripHtml:
                 doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate, st.table_cell_separator,
                 st.wrapped_block_min_chars,
             ))
-        if n_envelope:
+        if n_header:
             doc.title = page_title(title) if title else doc.title
-            if doc.kind == "html":  # text and markdown count the envelope's now blank lines already
-                doc.count(self.name, "lines_removed", len(envelope))
+            if doc.kind == "html":  # text and markdown count the header's now blank lines already
+                doc.count(self.name, "lines_removed", n_header)
         doc.count(self.name, "blocks", len(doc.blocks))
         doc.count(self.name, "links", sum(len(b.links) for b in doc.blocks))
         if doc.kind == "text":
