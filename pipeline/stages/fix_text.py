@@ -38,8 +38,10 @@ class FtfySettings(StageSettings):
     replace_lossy_sequences: bool = True
     decode_inconsistent_utf8: bool = True
     fix_c1_controls: bool = True
-    # Off: ligatures, full-width forms and curly quotes are correct text, not damage; the
-    # corpus keeps the author's typography ("nothing else of the text changes").
+    # Off: full-width forms and curly quotes are correct text, not damage; the corpus keeps
+    # the author's typography ("nothing else of the text changes"). Latin ligatures ("ﬁ") are
+    # text extracted from a PDF or an OCR, and hide words from the lexicon: the default
+    # config (configs/default.yaml) turns their fix on.
     fix_latin_ligatures: bool = False
     fix_character_width: bool = False
     uncurl_quotes: bool = False
