@@ -243,3 +243,14 @@ def test_front_matter_gives_the_title_and_obsidian_marks_go(pipe: Pipeline) -> N
                           "Many patients have no symptoms at diagnosis.", "HbA1c measurement every year",
                           "Retinal screening every year"]
     assert any(r["reason"] == "front matter (YAML)" and r["line_end"] == 4 for r in result.removed)
+
+
+def test_a_google_docs_export_takes_its_title_paragraph(pipe: Pipeline) -> None:
+    page = ("<html><body class='doc-content'><p class='title'><span class='c8'>Pneumonia</span></p>"
+            "<p class='c3'><span class='c1'>" + PARAS[0] + "</span></p>"
+            "<h1 class='c7'><span class='c5'>Causes</span></h1><p class='c3'><span class='c1'>" + PARAS[1] + "</span></p>"
+            "</body></html>")
+    record = run(pipe, page, "cap.html")
+    assert record["title"] == "Pneumonia"
+    assert [(s["heading"], s["section_type"]) for s in record["sections"]] == [("Pneumonia", "overview"),
+                                                                               ("Causes", "etiology")]

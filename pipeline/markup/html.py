@@ -479,6 +479,9 @@ class PageWalker:
                     ordinal += 1
                     if name in HEADINGS:
                         yield Block(text=text, line=ordinal, kind="heading", level=int(name[1]), links=links)
+                    elif name == "p" and "title" in (node.get("class") or ()) and len(text) <= self.max_bold_heading:
+                        # a word processor's title paragraph (Google Docs' "p.title"): the document's heading
+                        yield Block(text=text, line=ordinal, kind="heading", level=1, links=links)
                     elif name == "p" and bold_only(node) and len(text) <= self.max_bold_heading:
                         yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
                     elif name in ("dt", "summary") and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!":
@@ -549,7 +552,10 @@ def page_blocks(html: str, settings: PageSettings, walker: PageWalker | None = N
     h1 = soup.find("h1")
     title_tag = soup.find("title")
     title = None
-    if isinstance(h1, Tag):
+    doc_title = soup.find("p", class_="title")  # a word processor's export (Google Docs): its title paragraph
+    if isinstance(doc_title, Tag) and (not isinstance(h1, Tag) or h1 in doc_title.find_all_next("h1", limit=1)):
+        title = collapse(doc_title.get_text(" ")) or None
+    if title is None and isinstance(h1, Tag):
         title = collapse(h1.get_text(" ")) or None
     if title is None and isinstance(title_tag, Tag):
         title = page_title(collapse(title_tag.get_text(" "))) or None
