@@ -36,6 +36,11 @@ def pipe(request: pytest.FixtureRequest) -> Pipeline:
     return Pipeline(config)
 
 
+def by_heading(record: dict[str, Any]) -> dict[str | None, list[str]]:
+    """A record's paragraphs by section heading."""
+    return {s["heading"]: s["paragraphs"] for s in record["sections"]}
+
+
 def run(pipe: Pipeline, text: str, name: str = "doc.txt") -> dict[str, Any]:
     result = pipe.run(Task(name.rsplit(".", 1)[0], name, text.encode("utf-8")))
     assert result.status == "ok", result.error
@@ -74,10 +79,10 @@ Drug-susceptible pulmonary tuberculosis is treated for six months with isoniazid
 
 def test_a_page_laid_out_in_a_table_keeps_its_lines_and_bold_headings(pipe: Pipeline) -> None:
     record = run(pipe, LAYOUT_PAGE, "tb.html")
-    by_heading = {s["heading"]: s["paragraphs"] for s in record["sections"]}
-    assert by_heading["Definition"] == [
+    sections = by_heading(record)
+    assert sections["Definition"] == [
         "Tuberculosis is a chronic granulomatous infection caused by Mycobacterium tuberculosis, an acid-fast bacillus."]
-    assert by_heading["Treatment"][0].startswith("Drug-susceptible pulmonary tuberculosis is treated")
+    assert sections["Treatment"][0].startswith("Drug-susceptible pulmonary tuberculosis is treated")
     text = "\n".join(p for s in record["sections"] for p in s["paragraphs"])
     assert "Malaria" not in text and "Cholera" not in text  # the sidebar's menu, before the body
 
@@ -87,8 +92,7 @@ def test_data_table_rows_stay_one_paragraph_each(pipe: Pipeline) -> None:
             "<table><tr><th>Test</th><th>Finding</th></tr><tr><td>ANA</td><td>positive in 95%</td></tr></table>"
             "</body></html>")
     record = run(pipe, page, "lupus.html")
-    tests = next(s for s in record["sections"] if s["heading"] == "Tests")
-    assert tests["paragraphs"][1:] == ["Test | Finding", "ANA | positive in 95%"]
+    assert by_heading(record)["Tests"][1:] == ["Test | Finding", "ANA | positive in 95%"]
 
 
 def test_text_page_chrome_goes_cookie_banner_share_bar_and_related_links(pipe: Pipeline) -> None:
@@ -111,8 +115,8 @@ def test_an_faq_accordion_keeps_its_questions_and_drops_its_controls(pipe: Pipel
             "<div class='panel'><p>No. Dietary calcium binds oxalate in the gut and lowers the risk.</p></div>"
             "<div><button>Accept</button><button>Sign up</button></div></main></body></html>")
     record = run(pipe, page, "stones.html")
-    by_heading = {s["heading"]: s["paragraphs"] for s in record["sections"]}
-    assert by_heading["Does drinking milk cause kidney stones?"] == [
+    sections = by_heading(record)
+    assert sections["Does drinking milk cause kidney stones?"] == [
         "No. Dietary calcium binds oxalate in the gut and lowers the risk."]
     assert "Accept" not in str(record)
 
@@ -183,10 +187,10 @@ def test_tab_panels_take_their_tab_labels_and_details_their_summaries(pipe: Pipe
             "<details><summary>Can diet cure Crohn's disease?</summary><p>No diet cures it, but nutrition helps.</p></details>"
             "</main></body></html>")
     record = run(pipe, page, "crohns.html")
-    by_heading = {s["heading"]: s["paragraphs"] for s in record["sections"]}
-    assert by_heading["Symptoms"] == ["Abdominal pain and diarrhoea are common."]
-    assert by_heading["Treatment"] == ["Budesonide induces remission in mild ileal disease."]
-    assert by_heading["Can diet cure Crohn's disease?"] == ["No diet cures it, but nutrition helps."]
+    sections = by_heading(record)
+    assert sections["Symptoms"] == ["Abdominal pain and diarrhoea are common."]
+    assert sections["Treatment"] == ["Budesonide induces remission in mild ileal disease."]
+    assert sections["Can diet cure Crohn's disease?"] == ["No diet cures it, but nutrition helps."]
 
 
 def test_a_forwarded_emails_wrapper_goes(pipe: Pipeline) -> None:
