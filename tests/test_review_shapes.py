@@ -258,3 +258,11 @@ def test_a_google_docs_export_takes_its_title_paragraph(pipe: Pipeline) -> None:
     assert record["title"] == "Pneumonia"
     assert [(s["heading"], s["section_type"]) for s in record["sections"]] == [("Pneumonia", "overview"),
                                                                                ("Causes", "etiology")]
+
+
+def test_an_faq_in_text_loses_its_q_and_a_marks(pipe: Pipeline) -> None:
+    text = "\n\n".join(["Migraine", "Q: What causes migraine?", "A: " + PARAS[0], "Q: How is it treated?", "A: " + PARAS[2]])
+    record = run(pipe, text + "\n")
+    assert [(s["heading"], s["heading_raw"]) for s in record["sections"][1:]] == [
+        ("What causes migraine?", "Q: What causes migraine?"), ("How is it treated?", "Q: How is it treated?")]
+    assert [p for s in record["sections"] for p in s["paragraphs"]] == [PARAS[0], PARAS[2]]

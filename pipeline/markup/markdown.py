@@ -92,17 +92,26 @@ _CALLOUT = re.compile(r"^([ \t]*>[ \t]*)\[![A-Za-z-]{1,20}\][+-]?[ \t]*", re.MUL
 _TASK_BOX = re.compile(r"^([ \t]*[-*+][ \t]+)\[[ xX]\][ \t]+", re.MULTILINE)
 _TAG = re.compile(r"(?<![^\s(])#[A-Za-z][\w/-]{0,50}(?=[\s.,;:)]|$)")
 _TRAILING_BLANKS = re.compile(r"(?<=\S)[ \t]+$", re.MULTILINE)  # after a non-blank: linear
+# Footnotes (GitHub, Pandoc): a reference "[^1]" goes, a definition "[^1]: text" keeps its text.
+_FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]{1,40}\](?!:)")
+_FOOTNOTE_DEF = re.compile(r"^([ \t]*)\[\^[^\]\s]{1,40}\]:[ \t]*", re.MULTILINE)
 
 
 def obsidian_marks(text: str) -> str:
     """`text` without Obsidian's marks: a wikilink becomes its shown text, a callout's type,
-    a task's box and an inline tag go.
+    a task's box and an inline tag go; and without footnote marks (a definition keeps its text).
 
     >>> obsidian_marks("- [x] Start [[Insulin|insulin therapy]] early. #endocrinology")
     '- Start insulin therapy early.'
     >>> obsidian_marks("> [!WARNING] Red flags")
     '> Red flags'
+    >>> obsidian_marks("Asthma is common.[^1] [^1]: Global Asthma Report, 2022.")
+    'Asthma is common. [^1]: Global Asthma Report, 2022.'
+    >>> obsidian_marks("[^1]: Global Asthma Report, 2022.")
+    'Global Asthma Report, 2022.'
     """
+    if "[^" in text:  # footnotes, which markdown-it's core leaves as text
+        text = _FOOTNOTE_REF.sub("", _FOOTNOTE_DEF.sub(r"\1", text))
     if "[[" in text:
         text = _WIKILINK.sub(lambda m: m.group(2) or m.group(1), text)
     if "[!" in text:

@@ -19,6 +19,8 @@ _BULLET_START = re.compile(r"[•·▪◦‣*\-–—]\s|\d{1,3}[.)]\s")
 # An "o" is a bullet only when indented (a sub-bullet: "   o in women trying to conceive").
 # All marks at once: idempotent.
 TEXT_BULLET = re.compile(r"^(?:[ \t]*(?:[•·▪◦‣●○■□►▸➢➤→⇒✔✓*\-–—]|(?<=[ \t])o|o(?=\t))[ \t]+(?=\S))+")
+# The mark of an FAQ's answer line.
+_ANSWER_MARK = re.compile(r"(?:A|Answer)\s?:\s+(?=\S)")
 # An item of a list numbered "1)" or lettered "a)", "a.": a list item that keeps its number
 # (its order can matter) and is never a heading ("3) Perform urgent brain imaging:").
 _LIST_ITEM = re.compile(r"^[ \t]*(?:\d{1,2}\)|[a-z][.)])[ \t]+(?=\S)")
@@ -304,6 +306,8 @@ def text_blocks(
                 links = [replace(k, start=k.start - mark.end(), end=k.end - mark.end()) for k in links]
         else:
             flat, links = collapse(line), []
+        if flat[:1] == "A" and not links and (answer := _ANSWER_MARK.match(flat)):
+            flat = flat[answer.end():]  # an FAQ's "A: ..." (its question is a heading)
         if flat and superscripts and any(c in flat for c in _SUPERSCRIPTS):
             flat = _SUPERSCRIPT_NOTE.sub("", flat) if not links else flat  # links' offsets would move
         if flat:

@@ -90,7 +90,7 @@ class Settings(StageSettings):
                 r"|\bwe may earn a (?:small )?commission\b|\bproducts we think are useful\b"
                 r"|\btake (?:the|a|our) (?:[\w-]+ )?quiz\b|\bstart (?:the )?quiz\b|\bsave to (?:my )?favou?rites\b"
                 r"|\bcite this (?:page|article)\b|\bhelp us improve\b|\btake (?:our|the|a) (?:short |quick )?survey\b"
-                r"|\bquestion about your visit\b"
+                r"|\bquestion about your visit\b|\bdo not (?:distribute|circulate)\b"
                 # a share bar: three or more share targets and nothing else
                 r"|^(?:(?:share|facebook|twitter|linkedin|pinterest|whatsapp|reddit|email|e-mail|print)\b[\s|·•,/]*){3,}$"
             ),

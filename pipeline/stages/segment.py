@@ -111,6 +111,9 @@ def strip_closing_hashes(text: str) -> str:
     return stripped
 
 
+_QUESTION_MARK = re.compile(r"^(?:Q|Question)\s?[:.]\s+(?=\S)")
+
+
 def display_heading(raw: str, small_words: frozenset[str]) -> str:
     """The normalized display form of a heading.
 
@@ -122,6 +125,8 @@ def display_heading(raw: str, small_words: frozenset[str]) -> str:
     'Supportive Care'
     >>> display_heading("2 Pathophysiology", frozenset()), display_heading("2023 Guidelines", frozenset())
     ('Pathophysiology', '2023 Guidelines')
+    >>> display_heading("Q: What causes migraine?", frozenset())
+    'What causes migraine?'
     """
     text = raw.strip()
     md = _MARKDOWN.match(text)
@@ -130,6 +135,7 @@ def display_heading(raw: str, small_words: frozenset[str]) -> str:
     num = _NUMBERED.match(text)
     if num:
         text = num.group(2)
+    text = _QUESTION_MARK.sub("", text)  # an FAQ's "Q: What causes gout?"
     text = text.strip().rstrip(":").strip()
     if _SLUG.match(text):
         words = text.split("-")
