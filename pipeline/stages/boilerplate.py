@@ -75,8 +75,9 @@ class Settings(StageSettings):
             "email_chrome": (
                 r"\bview (?:it|this (?:email|e-mail|message)) in (?:your|a) (?:web )?browser\b|\bunsubscribe\b"
                 r"|\byou are receiving this (?:email|e-mail|message)\b|\bconfidentiality notice\b"
-                r"|^-+ ?(?:original|forwarded) message ?-+$|^(?:from|sent|to|cc|subject):\s"
-                r"|^(?:hi|hello|dear)\b[^.!?]{0,40},$|^(?:thanks|thank you|many thanks|(?:kind |best )?regards|best wishes),?$"
+                # (each alternative spelled out whole, so that its literal gates it: "to:", not "to")
+                r"|^-+ ?(?:original|forwarded) message ?-+$|^(?:from:|sent:|to:|cc:|subject:)\s"
+                r"|^(?:hi |hello |dear )[^.!?]{0,40},$|^(?:thanks|thank you|many thanks|(?:kind |best )?regards|best wishes),?$"
             ),
             # Review and update stamps at a line's start: "Medically reviewed ...", "Last updated
             # 12.03.2004 by ..." (a strong cue, below).
@@ -88,7 +89,7 @@ class Settings(StageSettings):
                 r"|\bbook (?:a|an|your) (?:free )?(?:same[- ]day )?appointment\b|\bshare\s+email\s+print\b"
                 r"|^authored by\b|^peer[- ]reviewed by\b|^read more\b|\bsign (?:my|our) guestbook\b"
                 r"|\bwe may earn a (?:small )?commission\b|\bproducts we think are useful\b"
-                r"|\btake (?:the|a|our) (?:[\w-]+ )?quiz\b|\bstart (?:the )?quiz\b|\bsave to (?:my )?favou?rites\b"
+                r"|\bquiz(?:zes)?\b|\bsave to (?:my )?favou?rites\b"
                 r"|\bcite this (?:page|article)\b|\bhelp us improve\b|\btake (?:our|the|a) (?:short |quick )?survey\b"
                 r"|\bquestion about your visit\b|\bdo not (?:distribute|circulate)\b"
                 # a share bar: three or more share targets and nothing else
