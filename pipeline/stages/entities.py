@@ -148,9 +148,9 @@ class EntitiesStage:
 
     def _process(self, docs: list[Document]) -> list[Document]:
         texts: list[str] = []
-        for doc in docs:
-            for section in doc.sections:
-                skip = self.skipped(section)
+        skips = [[self.skipped(section) for section in doc.sections] for doc in docs]  # once per section
+        for doc, doc_skips in zip(docs, skips, strict=True):
+            for section, skip in zip(doc.sections, doc_skips, strict=True):
                 texts.extend([""] * len(section.paragraphs) if skip else section.paragraphs)  # "": no pieces, no mentions
                 if section.heading is not None:
                     texts.append("" if skip else section.heading)
@@ -173,11 +173,12 @@ class EntitiesStage:
                 found = [m._replace(start=m.start + offset, end=m.end + offset) for m in found]
             per_text[t_idx].extend(found)
         matches = iter(per_text)
-        for doc in docs:
-            self._annotate(doc, matches)
+        for doc, doc_skips in zip(docs, skips, strict=True):
+            self._annotate(doc, matches, doc_skips)
         return docs
 
-    def _annotate(self, doc: Document, matches: Iterator[list[Match]]) -> None:
+    def _annotate(self, doc: Document, matches: Iterator[list[Match]], skipped: list[bool]) -> None:
+        """`skipped`: per section, whether it is back matter (`skipped`), its mentions none."""
         # per section: list of paragraph match lists; heading matches
         par_matches: list[list[list[Match]]] = []
         head_matches: list[list[Match]] = []
@@ -185,7 +186,7 @@ class EntitiesStage:
             par_matches.append([next(matches) for _ in section.paragraphs])
             head_matches.append(next(matches) if section.heading is not None else [])
 
-        defs = self._definitions(doc, par_matches) if self.settings.abbreviations else []
+        defs = self._definitions(doc, par_matches, skipped) if self.settings.abbreviations else []
         # Definitions with a concept, by short form, in text order: built once per document.
         by_short: dict[str, list[_Def]] = {}
         for d in sorted(defs, key=lambda d: d.short):  # stable: each short form's definitions stay in text order
@@ -193,7 +194,6 @@ class EntitiesStage:
                 by_short.setdefault(d.short, []).append(d)
         entities: list[Mention] = []
         n_abbr_mentions = 0
-        skipped = [self.skipped(section) for section in doc.sections]
         for s_idx, section in enumerate(doc.sections):
             offset = 0
             for p_idx, paragraph in enumerate(section.paragraphs):
@@ -234,10 +234,10 @@ class EntitiesStage:
             return Mention(section_id, m.start, m.end, text[m.start : m.end], m.label, None, None, m.source)
         return Mention(section_id, m.start, m.end, text[m.start : m.end], m.label, term.kb_id, term.canonical, m.source)
 
-    def _definitions(self, doc: Document, par_matches: list[list[list[Match]]]) -> list[_Def]:
+    def _definitions(self, doc: Document, par_matches: list[list[list[Match]]], skipped: list[bool]) -> list[_Def]:
         defs: list[_Def] = []
         for s_idx, section in enumerate(doc.sections):
-            if self.skipped(section):
+            if skipped[s_idx]:
                 continue
             for p_idx, paragraph in enumerate(section.paragraphs):
                 found = find_definitions(paragraph)
