@@ -266,3 +266,19 @@ def test_an_faq_in_text_loses_its_q_and_a_marks(pipe: Pipeline) -> None:
     assert [(s["heading"], s["heading_raw"]) for s in record["sections"][1:]] == [
         ("What causes migraine?", "Q: What causes migraine?"), ("How is it treated?", "Q: How is it treated?")]
     assert [p for s in record["sections"] for p in s["paragraphs"]] == [PARAS[0], PARAS[2]]
+
+
+def test_a_printed_pages_running_heads_go_and_its_paragraphs_go_on_across_them(pipe: Pipeline) -> None:
+    text = ("Thyroid Disorders\n\n7.1 Hypothyroidism\n\nIn older patients the presentation is often subtle,\n"
+            "with fatigue, depression or cognitive impairment, and the\nChapter 7 · Thyroid Disorders    143\n"
+            "diagnosis is easily missed by the clinician.\n\n7.2 Hyperthyroidism\n\nGraves disease is the commonest\n"
+            "cause of hyperthyroidism in iodine-replete areas of the\n144    Endocrinology Handbook\nworld.\n\n"
+            "Chapter 7 · Thyroid Disorders    145\n\n146    Endocrinology Handbook\n\nSodium    140\n")
+    result = pipe.run(Task("thy", "thy.txt", text.encode()))
+    assert result.record is not None
+    paragraphs = [p for s in result.record["sections"] for p in s["paragraphs"]]
+    assert ("In older patients the presentation is often subtle, with fatigue, depression or cognitive impairment, "
+            "and the diagnosis is easily missed by the clinician.") in paragraphs
+    assert paragraphs[-1].endswith("iodine-replete areas of the world.")
+    assert [r["line_start"] for r in result.removed if r["reason"].startswith("running head")] == [7, 14, 17, 19]
+    assert "Sodium" in str(result.record["sections"])  # a table row: its title does not recur

@@ -202,6 +202,33 @@ def _mixed_paragraphs(lines: list[str], min_chars: int, dehyphenate: bool) -> It
             yield number, line
 
 
+# A running head or foot of a printed page, as text extracted from a PDF or an OCR keeps it: a
+# page number set apart by 3 or more spaces before or after a short title ("Chapter 7 · Thyroid
+# Disorders    143", "144    Endocrinology Handbook").
+# Matched on a stripped line, anchored: linear (`make bench-regex`).
+_RUNNING_HEAD = re.compile(r"^(?:(\d{1,4})[ \t]{3,}(\S.{0,80})|(\S.{0,80}?\S)[ \t]{3,}(\d{1,4}))$")
+
+
+def running_heads(lines: list[str]) -> list[int]:
+    """Indexes of the lines that are running heads or feet of printed pages: a title and a page
+    number apart by 3+ spaces (`_RUNNING_HEAD`), the same title on 2 or more lines of the text
+    (a two-column table row, "Sodium    140", does not recur).
+
+    >>> running_heads(["Chapter 7 Thyroid    143", "Text of the page.", "144    Handbook",
+    ...                "More text.", "Chapter 7 Thyroid    145", "146    Handbook", "Sodium    140"])
+    [0, 2, 4, 5]
+    """
+    titles: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        if len(line) <= _MAX_RUNNING_HEAD_CHARS and (m := _RUNNING_HEAD.match(line.strip())):
+            title = " ".join((m.group(2) or m.group(3)).split())
+            titles.setdefault(title, []).append(i)
+    return sorted(i for found in titles.values() if len(found) >= 2 for i in found)
+
+
+_MAX_RUNNING_HEAD_CHARS = 100
+
+
 def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
     """({index of an underlined heading: its level}, `lines` with the rule lines (`RULE`)
     blanked). A line is underlined when it stands alone (a blank line or the start above it)
@@ -265,7 +292,7 @@ def unframe(lines: list[str]) -> list[str]:
 
 def text_blocks(
     text: str, join_wrapped: bool = True, wrap_width: int = 100, wrap_share: float = 0.3, dehyphenate: bool = True,
-    cell_separator: str = " | ", wrapped_block_min_chars: int = 35,
+    cell_separator: str = " | ", wrapped_block_min_chars: int = 35, skip_lines: frozenset[int] = frozenset(),
 ) -> Iterator[Block]:
     """Blocks of a text monograph: one per non-empty line, inline markup flattened.
 
@@ -274,20 +301,29 @@ def text_blocks(
 
     Text saved hard-wrapped (`is_hard_wrapped`) gives one block per blank-line separated
     paragraph instead, its lines joined by spaces; in other text, so does a blank-line separated
-    group that is one paragraph wrapped over its lines (`is_wrapped_block`). A setext heading (a line underlined with
-    `===` or `---`) is a heading block of level 1 or 2; rule lines give no block. A bulleted
+    group that is one paragraph wrapped over its lines (`is_wrapped_block`). A setext heading (a
+    line underlined with `===` or `---`) is a heading block of level 1 or 2; rule lines give no block. A bulleted
     line ("• item", "- item", an indented "o item") is a list item without its bullet. An
-    ASCII box (`+----+` borders, `| text |` lines) is opened (`unframe`).
+    ASCII box (`+----+` borders, `| text |` lines) is opened (`unframe`). The lines numbered in
+    `skip_lines` (running heads) are read as if absent: a paragraph goes on across them.
+
+    >>> text = "A paragraph that runs over the end of one printed page\\nTitle    12\\nand on at the top of the next."
+    >>> [b.text for b in text_blocks(text, skip_lines=frozenset({2}))]
+    ['A paragraph that runs over the end of one printed page and on at the top of the next.']
     """
     split = text.split("\n")
     setext, lines = setext_headings(unframe(split) if has_box(text) else split)
-    wrapped = join_wrapped and is_hard_wrapped(lines, wrap_width, wrap_share)
+    kept = [i for i in range(len(lines)) if i + 1 not in skip_lines] if skip_lines else None
+    view = lines if kept is None else [lines[i] for i in kept]
+    wrapped = join_wrapped and is_hard_wrapped(view, wrap_width, wrap_share)
     if wrapped:
-        pieces: Iterable[tuple[int, str]] = _wrapped_paragraphs(lines, dehyphenate)
+        pieces: Iterable[tuple[int, str]] = _wrapped_paragraphs(view, dehyphenate)
     elif join_wrapped:
-        pieces = _mixed_paragraphs(lines, wrapped_block_min_chars, dehyphenate)
+        pieces = _mixed_paragraphs(view, wrapped_block_min_chars, dehyphenate)
     else:
-        pieces = enumerate(lines, start=1)
+        pieces = enumerate(view, start=1)
+    if kept is not None:  # numbers of the lines read back to the text's
+        pieces = ((kept[number - 1] + 1, line) for number, line in pieces)
     superscripts = any(c in text for c in _SUPERSCRIPTS)  # once per text: most have none
     for number, line in pieces:
         if not line.strip():

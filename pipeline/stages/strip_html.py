@@ -36,7 +36,7 @@ from pipeline.markup.markdown import (
     obsidian_marks,
     reader_envelope,
 )
-from pipeline.markup.text import BOX_BORDER, RULE, TEXT_BULLET, has_box, is_hard_wrapped, text_blocks
+from pipeline.markup.text import BOX_BORDER, RULE, TEXT_BULLET, has_box, is_hard_wrapped, running_heads, text_blocks
 from pipeline.stages import RunContext, StageSettings
 
 __all__ = [  # the stage, and the readers' entry points importable from it as before
@@ -103,11 +103,15 @@ class Settings(StageSettings):
     # paragraph when its lines but the last are at least this long and at least half of them
     # are continued mid-sentence (a scraper's later copy re-wrapped); shorter lines stay apart.
     wrapped_block_min_chars: int = Field(35, ge=1)
+    # Text only: a short line of a title and a page number apart by 3+ spaces, the same title
+    # on 2 or more lines, is a printed page's running head or foot (PDF or OCR text): removed.
+    drop_running_heads: bool = True
     # A text is markdown when at least this many of its lines carry a markdown-only mark
     # (`# ` heading, `**bold**`/`__bold__`, `[text](url)`, a ``` fence); 0 never reads markdown.
     markdown_min_lines: int = Field(3, ge=0)
 
 
+RUNNING_HEAD = "running head or foot of a printed page"  # the reason of its removal rows
 # Lines a header at the top of a text (a reader's envelope, a YAML front matter) is looked for in.
 _HEADER_SCAN = 64
 
@@ -140,6 +144,18 @@ class StripHtml:
         doc.text = "\n" * n + "\n".join(lines[n:])
         return title, len(header)
 
+    def running_heads(self, doc: Document) -> frozenset[int]:
+        """Numbers of the lines that are running heads or feet of printed pages (`running_heads`),
+        each listed as removed: the text reader reads past them (in hard-wrapped text they were
+        joined into the paragraph around them, which a page break may cut)."""
+        if "   " not in doc.text:  # they stand 3 spaces apart from their page number
+            return frozenset()
+        lines = doc.text.split("\n")
+        heads = running_heads(lines)
+        for i in heads:
+            doc.removed.append(Removal(self.name, RUNNING_HEAD, i + 1, i + 1, lines[i].strip()))
+        return frozenset(i + 1 for i in heads)
+
     def __call__(self, doc: Document) -> Document:
         st = self.settings
         title, n_header = self.strip_header(doc)
@@ -160,9 +176,10 @@ class StripHtml:
             doc.count(self.name, "lines_removed", outside_blocks + len(dropped))
         else:
             doc.kind = "text"
+            heads = self.running_heads(doc) if st.drop_running_heads else frozenset()
             doc.blocks = list(text_blocks(
                 doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate, st.table_cell_separator,
-                st.wrapped_block_min_chars,
+                st.wrapped_block_min_chars, heads,
             ))
         if n_header:
             doc.title = page_title(title) if title else doc.title
@@ -177,8 +194,9 @@ class StripHtml:
             markup_lines = sum(
                 1 for line in lines if not line.strip() or RULE.fullmatch(line) or (box and BOX_BORDER.fullmatch(line))
             )
-            doc.count(self.name, "lines_removed", markup_lines)
-            doc.count(self.name, "lines_joined", len(lines) - markup_lines - len(doc.blocks))  # hard-wrapped paragraphs
+            n_heads = sum(1 for r in doc.removed if r.stage == self.name and r.reason == RUNNING_HEAD)  # with rows
+            doc.count(self.name, "lines_removed", markup_lines + n_heads)
+            doc.count(self.name, "lines_joined", len(lines) - markup_lines - n_heads - len(doc.blocks))  # wrapped paragraphs
         return doc
 
 
