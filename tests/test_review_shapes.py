@@ -282,3 +282,11 @@ def test_a_printed_pages_running_heads_go_and_its_paragraphs_go_on_across_them(p
     assert paragraphs[-1].endswith("iodine-replete areas of the world.")
     assert [r["line_start"] for r in result.removed if r["reason"].startswith("running head")] == [7, 14, 17, 19]
     assert "Sodium" in str(result.record["sections"])  # a table row: its title does not recur
+
+
+def test_a_disease_name_before_virus_names_the_organism(pipe: Pipeline) -> None:
+    text = ("Shingles\n\nShingles is caused by the varicella-zoster virus, and hepatitis C virus causes "
+            "chronic liver disease. Varicella is chickenpox.\n")
+    mentions = [(m["text"], m["label"]) for m in run(pipe, text)["entities"]]
+    assert ("Varicella", "DISEASE") in mentions and ("chickenpox", "DISEASE") in mentions
+    assert not {"varicella", "zoster", "hepatitis C"} & {t for t, _ in mentions}

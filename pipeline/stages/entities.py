@@ -101,6 +101,9 @@ class Settings(StageSettings):
     # Sections whose heading (or an ancestor's) fully matches this regex get no mentions: a
     # reference list's author initials and journal abbreviations ("Goldfarb DS", "Nat Rev Dis
     # Primers") are not the monograph's diseases. Empty: every section is matched.
+    # A DISEASE mention right before one of these words names the organism, not the disease:
+    # "hepatitis C virus", "varicella-zoster virus" (its parts), "Lyme disease bacteria". Dropped.
+    organism_words: list[str] = Field(default_factory=lambda: ["virus", "viruses", "bacterium", "bacteria"])
     skip_headings: str = (
         r"(?i)(?:references?|bibliography|sources|citations|footnotes|works cited|further reading"
         r"|external links|see also|resources|literature)\s*:?"
@@ -130,6 +133,13 @@ class EntitiesStage:
         self.provenance = provenance
         self.token_memo: dict[int, TokenInfo] = {}
         self.skip_headings = re.compile(settings.skip_headings) if settings.skip_headings else None
+        words = "|".join(sorted(map(re.escape, settings.organism_words)))
+        # directly, or after a hyphened second part ("varicella-zoster virus")
+        self.organism_after = re.compile(rf"(?:-\w+)?[ \t-]+(?:{words})\b", re.IGNORECASE) if words else None
+
+    def disease_names_organism(self, text: str, m: Match) -> bool:
+        """The DISEASE mention `m` of `text` is followed by an organism word ("hepatitis C virus")."""
+        return m.label == "DISEASE" and self.organism_after is not None and self.organism_after.match(text, m.end) is not None
 
     def skipped(self, section: Section) -> bool:
         """The section is back matter (`Settings.skip_headings`): no mentions in it."""
@@ -182,9 +192,11 @@ class EntitiesStage:
         # per section: list of paragraph match lists; heading matches
         par_matches: list[list[list[Match]]] = []
         head_matches: list[list[Match]] = []
+        drop = self.disease_names_organism
         for section in doc.sections:
-            par_matches.append([next(matches) for _ in section.paragraphs])
-            head_matches.append(next(matches) if section.heading is not None else [])
+            par_matches.append([[m for m in next(matches) if not drop(p, m)] for p in section.paragraphs])
+            heading = section.heading
+            head_matches.append([m for m in next(matches) if not drop(heading, m)] if heading is not None else [])
 
         defs = self._definitions(doc, par_matches, skipped) if self.settings.abbreviations else []
         # Definitions with a concept, by short form, in text order: built once per document.
