@@ -290,3 +290,13 @@ def test_a_disease_name_before_virus_names_the_organism(pipe: Pipeline) -> None:
     mentions = [(m["text"], m["label"]) for m in run(pipe, text)["entities"]]
     assert ("Varicella", "DISEASE") in mentions and ("chickenpox", "DISEASE") in mentions
     assert not {"varicella", "zoster", "hepatitis C"} & {t for t, _ in mentions}
+
+
+def test_bold_run_in_labels_are_headings_when_the_page_uses_them_as_such(pipe: Pipeline) -> None:
+    labelled = "".join(f"<p><strong>{label}:</strong> {text}</p>" for label, text in zip(
+        ["Symptoms", "Causes", "Diagnosis"], PARAS, strict=True))
+    page = f"<html><body><main><h1>Appendicitis</h1>{labelled}</main></body></html>"
+    assert by_heading(run(pipe, page, "app.html")) == {"Appendicitis": [], "Symptoms": [PARAS[0]],
+                                                       "Causes": [PARAS[1]], "Diagnosis": [PARAS[2]]}
+    one_off = "<html><body><main><h1>Gout</h1><p><b>Note:</b> " + PARAS[0] + "</p></main></body></html>"
+    assert by_heading(run(pipe, one_off, "gout.html")) == {"Gout": ["Note: " + PARAS[0]]}

@@ -205,6 +205,34 @@ def is_question_toggle(button: Tag) -> bool:
     return text.endswith("?") and " " in text and len(text) <= _MAX_QUESTION_CHARS
 
 
+# Fewest bold-labelled paragraphs that make a page's labels headings; longest such label.
+_MIN_RUN_IN_LABELS = 3
+_MAX_RUN_IN_LABEL_WORDS = 5
+
+
+def run_in_label(p: Tag) -> tuple[str, list[Tag | NavigableString]] | None:
+    """(label, the rest of the paragraph) of a paragraph led by a bold label that ends in a
+    colon ("<b>Symptoms:</b> Pain starts near the navel"), or None.
+
+    >>> p = BeautifulSoup("<p><strong>Symptoms:</strong> Pain starts near the navel.</p>", "html.parser").p
+    >>> label, rest = run_in_label(p)
+    >>> label, [str(x) for x in rest]
+    ('Symptoms', [' Pain starts near the navel.'])
+    >>> run_in_label(BeautifulSoup("<p><b>Symptoms:</b></p>", "html.parser").p) is None  # a bold-only heading
+    True
+    """
+    children = [c for c in p.contents if not (isinstance(c, NavigableString) and not c.strip())]
+    if len(children) < 2 or not isinstance(children[0], Tag) or children[0].name not in ("strong", "b"):
+        return None
+    label = collapse(children[0].get_text(" "))
+    if not label.endswith(":") or not 0 < len(label[:-1].split()) <= _MAX_RUN_IN_LABEL_WORDS:
+        return None
+    rest = p.contents[p.contents.index(children[0]) + 1:]
+    if not collapse("".join(c.get_text(" ") if isinstance(c, Tag) else str(c) for c in rest)):
+        return None
+    return label[:-1].strip(), rest
+
+
 def _large_font(tag: Tag) -> bool:
     """A `<font size>` of 4 or more (or +1 and up): an old page's heading."""
     size = str(tag.get("size") or "").strip()
@@ -417,6 +445,10 @@ class PageWalker:
         as the block that follows it. A layout cell (`layout_cell`) is walked as a container."""
         blocky = self.has_block_child(root)
         blocky.update(id(cell) for cell in root.find_all(["td", "th"]) if self.layout_cell(cell))
+        # Paragraphs led by a bold label ("<b>Symptoms:</b> ..."): headings when the page writes
+        # 3 or more of them (a one-off "<b>Note:</b>" stays in its paragraph).
+        labelled = [p for p in root.find_all("p") if run_in_label(p) is not None]
+        run_ins = {id(p) for p in labelled} if len(labelled) >= _MIN_RUN_IN_LABELS else set()
         # Inline elements that hold a line break (`<font>` around a whole page): walked into, so
         # that their `<br>` still split lines.
         broken = {id(parent) for br in root.find_all("br") for parent in br.parents}
@@ -472,6 +504,17 @@ class PageWalker:
                 if text:
                     ordinal += 1
                     yield Block(text=text, line=ordinal, kind="item", links=links)  # a row is never a heading
+            elif name == "p" and id(node) in run_ins:  # "<p><b>Symptoms:</b> Pain starts...</p>"
+                yield from flush()
+                found = run_in_label(node)
+                assert found is not None, "run_ins holds labelled paragraphs only"
+                label, rest = found
+                text, links = flatten(rest, self.drop, self.dropped)
+                ordinal += 1
+                yield Block(text=label, line=ordinal, kind="heading", level=None)
+                if text:
+                    ordinal += 1
+                    yield Block(text=text, line=ordinal, links=links)
             elif name in HEADINGS or (name in self.leaf and id(node) not in blocky):
                 yield from flush()
                 text, links = flatten(node.contents, self.drop, self.dropped)
