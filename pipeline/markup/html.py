@@ -447,8 +447,8 @@ class PageWalker:
         blocky.update(id(cell) for cell in root.find_all(["td", "th"]) if self.layout_cell(cell))
         # Paragraphs led by a bold label ("<b>Symptoms:</b> ..."): headings when the page writes
         # 3 or more of them (a one-off "<b>Note:</b>" stays in its paragraph).
-        labelled = [p for p in root.find_all("p") if run_in_label(p) is not None]
-        run_ins = {id(p) for p in labelled} if len(labelled) >= _MIN_RUN_IN_LABELS else set()
+        labelled = {id(p): found for p in root.find_all("p") if (found := run_in_label(p)) is not None}
+        run_ins = labelled if len(labelled) >= _MIN_RUN_IN_LABELS else {}
         # Inline elements that hold a line break (`<font>` around a whole page): walked into, so
         # that their `<br>` still split lines.
         broken = {id(parent) for br in root.find_all("br") for parent in br.parents}
@@ -506,9 +506,7 @@ class PageWalker:
                     yield Block(text=text, line=ordinal, kind="item", links=links)  # a row is never a heading
             elif name == "p" and id(node) in run_ins:  # "<p><b>Symptoms:</b> Pain starts...</p>"
                 yield from flush()
-                found = run_in_label(node)
-                assert found is not None, "run_ins holds labelled paragraphs only"
-                label, rest = found
+                label, rest = run_ins[id(node)]
                 text, links = flatten(rest, self.drop, self.dropped)
                 ordinal += 1
                 yield Block(text=label, line=ordinal, kind="heading", level=None)

@@ -206,6 +206,7 @@ def _mixed_paragraphs(lines: list[str], min_chars: int, dehyphenate: bool) -> It
 # page number set apart by 3 or more spaces before or after a short title ("Chapter 7 · Thyroid
 # Disorders    143", "144    Endocrinology Handbook").
 # Matched on a stripped line, anchored: linear (`make bench-regex`).
+_MAX_RUNNING_HEAD_CHARS = 100  # longest line looked at
 _RUNNING_HEAD = re.compile(r"^(?:(\d{1,4})[ \t]{3,}(\S.{0,80})|(\S.{0,80}?\S)[ \t]{3,}(\d{1,4}))$")
 
 
@@ -225,8 +226,6 @@ def running_heads(lines: list[str]) -> list[int]:
             titles.setdefault(title, []).append(i)
     return sorted(i for found in titles.values() if len(found) >= 2 for i in found)
 
-
-_MAX_RUNNING_HEAD_CHARS = 100
 
 
 def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:

