@@ -126,3 +126,24 @@ def test_whole_pipeline_output_is_stable_on_its_own_text(pipeline: Pipeline, tex
 
 def test_collapse_is_the_only_whitespace_change() -> None:
     assert collapse(" a\t\tb \n c ") == "a b c"
+
+
+@FAST
+@given(
+    text=st.text(alphabet=st.sampled_from(list('ab <>&"\n\u00e9')), max_size=40),
+    cuts=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40), st.sampled_from(["DISEASE", "DRUG", "X"])), max_size=6),
+)
+def test_mention_markup_is_displacys(text: str, cuts: list[tuple[int, int, str]]) -> None:
+    """A document page's section markup (`render_ents`) is what displaCy's renderer makes."""
+    from spacy.displacy.render import EntityRenderer
+
+    from pipeline.products.report import _renderer, render_ents
+
+    ents, end = [], 0
+    for a, b, label in sorted((min(a, b, len(text)), min(max(a, b), len(text)), label) for a, b, label in cuts):
+        if a >= end and b > a:
+            ents.append({"start": a, "end": b, "label": label})
+            end = b
+    colors = (("DISEASE", "#7aecec"), ("DRUG", "#bfeeb7"))
+    expected = EntityRenderer({"colors": dict(colors)}).render([{"text": text, "ents": ents, "title": None}])
+    assert render_ents(_renderer(colors), text, ents) == expected
