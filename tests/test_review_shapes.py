@@ -300,3 +300,23 @@ def test_bold_run_in_labels_are_headings_when_the_page_uses_them_as_such(pipe: P
                                                        "Causes": [PARAS[1]], "Diagnosis": [PARAS[2]]}
     one_off = "<html><body><main><h1>Gout</h1><p><b>Note:</b> " + PARAS[0] + "</p></main></body></html>"
     assert by_heading(run(pipe, one_off, "gout.html")) == {"Gout": ["Note: " + PARAS[0]]}
+
+
+def test_headings_styled_by_class_nest_by_their_first_use(pipe: Pipeline) -> None:
+    body = "".join(f"<p>{p}</p>" for p in PARAS[:1])
+    page = (
+        '<html><body><div class="page-title">GERD</div>'
+        f'<div class="section-title">Symptoms</div>{body}'
+        f'<span class="subhead">Heartburn</span>{body}'
+        f'<div class="section-title">Treatment</div><p class="heading2">Medicines</p>{body}'
+        f'<h2>Prognosis</h2><span class="subhead">Outlook</span>{body}'
+        f'<p>See the <span class="title">GERD guideline</span> of the society for details.</p>'
+        f'<table><tr><td class="title">Drug</td><td>Dose</td></tr></table>'
+        "</body></html>"
+    )
+    record = run(pipe, page, "doc.html")
+    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+        (1, "GERD"), (2, "Symptoms"), (3, "Heartburn"), (2, "Treatment"), (3, "Medicines"), (2, "Prognosis"), (3, "Outlook"),
+    ]
+    assert record["sections"][-1]["path"] == ["GERD", "Prognosis"]
+    assert any("GERD guideline" in p for p in record["sections"][-1]["paragraphs"])  # inside a sentence: not a heading

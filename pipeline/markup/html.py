@@ -148,6 +148,92 @@ def bold_only(tag: Tag) -> bool:
     return seen
 
 
+# A class token that names a heading: "section-title", "subhead", "heading2", "entry_title", "h3".
+_HEADING_CLASS = re.compile(r"(?:.*[-_])?(?:sub)?(?:head|heading|headline|title)(?:[-_]?[1-6])?(?:[-_].*)?|h[1-6]")
+# Elements a class can make a heading (not a table cell or list item: a data table's cells).
+_CLASS_HEADING_TAGS = frozenset({"div", "p", "span", "strong", "b", "font"})
+# ...unless another of its words says it is not a heading's own element.
+_NOT_HEADING_CLASS = re.compile(
+    r"(?:^|[-_])(?:wrap|wrapper|container|group|bar|link|links|icon|img|image|meta|area|row|col)(?:$|[-_])"
+)
+
+
+def heading_class(tag: Tag) -> str | None:
+    """The element's class when a token of it names a heading (`<div class="section-title">`),
+    else None: CMS pages and word-processor exports style headings with classes, not `<hN>`.
+
+    >>> [heading_class(BeautifulSoup(f'<div class="{c}">x</div>', "html.parser").div)
+    ...  for c in ("section-title", "subhead", "heading2", "header", "title-bar", "note")]
+    ['section-title', 'subhead', 'heading2', None, None, None]
+    """
+    classes = tag.get("class")
+    if not classes or not isinstance(classes, list):
+        return None
+    for token in classes:
+        low = token.lower()
+        if _HEADING_CLASS.fullmatch(low) and not _NOT_HEADING_CLASS.search(low):
+            return " ".join(classes)
+    return None
+
+
+# Elements that stand on a line of their own: text beside them is on another line.
+_LINE_BLOCKS = frozenset({
+    "p", "br", "hr", "li", "dd", "dt", "blockquote", "pre", "nav", "aside", "header", "footer", "form", "address",
+})
+
+
+def _neighbour(tag: Tag, forward: bool) -> object:
+    """The sibling before or after `tag`, past blank strings and comments."""
+    sibling = tag.next_sibling if forward else tag.previous_sibling
+    while isinstance(sibling, NavigableString) and (isinstance(sibling, _SKIP_STRINGS) or not sibling.strip()):
+        sibling = sibling.next_sibling if forward else sibling.previous_sibling
+    return sibling
+
+
+def standalone(tag: Tag) -> bool:
+    """True if no text stands beside `tag` on its line: its neighbours are blank, line breaks
+    or block elements (`<span class="subhead">` between two paragraphs, not inside a sentence).
+
+    >>> page = BeautifulSoup('<div><span class="a">Causes</span><p>x</p>See <span class="b">y</span></div>', "html.parser")
+    >>> standalone(page.find(class_="a")), standalone(page.find(class_="b"))
+    (True, False)
+    """
+    for sibling in (_neighbour(tag, False), _neighbour(tag, True)):
+        if isinstance(sibling, NavigableString):
+            return False
+        if isinstance(sibling, Tag) and not (sibling.name in HEADINGS or sibling.name in _CONTAINERS
+                                             or sibling.name in _LINE_BLOCKS):
+            return False
+    return True
+
+
+class ClassLevels:
+    """Levels of class-styled headings, each class's fixed when first seen: one below the
+    heading it first follows (level 1 before any), as reStructuredText ranks its title styles
+    by first use. `<div class="section-title">` after the page's title is level 2, and a
+    `<span class="subhead">` first met under one of them level 3, wherever it recurs.
+
+    >>> lv = ClassLevels()
+    >>> [lv.level("page-title"), lv.level("section-title"), lv.level("subhead"), lv.level("section-title")]
+    [1, 2, 3, 2]
+    >>> lv.seen(2); lv.level("heading2")
+    3
+    """
+
+    def __init__(self) -> None:
+        self.assigned: dict[str, int] = {}
+        self.last: int | None = None  # level of the latest heading with one
+
+    def seen(self, level: int) -> None:
+        self.last = level
+
+    def level(self, style: str) -> int:
+        if style not in self.assigned:
+            self.assigned[style] = min(6, self.last + 1) if self.last is not None else 1
+        self.last = self.assigned[style]
+        return self.last
+
+
 # An <aside> inside the article is kept when it holds this much text, mostly not link text.
 _MIN_BOX_CHARS = 80
 _MAX_BOX_LINK_SHARE = 0.3
@@ -442,7 +528,18 @@ class PageWalker:
 
     def blocks(self, root: Tag, removed: list[Removal] | None = None) -> Iterator[Block]:
         """The blocks under `root`; each dropped element with text goes to `removed`, numbered
-        as the block that follows it. A layout cell (`layout_cell`) is walked as a container."""
+        as the block that follows it. A layout cell (`layout_cell`) is walked as a container.
+        A heading styled by its class (`heading_class`) gets its level from `ClassLevels`."""
+        styles: dict[int, str] = {}  # line of a class-styled heading -> its class
+        levels = ClassLevels()
+        for block in self._walk(root, removed, styles):
+            if block.line in styles and block.kind == "heading":
+                block = replace(block, level=levels.level(styles[block.line]))
+            elif block.kind == "heading" and block.level is not None:
+                levels.seen(block.level)
+            yield block
+
+    def _walk(self, root: Tag, removed: list[Removal] | None, styles: dict[int, str]) -> Iterator[Block]:
         blocky = self.has_block_child(root)
         blocky.update(id(cell) for cell in root.find_all(["td", "th"]) if self.layout_cell(cell))
         # Paragraphs led by a bold label ("<b>Symptoms:</b> ..."): headings when the page writes
@@ -496,6 +593,16 @@ class PageWalker:
                         removed.append(Removal("strip_html", f"page chrome: {why}", ordinal + 1, ordinal + 1, text))
                 continue
             name = node.name
+            if (name in _CLASS_HEADING_TAGS and id(node) not in blocky
+                    and not (name == "p" and "title" in (node.get("class") or ()))  # Google Docs' title: below
+                    and (style := heading_class(node)) is not None and (name in self.blockish or standalone(node))):
+                text, links = flatten(node.contents, self.drop, self.dropped)
+                if text and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!":
+                    yield from flush()
+                    ordinal += 1
+                    styles[ordinal] = style
+                    yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
+                    continue
             if name == "br" or name == "hr":
                 yield from flush()
             elif name == "tr" and not any(id(cell) in blocky for cell in node.find_all(["td", "th"])):
