@@ -2,4 +2,4 @@
 
 __version__ = "0.1.0"
 # Version of the output records' shape; see "Schema versioning" in the README.
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"

@@ -108,7 +108,7 @@ class Document:
     raw: bytes
     sha256: str
     encoding: str | None = None
-    kind: Literal["text", "html", "markdown"] = "text"
+    kind: Literal["text", "html", "markdown", "rst"] = "text"
     text: str = ""
     site: str | None = None
     # Lines of this document that recur across the batch (normalized keys), found by the

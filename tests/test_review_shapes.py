@@ -320,3 +320,30 @@ def test_headings_styled_by_class_nest_by_their_first_use(pipe: Pipeline) -> Non
     ]
     assert record["sections"][-1]["path"] == ["GERD", "Prognosis"]
     assert any("GERD guideline" in p for p in record["sections"][-1]["paragraphs"])  # inside a sentence: not a heading
+
+
+def test_restructuredtext_titles_nest_by_their_adornment_styles(pipe: Pipeline) -> None:
+    text = (
+        "========\nGERD\n========\n\n.. contents:: Table of Contents\n\n.. _overview:\n\nOverview\n--------\n\n"
+        f"{PARAS[0]}\n\n.. note::\n\n   {PARAS[1]}\n\nTypes\n-----\n\nErosive\n~~~~~~~\n\n"
+        f"See :ref:`the overview <overview>`. {PARAS[2]}\n\nNon-erosive\n~~~~~~~~~~~\n\n* {PARAS[2]}\n\n"
+        "Treatment\n---------\n\n.. seealso:: Lifestyle advice\n"
+    )
+    result = pipe.run(Task("gerd", "gerd.rst", text.encode("utf-8")))
+    record = result.record
+    assert record is not None and record["kind"] == "rst"
+    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+        (1, "GERD"), (2, "Overview"), (2, "Types"), (3, "Erosive"), (3, "Non-erosive"), (2, "Treatment"),
+    ]
+    paragraphs = by_heading(record)
+    assert paragraphs["Overview"] == [PARAS[0], PARAS[1]]  # the note's text stays, the target goes
+    assert paragraphs["Erosive"][0].startswith("See the overview. ")  # a Sphinx role reads as its text
+    assert paragraphs["Treatment"] == ["Lifestyle advice"]
+    assert [r["reason"] for r in result.removed] == ["reStructuredText table of contents"]
+
+
+def test_plain_text_with_one_underline_style_is_not_read_as_restructuredtext(pipe: Pipeline) -> None:
+    text = f"GERD\n****\n\n{PARAS[0]}\n\nSymptoms\n********\n{PARAS[1]}\n{PARAS[2]}\n"
+    record = run(pipe, text)
+    assert record["kind"] == "text"
+    assert by_heading(record)["Symptoms"] == [PARAS[1], PARAS[2]]  # one line one paragraph, as text is read

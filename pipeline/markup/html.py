@@ -149,12 +149,12 @@ def bold_only(tag: Tag) -> bool:
 
 
 # A class token that names a heading: "section-title", "subhead", "heading2", "entry_title", "h3".
-_HEADING_CLASS = re.compile(r"(?:.*[-_])?(?:sub)?(?:head|heading|headline|title)(?:[-_]?[1-6])?(?:[-_].*)?|h[1-6]")
+_HEADING_CLASS = re.compile(r"(?:^|[-_])(?:sub)?(?:head|heading|headline|title)(?:[-_]?[1-6])?(?:$|[-_])|^h[1-6]$")
 # Elements a class can make a heading (not a table cell or list item: a data table's cells).
 _CLASS_HEADING_TAGS = frozenset({"div", "p", "span", "strong", "b", "font"})
 # ...unless another of its words says it is not a heading's own element.
 _NOT_HEADING_CLASS = re.compile(
-    r"(?:^|[-_])(?:wrap|wrapper|container|group|bar|link|links|icon|img|image|meta|area|row|col)(?:$|[-_])"
+    r"(?:^|[-_])(?:wrap|wrapper|container|group|bar|link|links|icon|img|image|meta|area|row|col|subtitle)(?:$|[-_])"
 )
 
 
@@ -171,7 +171,7 @@ def heading_class(tag: Tag) -> str | None:
         return None
     for token in classes:
         low = token.lower()
-        if _HEADING_CLASS.fullmatch(low) and not _NOT_HEADING_CLASS.search(low):
+        if _HEADING_CLASS.search(low) and not _NOT_HEADING_CLASS.search(low):
             return " ".join(classes)
     return None
 

@@ -3,8 +3,9 @@
 Each block is classified by general rules that need no site vocabulary; a site config only
 adds known headings and their levels (`configs/sites/<site>.yaml`). In order of precedence:
 
-1. marked headings: HTML `<h1>`-`<h6>` (their level), markdown `#` lines (level = #s), lines
-   underlined with `===` (level 1) or `---` (level 2), found by `strip_html`;
+1. marked headings: HTML `<h1>`-`<h6>` (their level), markdown `#` lines (level = #s),
+   reStructuredText titles (their section depth), lines underlined with `===` (level 1) or
+   `---` (level 2), found by `strip_html`;
 2. site vocabulary: known level-1 / level-2 headings and heading patterns;
 3. numbered headings (`1.`, `2.3`, `IV.`) followed by body: level = numbering depth;
 4. colon sub-headings (`Supportive Care:`): a short noun phrase ending in a colon; level 2
@@ -446,7 +447,7 @@ class Segment:
             removed = sum(int(c.get("lines_removed", 0)) for c in doc.stats.values())
             raise StageError("no_content", f"no text left after cleaning ({removed} lines removed as markup, "
                              "boilerplate or repeats; see removed.jsonl)")
-        marked = doc.kind in ("html", "markdown") and any(b.kind == "heading" and b.level for b in doc.blocks)
+        marked = doc.kind in ("html", "markdown", "rst") and any(b.kind == "heading" and b.level for b in doc.blocks)
         classifier = Classifier(self.settings, site, marked)
         lines = [classifier.first_pass(b) for b in doc.blocks]
         if len(lines) > 1 and lines[0].kind in ("paragraph", "candidate") and classifier.colon_title(lines[0].block.text):

@@ -1,6 +1,6 @@
 """strip_html: markup -> blocks of plain text, keeping link text and links as data.
 
-Three input kinds, chosen by content (not file extension):
+Four input kinds, chosen by content (not file extension):
 - a text monograph, possibly with inline tags or entities on some lines: each non-empty line
   becomes a block; lines with markup are flattened by BeautifulSoup, the rest are not parsed;
 - a whole HTML page: parsed with lxml as structure. `<h1>`-`<h6>` become heading blocks with
@@ -13,10 +13,13 @@ Three input kinds, chosen by content (not file extension):
   headings, `**bold**` or `[text](url)` links): parsed with markdown-it-py. `#` and setext
   headings become heading blocks with their level, paragraphs, list items, quotes and table
   rows text blocks without their marks; emphasis and code marks go, link text stays (links
-  kept as data), images go; a bold-only paragraph is a pseudo-heading, as on HTML pages.
+  kept as data), images go; a bold-only paragraph is a pseudo-heading, as on HTML pages;
+- a reStructuredText document (`is_rst`: adorned section titles and markup only it writes, such
+  as `.. note::` or a `~~~~` underline; checked before markdown, which shares `**bold**`):
+  parsed with docutils, each section's depth its heading's level (`pipeline.markup.rst`).
 A web-to-markdown reader's envelope ("Title: ...", "URL Source: ...", "Markdown Content:") gives
-the title and is listed as removed. The readers are `pipeline.markup.text`, `.html` and
-`.markdown`; this module picks one by content and records what it removed.
+the title and is listed as removed. The readers are `pipeline.markup.text`, `.html`,
+`.markdown` and `.rst`; this module picks one by content and records what it removed.
 Whitespace runs inside a block collapse to one space; the other changes to the text are the
 removal of marks (bullets, markdown marks) and, in hard-wrapped text, the rejoining of words a
 line-end hyphen broke.
@@ -36,6 +39,7 @@ from pipeline.markup.markdown import (
     obsidian_marks,
     reader_envelope,
 )
+from pipeline.markup.rst import is_rst, rst_blocks
 from pipeline.markup.text import BOX_BORDER, RULE, TEXT_BULLET, has_box, is_hard_wrapped, running_heads, text_blocks
 from pipeline.stages import RunContext, StageSettings
 
@@ -109,6 +113,9 @@ class Settings(StageSettings):
     # A text is markdown when at least this many of its lines carry a markdown-only mark
     # (`# ` heading, `**bold**`/`__bold__`, `[text](url)`, a ``` fence); 0 never reads markdown.
     markdown_min_lines: int = Field(3, ge=0)
+    # A text is reStructuredText (read with docutils) when it has at least this many adorned
+    # section titles and markup only reStructuredText writes (`markup.rst.is_rst`); 0 never.
+    rst_min_titles: int = Field(2, ge=0)
 
 
 RUNNING_HEAD = "running head or foot of a printed page"  # the reason of its removal rows
@@ -166,6 +173,12 @@ class StripHtml:
             doc.title, doc.blocks = page_blocks(doc.text, st, self.walker, dropped)
             doc.removed.extend(dropped)
             doc.count(self.name, "lines_removed", len(dropped))  # page elements with text
+        elif st.rst_min_titles and is_rst(doc.text, st.rst_min_titles):
+            doc.kind = "rst"
+            dropped = []
+            doc.blocks = rst_blocks(doc.text, st.table_cell_separator, dropped)
+            doc.removed.extend(dropped)
+            doc.count(self.name, "lines_removed", len(dropped))  # a table of contents, comments, markup in error
         elif is_markdown(doc.text, st.markdown_min_lines):
             doc.kind = "markdown"
             lines = doc.text.split("\n")
