@@ -347,3 +347,18 @@ def test_plain_text_with_one_underline_style_is_not_read_as_restructuredtext(pip
     record = run(pipe, text)
     assert record["kind"] == "text"
     assert by_heading(record)["Symptoms"] == [PARAS[1], PARAS[2]]  # one line one paragraph, as text is read
+
+
+def test_a_document_flattened_to_one_line_gets_its_headings_back(pipe: Pipeline) -> None:
+    body = " ".join(PARAS * 4)  # long enough to be a whole document on one line
+    line = f"GERD Overview {body} Causes {PARAS[1]} Risk factors Obesity and smoking raise the risk. Treatment {body}"
+    record = run(pipe, line + "\n")
+    assert [s["heading"] for s in record["sections"]] == ["GERD", "Overview", "Causes", "Risk factors", "Treatment"]
+    kept = " ".join(f"{s['heading_raw'] or ''} {s['text']}" for s in record["sections"]).split()
+    assert kept == line.split()  # every word, in order
+
+
+def test_a_long_paragraph_is_not_cut_at_a_heading_word_inside_a_sentence(pipe: Pipeline) -> None:
+    long = " ".join(PARAS * 8) + " Treatment with a proton pump inhibitor works. Causes of failure are rare."
+    record = run(pipe, f"GERD\n\n{long}\n")
+    assert [s["heading"] for s in record["sections"]] == ["GERD"]

@@ -5,7 +5,7 @@ setext headings, rules, bullets and ASCII boxes read as markup. Used by the `str
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from itertools import pairwise
 
@@ -287,6 +287,63 @@ def unframe(lines: list[str]) -> list[str]:
         else:
             out[i] = inner.strip()
     return out
+
+
+# Where a sentence ends in a line: its end mark (and a closing quote or bracket), then spaces.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]? +")
+_WORD = re.compile(r"\S+")
+_WORD_PUNCT = ".,;:!?\"'()[]"
+
+
+def restore_breaks(line: str, is_heading: Callable[[str], bool], max_words: int = 4, max_title_words: int = 10) -> str:
+    """A line that holds a whole document (its line breaks lost when the page was flattened)
+    with its headings put back on lines of their own: a run of 1 to `max_words` words that
+    `is_heading` knows, capitalised, after a sentence end (or after the title that opens the
+    line, `max_title_words` words at most) and before a capitalised word or a number.
+
+    >>> known = {"overview", "causes", "risk factors"}.__contains__
+    >>> restore_breaks("Gout Overview Gout is common. Causes Urate builds up. Risk factors Diet and drugs.",
+    ...                lambda p: known(p.lower()))
+    'Gout\\nOverview\\nGout is common.\\nCauses\\nUrate builds up.\\nRisk factors\\nDiet and drugs.'
+    """
+    starts = [0] + [m.end() for m in _SENTENCE_END.finditer(line)]
+    cuts: list[tuple[int, int]] = []  # (start, end) of each heading found
+    for k, start in enumerate(starts):
+        words = [(m.start(), m.end()) for m in _WORD.finditer(line, start, starts[k + 1] if k + 1 < len(starts) else len(line))]
+        # at the line's start, the heading may follow the title ("Gout Overview Gout is...")
+        firsts = range(min(len(words), max_title_words + 1)) if k == 0 else range(1 if words else 0)
+        for first in firsts:
+            found = _heading_at(line, words, first, is_heading, max_words)
+            if found is not None:
+                cuts.append(found)
+                break
+    if not cuts:
+        return line
+    out: list[str] = []
+    pos = 0
+    for start, end in cuts:
+        out += (line[pos:start].rstrip(), "\n" if start else "", line[start:end], "\n")
+        pos = end
+        while pos < len(line) and line[pos] == " ":
+            pos += 1
+    out.append(line[pos:])
+    return "".join(out).lstrip("\n")
+
+
+def _heading_at(line: str, words: list[tuple[int, int]], first: int, is_heading: Callable[[str], bool],
+                max_words: int) -> tuple[int, int] | None:
+    """(start, end) of the longest known heading of `words` starting at word `first` and
+    followed by a capitalised word or a number, or None."""
+    if not line[words[first][0]].isupper():
+        return None
+    for n in range(min(max_words, len(words) - first - 1), 0, -1):
+        nxt = line[words[first + n][0]]
+        span = words[first: first + n]
+        if not (nxt.isupper() or nxt.isdigit()) or any(line[e - 1] in _WORD_PUNCT for _s, e in span):
+            continue
+        if is_heading(line[span[0][0]:span[-1][1]]):
+            return span[0][0], span[-1][1]
+    return None
 
 
 def text_blocks(

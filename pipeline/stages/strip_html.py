@@ -27,6 +27,8 @@ line-end hyphen broke.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import Field
 
 from pipeline.document import Document, Removal
@@ -40,8 +42,18 @@ from pipeline.markup.markdown import (
     reader_envelope,
 )
 from pipeline.markup.rst import is_rst, rst_blocks
-from pipeline.markup.text import BOX_BORDER, RULE, TEXT_BULLET, has_box, is_hard_wrapped, running_heads, text_blocks
-from pipeline.stages import RunContext, StageSettings
+from pipeline.markup.text import (
+    BOX_BORDER,
+    RULE,
+    TEXT_BULLET,
+    has_box,
+    is_hard_wrapped,
+    restore_breaks,
+    running_heads,
+    text_blocks,
+)
+from pipeline.stages import RunContext, StageError, StageSettings
+from pipeline.stages.section_type import heading_key, load_rules
 
 __all__ = [  # the stage, and the readers' entry points importable from it as before
     "BOX_BORDER", "RULE", "TEXT_BULLET", "PageWalker", "Settings", "StripHtml", "build", "collapse", "has_markup",
@@ -116,6 +128,12 @@ class Settings(StageSettings):
     # A text is reStructuredText (read with docutils) when it has at least this many adorned
     # section titles and markup only reStructuredText writes (`markup.rst.is_rst`); 0 never.
     rst_min_titles: int = Field(2, ge=0)
+    # A text line longer than this holds a whole document whose line breaks were lost (a page
+    # flattened to one line): the known headings in it (the section-type synonyms of
+    # `flat_headings_from`), capitalised after a sentence end and before a capitalised word,
+    # go back on lines of their own (`markup.text.restore_breaks`). 0: never.
+    flat_line_chars: int = Field(3000, ge=0)
+    flat_headings_from: str = "section_types.yaml"  # relative to the configs folder
 
 
 RUNNING_HEAD = "running head or foot of a printed page"  # the reason of its removal rows
@@ -126,8 +144,9 @@ _HEADER_SCAN = 64
 class StripHtml:
     name = "strip_html"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, known_heading: Callable[[str], bool] | None = None) -> None:
         self.settings = settings
+        self.known_heading = known_heading  # for `restore_breaks`; None: never restored
         self.walker = PageWalker(settings)  # its tag sets and attribute regex, built once per run
         self.markdown = markdown_parser()
 
@@ -163,6 +182,17 @@ class StripHtml:
             doc.removed.append(Removal(self.name, RUNNING_HEAD, i + 1, i + 1, lines[i].strip()))
         return frozenset(i + 1 for i in heads)
 
+    def restore_breaks(self, doc: Document) -> None:
+        """Put the known headings of a flattened text's long lines back on lines of their own."""
+        assert self.known_heading is not None
+        lines = doc.text.split("\n")
+        restored = [restore_breaks(line, self.known_heading) if len(line) > self.settings.flat_line_chars else line
+                    for line in lines]
+        added = sum(r.count("\n") for r in restored)
+        if added:
+            doc.text = "\n".join(restored)
+            doc.count(self.name, "flat_line_breaks_restored", added)
+
     def __call__(self, doc: Document) -> Document:
         st = self.settings
         title, n_header = self.strip_header(doc)
@@ -190,6 +220,8 @@ class StripHtml:
             doc.count(self.name, "lines_removed", outside_blocks + len(dropped))
         else:
             doc.kind = "text"
+            if st.flat_line_chars and self.known_heading is not None and len(doc.text) > st.flat_line_chars:
+                self.restore_breaks(doc)
             heads = self.running_heads(doc) if st.drop_running_heads else frozenset()
             doc.blocks = list(text_blocks(
                 doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate, st.table_cell_separator,
@@ -214,4 +246,11 @@ class StripHtml:
 
 
 def build(settings: Settings, ctx: RunContext) -> StripHtml:
-    return StripHtml(settings)
+    if not settings.flat_line_chars:
+        return StripHtml(settings)
+    try:
+        rules = load_rules(ctx.config_dir / settings.flat_headings_from)
+    except (OSError, ValueError) as exc:
+        raise StageError("strip_html_headings", f"{exc} (fix the file or set strip_html.flat_headings_from)") from exc
+    known = frozenset(heading_key(s) for t in rules.types.values() for s in t.synonyms)
+    return StripHtml(settings, lambda phrase: heading_key(phrase) in known)
