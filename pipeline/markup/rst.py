@@ -25,6 +25,9 @@ from pipeline.markup.html import collapse
 
 # A section title's adornment: one punctuation character repeated (3 or more times).
 _ADORNMENT = re.compile(r"([!-/:-@\[-`{-~])\1{2,}[ \t]*")
+# A line that starts with three of one punctuation mark: every underline is one. Searched first,
+# since its leading line break makes the scan fast: most texts have none and stop there.
+_ADORNMENT_START = re.compile(r"\n([!-/:-@\[-`{-~])\1\1")
 # Explicit markup only reStructuredText writes: a directive, a link target, a footnote.
 _EXPLICIT = re.compile(r"^\.\. (?:[A-Za-z][\w-]*::|_[^:\n]{1,200}:|\[[^\]\n]{1,40}\] )", re.MULTILINE)
 
@@ -58,6 +61,8 @@ def is_rst(text: str, min_titles: int = 2) -> bool:
     >>> is_rst("Gout\\n****\\n\\nCauses\\n******\\n\\nUric acid.\\n")  # one style: a plain text's underlines
     False
     """
+    if _ADORNMENT_START.search(text) is None:
+        return False
     lines = text.split("\n")
     titles = 0
     styles: set[tuple[str, bool]] = set()
