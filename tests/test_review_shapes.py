@@ -362,3 +362,56 @@ def test_a_long_paragraph_is_not_cut_at_a_heading_word_inside_a_sentence(pipe: P
     long = " ".join(PARAS * 8) + " Treatment with a proton pump inhibitor works. Causes of failure are rare."
     record = run(pipe, f"GERD\n\n{long}\n")
     assert [s["heading"] for s in record["sections"]] == ["GERD"]
+
+
+def test_class_headings_skip_date_lines_and_box_titles_do_not_parent_sections(pipe: Pipeline) -> None:
+    body = f"<p>{PARAS[0]}</p>"
+    page = (
+        '<html><body><div class="page-title">GERD</div><div class="headline-date">Updated March 4, 2024</div>'
+        f'<div class="box"><div class="inner"><div class="box-title">Key points</div><ul><li>{PARAS[1]}</li></ul></div></div>'
+        f'<div class="section-title">Causes</div>{body}'
+        f'<p><span class="subhead">Medicines</span><br>{PARAS[2]}</p>'
+        f'<div class="section-title">Treatment</div>{body}'
+        "</body></html>"
+    )
+    record = run(pipe, page, "doc.html")
+    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+        (1, "GERD"), (2, "Key points"), (2, "Causes"), (3, "Medicines"), (2, "Treatment"),
+    ]
+    assert "Updated March 4, 2024" in record["sections"][0]["paragraphs"]  # a date line stays text
+    assert by_heading(record)["Medicines"] == [PARAS[2]]
+
+
+def test_plain_text_underline_styles_rank_by_first_use_and_plain_headings_nest(pipe: Pipeline) -> None:
+    text = (
+        f"==========\n  GERD\n==========\n\nOverview\n~~~~~~~~\n{PARAS[0]}\n\nSymptoms\n~~~~~~~~\n{PARAS[1]}\n\n"
+        f"Alarm features\n\n{PARAS[2]}\n\nTreatment\n~~~~~~~~~\nC:\\Leaflets\\gerd.doc\n"
+    )
+    record = run(pipe, text)
+    assert record["kind"] == "text"  # underlines alone do not make reStructuredText
+    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+        (1, "GERD"), (2, "Overview"), (2, "Symptoms"), (3, "Alarm features"), (2, "Treatment"),
+    ]
+    assert by_heading(record)["Treatment"] == ["C:\\Leaflets\\gerd.doc"]  # backslashes kept
+
+
+def test_sphinx_prose_directives_keep_their_text_and_marks_and_metadata_go(pipe: Pipeline) -> None:
+    text = (
+        ".. _top:\n\n====\nGERD\n====\n\n:Author: Content team\n:Version: 3.2\n\n"
+        f"Overview\n========\n\n{PARAS[0]} [#f1]_\n\n.. versionadded:: 3.0\n   {PARAS[1]}\n\n"
+        ".. math::\n\n   BMI = kg / m^2\n\n.. [#f1] Vakil N. Am J Gastroenterol.\n"
+    )
+    result = pipe.run(Task("gerd", "gerd.rst", text.encode("utf-8")))
+    record = result.record
+    assert record is not None and record["kind"] == "rst"
+    assert [(s["level"], s["heading"]) for s in record["sections"]] == [(1, "GERD"), (2, "Overview")]
+    paragraphs = by_heading(record)["Overview"]
+    assert paragraphs[:3] == [PARAS[0], PARAS[1], "BMI = kg / m^2"]  # no footnote mark; the directive's prose; the formula
+    assert [r["reason"] for r in result.removed] == ["reStructuredText document metadata"]
+
+
+def test_a_long_paragraph_of_a_document_with_line_breaks_is_never_cut(pipe: Pipeline) -> None:
+    long = " ".join(PARAS * 8) + " Hospital stays are coded by Diagnosis Related Groups. Treatment With a new drug failed."
+    record = run(pipe, f"GERD\n\nEpidemiology\n\n{long}\n\nTreatment\n\n{PARAS[2]}\n")
+    assert [s["heading"] for s in record["sections"]] == ["GERD", "Epidemiology", "Treatment"]
+    assert by_heading(record)["Epidemiology"] == [long]

@@ -154,7 +154,8 @@ _HEADING_CLASS = re.compile(r"(?:^|[-_])(?:sub)?(?:head|heading|headline|title)(
 _CLASS_HEADING_TAGS = frozenset({"div", "p", "span", "strong", "b", "font"})
 # ...unless another of its words says it is not a heading's own element.
 _NOT_HEADING_CLASS = re.compile(
-    r"(?:^|[-_])(?:wrap|wrapper|container|group|bar|link|links|icon|img|image|meta|area|row|col|subtitle)(?:$|[-_])"
+    r"(?:^|[-_])(?:wrap|wrapper|container|group|bar|link|links|icon|img|image|meta|area|row|col|subtitle|date|time|"
+    r"updated|posted|published|author|byline|stamp)(?:$|[-_])"
 )
 
 
@@ -209,29 +210,57 @@ def standalone(tag: Tag) -> bool:
 
 class ClassLevels:
     """Levels of class-styled headings, each class's fixed when first seen: one below the
-    heading it first follows (level 1 before any), as reStructuredText ranks its title styles
-    by first use. `<div class="section-title">` after the page's title is level 2, and a
+    heading it falls under (level 1 under none), as reStructuredText ranks its title styles by
+    first use. The heading a new class falls under is the latest one not nested deeper in the
+    page (`depth`: its element's number of ancestors): a box's title ("Key points", in a
+    `<div class="box">`) is no parent of the section title after the box.
+    `<div class="section-title">` after the page's title is level 2, and a
     `<span class="subhead">` first met under one of them level 3, wherever it recurs.
 
     >>> lv = ClassLevels()
-    >>> [lv.level("page-title"), lv.level("section-title"), lv.level("subhead"), lv.level("section-title")]
-    [1, 2, 3, 2]
-    >>> lv.seen(2); lv.level("heading2")
-    3
+    >>> [lv.level("page-title", 3), lv.level("box-title", 5), lv.level("section-title", 3), lv.level("subhead", 3)]
+    [1, 2, 2, 3]
+    >>> lv.seen(2, 3); lv.level("heading2", 3), lv.level("section-title", 3)
+    (3, 2)
     """
 
     def __init__(self) -> None:
         self.assigned: dict[str, int] = {}
-        self.last: int | None = None  # level of the latest heading with one
+        self.headings: list[tuple[int, int]] = []  # (level, depth) of the headings so far
 
-    def seen(self, level: int) -> None:
-        self.last = level
+    def seen(self, level: int, depth: int) -> None:
+        self.headings.append((level, depth))
 
-    def level(self, style: str) -> int:
+    def level(self, style: str, depth: int) -> int:
         if style not in self.assigned:
-            self.assigned[style] = min(6, self.last + 1) if self.last is not None else 1
-        self.last = self.assigned[style]
-        return self.last
+            parent = next((lv for lv, d in reversed(self.headings) if d <= depth), None)
+            self.assigned[style] = min(6, parent + 1) if parent is not None else 1
+        self.headings.append((self.assigned[style], depth))
+        return self.assigned[style]
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def _depth(tag: Tag) -> int:
+    """The element's number of ancestors."""
+    return sum(1 for _ in tag.parents)
+
+
+def class_lead(p: Tag) -> tuple[Tag, list[Tag | NavigableString]] | None:
+    """(the heading, the rest) of a paragraph that opens with a class-styled heading on a line
+    of its own (`<p><span class="subhead">Genetics</span><br>Some families...</p>`), or None.
+
+    >>> p = BeautifulSoup('<p><span class="subhead">Genetics</span><br/>Families.</p>', "html.parser").p
+    >>> lead, rest = class_lead(p)
+    >>> lead.get_text(), [str(x) for x in rest]
+    ('Genetics', ['<br/>', 'Families.'])
+    """
+    children = [c for c in p.contents if not (isinstance(c, NavigableString) and (isinstance(c, _SKIP_STRINGS) or not c.strip()))]
+    if (len(children) < 3 or not isinstance(children[0], Tag) or children[0].name not in _CLASS_HEADING_TAGS
+            or heading_class(children[0]) is None or not isinstance(children[1], Tag) or children[1].name != "br"):
+        return None
+    return children[0], p.contents[p.contents.index(children[0]) + 1:]
 
 
 # An <aside> inside the article is kept when it holds this much text, mostly not link text.
@@ -530,16 +559,33 @@ class PageWalker:
         """The blocks under `root`; each dropped element with text goes to `removed`, numbered
         as the block that follows it. A layout cell (`layout_cell`) is walked as a container.
         A heading styled by its class (`heading_class`) gets its level from `ClassLevels`."""
-        styles: dict[int, str] = {}  # line of a class-styled heading -> its class
+        # line of a heading -> (its class when the class makes it a heading, its element's depth)
+        marks: dict[int, tuple[str | None, int]] = {}
         levels = ClassLevels()
-        for block in self._walk(root, removed, styles):
-            if block.line in styles and block.kind == "heading":
-                block = replace(block, level=levels.level(styles[block.line]))
-            elif block.kind == "heading" and block.level is not None:
-                levels.seen(block.level)
+        for block in self._walk(root, removed, marks):
+            if block.kind == "heading" and block.line in marks:
+                style, depth = marks[block.line]
+                if style is not None:
+                    block = replace(block, level=levels.level(style, depth))
+                elif block.level is not None:
+                    levels.seen(block.level, depth)
             yield block
 
-    def _walk(self, root: Tag, removed: list[Removal] | None, styles: dict[int, str]) -> Iterator[Block]:
+    def _class_heading(self, node: Tag, blocky: set[int]) -> tuple[str, str, list[Link]] | None:
+        """(class, text, links) when `node` is a heading by its class (see `heading_class`)."""
+        name = node.name
+        if (name not in _CLASS_HEADING_TAGS or id(node) in blocky
+                or (name == "p" and "title" in (node.get("class") or ()))):  # Google Docs' title: `_walk`
+            return None
+        style = heading_class(node)
+        if style is None or not (name in self.blockish or standalone(node)):
+            return None
+        text, links = flatten(node.contents, self.drop, self.dropped)
+        if not text or len(text) > self.max_bold_heading or text[-1:] in ".,;!" or _YEAR.search(text):
+            return None  # a sentence, or a date line ("Updated March 4, 2024")
+        return style, text, links
+
+    def _walk(self, root: Tag, removed: list[Removal] | None, marks: dict[int, tuple[str | None, int]]) -> Iterator[Block]:
         blocky = self.has_block_child(root)
         blocky.update(id(cell) for cell in root.find_all(["td", "th"]) if self.layout_cell(cell))
         # Paragraphs led by a bold label ("<b>Symptoms:</b> ..."): headings when the page writes
@@ -593,15 +639,22 @@ class PageWalker:
                         removed.append(Removal("strip_html", f"page chrome: {why}", ordinal + 1, ordinal + 1, text))
                 continue
             name = node.name
-            if (name in _CLASS_HEADING_TAGS and id(node) not in blocky
-                    and not (name == "p" and "title" in (node.get("class") or ()))  # Google Docs' title: below
-                    and (style := heading_class(node)) is not None and (name in self.blockish or standalone(node))):
-                text, links = flatten(node.contents, self.drop, self.dropped)
-                if text and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!":
+            found = self._class_heading(node, blocky)
+            if found is not None:
+                yield from flush()
+                ordinal += 1
+                marks[ordinal] = (found[0], _depth(node))
+                yield Block(text=found[1], line=ordinal, kind="heading", level=None, links=found[2])
+                continue
+            if name == "p" and id(node) not in blocky and (lead := class_lead(node)) is not None:
+                found = self._class_heading(lead[0], blocky)
+                if found is not None:  # "<p><span class='subhead'>Genetics</span><br>Some families...</p>"
                     yield from flush()
                     ordinal += 1
-                    styles[ordinal] = style
-                    yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
+                    marks[ordinal] = (found[0], _depth(node))
+                    yield Block(text=found[1], line=ordinal, kind="heading", level=None, links=found[2])
+                    stack.append(close)
+                    stack.extend(reversed(lead[1]))
                     continue
             if name == "br" or name == "hr":
                 yield from flush()
@@ -626,9 +679,11 @@ class PageWalker:
                 if text:
                     ordinal += 1
                     if name in HEADINGS:
+                        marks[ordinal] = (None, _depth(node))
                         yield Block(text=text, line=ordinal, kind="heading", level=int(name[1]), links=links)
                     elif name == "p" and "title" in (node.get("class") or ()) and len(text) <= self.max_bold_heading:
                         # a word processor's title paragraph (Google Docs' "p.title"): the document's heading
+                        marks[ordinal] = (None, _depth(node))
                         yield Block(text=text, line=ordinal, kind="heading", level=1, links=links)
                     elif name == "p" and bold_only(node) and len(text) <= self.max_bold_heading:
                         yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)

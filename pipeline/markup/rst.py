@@ -13,7 +13,7 @@ Sphinx knows (`:ref:`, `:doc:`, `:term:`) read as their text, and so does its `.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.core import publish_doctree
@@ -36,7 +36,7 @@ _SETTINGS = {
     "halt_level": 5,  # never raise on bad markup
     "file_insertion_enabled": False,  # `.. include::` and the like read no file
     "raw_enabled": False,
-    "doctitle_xform": False,  # the top title stays a section: its depth is level 1
+    "doctitle_xform": True,  # a lone top title is the document's (level 1), a lone next one its subtitle
     "sectsubtitle_xform": False,
     "warning_stream": False,
     "_disable_config": True,  # no docutils.conf of the machine changes the parse
@@ -50,35 +50,29 @@ _TARGET = re.compile(r"<[^<>]*>\s*$")  # starts at its "<": no quadratic scan of
 
 def is_rst(text: str, min_titles: int = 2) -> bool:
     """True if `text` is reStructuredText: `min_titles` or more adorned section titles, and
-    markup that markdown and plain text do not write: explicit markup (`.. note::`,
-    `.. _target:`), or two or more title styles of which one is not markdown's setext
-    underline (`=` or `-` under the title alone): a `~~~~` underline, an overline.
+    explicit markup, which markdown and plain text do not write (`.. note::`, `.. _target:`,
+    `.. [1]`). Underlines alone are not enough: plain-text handouts underline with `~~~~` and
+    frame banners with `====` too, and reading them as reStructuredText would take their
+    backslashes, merge their lists and flatten their tables.
 
-    >>> is_rst("Gout\\n====\\n\\nCauses\\n~~~~~~\\n\\nUric acid.\\n")
+    >>> is_rst("Gout\\n====\\n\\n.. note:: See a doctor.\\n\\nCauses\\n~~~~~~\\n\\nUric acid.\\n")
     True
-    >>> is_rst("Gout\\n====\\n\\nCauses\\n------\\n\\nUric acid.\\n")  # markdown's setext headings as well
-    False
-    >>> is_rst("Gout\\n****\\n\\nCauses\\n******\\n\\nUric acid.\\n")  # one style: a plain text's underlines
+    >>> is_rst("Gout\\n====\\n\\nCauses\\n~~~~~~\\n\\nUric acid.\\n")  # a plain text's underlines
     False
     """
-    if _ADORNMENT_START.search(text) is None:
+    if _ADORNMENT_START.search(text) is None or _EXPLICIT.search(text) is None:
         return False
     lines = text.split("\n")
     titles = 0
-    styles: set[tuple[str, bool]] = set()
     for i in range(1, len(lines)):
         mark = _ADORNMENT.fullmatch(lines[i])
         above = lines[i - 1].rstrip()
         if mark is None or not above.strip() or _ADORNMENT.fullmatch(above) or len(lines[i].rstrip()) < len(above.strip()):
             continue
-        overlined = i >= 2 and _ADORNMENT.fullmatch(lines[i - 2]) is not None
-        if i >= 2 and lines[i - 2].strip() and not overlined:
+        if i >= 2 and lines[i - 2].strip() and not _ADORNMENT.fullmatch(lines[i - 2]):
             continue  # a line under a paragraph's last line: a rule or a table border, not a title
         titles += 1
-        styles.add((mark.group(1), overlined))
-    if titles < min_titles:
-        return False
-    return bool(_EXPLICIT.search(text)) or (len(styles) >= 2 and not styles <= {("=", False), ("-", False)})
+    return titles >= min_titles
 
 
 class _SeeAlso(Directive):
@@ -93,6 +87,41 @@ class _SeeAlso(Directive):
         lines = ([self.arguments[0]] if self.arguments else []) + list(self.content)
         self.state.nested_parse(StringList(lines), self.content_offset, box)
         return [box]
+
+
+class _Content(Directive):
+    """Sphinx's directives around prose (`.. only:: html`, `.. glossary::`): their content reads
+    as text, their argument (a condition) not."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+    has_content = True
+    option_spec: ClassVar[dict[str, Any]] = {"sorted": directives.flag}  # glossary's
+
+    def run(self) -> list[nodes.Node]:
+        box = nodes.container()
+        self.state.nested_parse(self.content, self.content_offset, box)
+        return [box]
+
+
+class _Versioned(Directive):
+    """Sphinx's `.. versionadded:: 3.0 Text` (and versionchanged, deprecated): the text after the
+    version, on its line or below, reads as text."""
+
+    required_arguments = 1
+    optional_arguments = 1
+    final_argument_whitespace = True
+    has_content = True
+
+    def run(self) -> list[nodes.Node]:
+        box = nodes.container()
+        lines = self.arguments[1].split("\n") if len(self.arguments) > 1 else []
+        self.state.nested_parse(StringList([*lines, *([""] if lines else []), *self.content]), self.content_offset, box)
+        return [box]
+
+
+_SPHINX_VERSIONED = ("versionadded", "versionchanged", "deprecated", "versionremoved")
+_SPHINX_CONTENT = ("only", "glossary", "centered", "hlist", "tab", "tabs")
 
 
 def _text_role(name: str, rawtext: str, text: str, lineno: int, inliner: Any,
@@ -110,6 +139,10 @@ def _register_roles() -> None:
         for name in _SPHINX_ROLES:
             roles.register_local_role(name, _text_role)  # type: ignore[arg-type]
         directives.register_directive("seealso", _SeeAlso)
+        for name in _SPHINX_CONTENT:
+            directives.register_directive(name, _Content)
+        for name in _SPHINX_VERSIONED:
+            directives.register_directive(name, _Versioned)
         _registered.append(True)
 
 
@@ -120,9 +153,27 @@ def _line(node: nodes.Node, default: int) -> int:
     return int(line) if line else default
 
 
+_MARKS = (nodes.footnote_reference, nodes.citation_reference)
+
+
+def _text(node: nodes.Element) -> str:
+    """The element's text without its footnote and citation marks ("infarction [#f1]_")."""
+    if node.next_node(lambda n: isinstance(n, _MARKS)) is None:
+        return str(node.astext())
+    return "".join(t.astext() for t in node.findall(nodes.Text) if not any(isinstance(a, _MARKS) for a in _ancestors(t)))
+
+
+def _ancestors(node: nodes.Node) -> list[nodes.Node]:
+    out = []
+    while node.parent is not None:
+        node = node.parent
+        out.append(node)
+    return out
+
+
 def _with_links(node: nodes.Element) -> tuple[str, list[Link]]:
     """A text element's whitespace-collapsed text and the links in it."""
-    text = collapse(node.astext())
+    text = collapse(_text(node))
     links: list[Link] = []
     pos = 0
     for ref in node.findall(nodes.reference):
@@ -171,6 +222,12 @@ class _Reader:
             self.drop(node, "reStructuredText table of contents")
         elif isinstance(node, nodes.comment):
             self.drop(node, "reStructuredText comment")
+        elif isinstance(node, (nodes.docinfo, nodes.meta)):
+            self.drop(node, "reStructuredText document metadata")
+        elif isinstance(node, nodes.title) and isinstance(node.parent, nodes.document):
+            self.add(node, "heading", 1)  # the document's title: its sections are level 2
+        elif isinstance(node, nodes.subtitle) and isinstance(node.parent, nodes.document):
+            self.add(node)
         elif isinstance(node, (nodes.target, nodes.substitution_definition, nodes.pending, nodes.raw)):
             return
         elif isinstance(node, nodes.section):
@@ -184,7 +241,7 @@ class _Reader:
             self.add(node, "heading", None)  # an informal heading, a defined term
         elif isinstance(node, (nodes.paragraph, nodes.line, nodes.attribution, nodes.title, nodes.caption)):
             self.add(node, "item" if item else "text")
-        elif isinstance(node, nodes.literal_block):
+        elif isinstance(node, (nodes.literal_block, nodes.math_block)):
             self.line = _line(node, self.line)
             for k, text in enumerate(node.astext().split("\n")):
                 if text.strip():
@@ -218,5 +275,6 @@ def rst_blocks(text: str, cell_separator: str, removed: list[Removal] | None = N
     _register_roles()
     tree = publish_doctree(text, settings_overrides=_SETTINGS)
     reader = _Reader(cell_separator, removed)
-    reader.walk(tree, 0, False)
+    titled = any(isinstance(child, nodes.title) for child in tree.children)
+    reader.walk(tree, 1 if titled else 0, False)
     return reader.blocks

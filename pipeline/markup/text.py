@@ -45,7 +45,7 @@ def table_cells(line: str) -> list[str] | None:
 
 # A line of one repeated mark: a setext underline (`=====` under a level-1 heading, `-----`
 # under a level-2 one) or a separator (`-----`, `*****`, `_____`): markup, not text.
-RULE = re.compile(r"[ \t]{0,3}([=\-_*~])(?:[ \t]?\1){2,}[ \t]*")
+RULE = re.compile(r"[ \t]{0,3}([=\-_*~#^+])(?:[ \t]?\1){2,}[ \t]*")
 # Longest line that a setext underline makes a heading; longer, the underline is a separator.
 _MAX_SETEXT_CHARS = 150
 
@@ -230,13 +230,20 @@ def running_heads(lines: list[str]) -> list[int]:
 
 def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
     """({index of an underlined heading: its level}, `lines` with the rule lines (`RULE`)
-    blanked). A line is underlined when it stands alone (a blank line or the start above it)
-    and is short: otherwise its rule is a separator.
+    blanked). A line is underlined when it stands alone (a blank line or the start above it,
+    or an overline of the same mark) and is short: otherwise its rule is a separator.
+
+    Levels: with `===` and `---` underlines only (markdown's setext), `=` is level 1 and `-`
+    level 2. A text that also underlines with other marks (`~~~`, `***`, `^^^`) or frames a
+    title between two rules ranks its styles as reStructuredText does: in the order each
+    (mark, overlined) style first appears.
 
     >>> setext_headings(["Gout", "====", "", "Causes", "------", "Uric acid.", "-----"])
     ({0: 1, 3: 2}, ['Gout', '', '', 'Causes', '', 'Uric acid.', ''])
+    >>> setext_headings(["####", "Gout", "####", "", "Causes", "~~~~~~", "", "Diet", "======"])[0]
+    {1: 1, 4: 2, 7: 3}
     """
-    levels: dict[int, int] = {}
+    titles: list[tuple[int, tuple[str, bool]]] = []  # (index of the title, its style)
     cleaned = list(lines)
     for i, line in enumerate(lines):
         rule = RULE.fullmatch(line)
@@ -244,10 +251,16 @@ def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
             continue
         cleaned[i] = ""
         above = lines[i - 1].strip() if i else ""
-        if (rule.group(1) in "=-" and above and len(above) <= _MAX_SETEXT_CHARS and not RULE.fullmatch(above)
-                and (i < 2 or not lines[i - 2].strip())):
-            levels[i - 1] = 1 if rule.group(1) == "=" else 2
-    return levels, cleaned
+        if not above or len(above) > _MAX_SETEXT_CHARS or RULE.fullmatch(above):
+            continue
+        over = RULE.fullmatch(lines[i - 2]) if i >= 2 else None
+        overlined = over is not None and over.group(1) == rule.group(1) and (i < 3 or not lines[i - 3].strip())
+        if overlined or i < 2 or not lines[i - 2].strip():
+            titles.append((i - 1, (rule.group(1), overlined)))
+    styles = list(dict.fromkeys(style for _, style in titles))  # in order of first use
+    if set(styles) <= {("=", False), ("-", False)}:
+        return {i: 1 if style[0] == "=" else 2 for i, style in titles}, cleaned
+    return {i: min(6, styles.index(style) + 1) for i, style in titles}, cleaned
 
 
 BOX_BORDER = re.compile(r"^(?:[ \t]*\+[-=~_*+]{3,}\+?[ \t]*|[ \t]*\|[-=~_*]{3,}\|[ \t]*)$")
@@ -302,9 +315,9 @@ def restore_breaks(line: str, is_heading: Callable[[str], bool], max_words: int 
     line, `max_title_words` words at most) and before a capitalised word or a number.
 
     >>> known = {"overview", "causes", "risk factors"}.__contains__
-    >>> restore_breaks("Gout Overview Gout is common. Causes Urate builds up. Risk factors Diet and drugs.",
+    >>> restore_breaks("Gout Overview Gout is common. Causes Urate builds up. Risk factors: Diet and drugs.",
     ...                lambda p: known(p.lower()))
-    'Gout\\nOverview\\nGout is common.\\nCauses\\nUrate builds up.\\nRisk factors\\nDiet and drugs.'
+    'Gout\\nOverview\\nGout is common.\\nCauses\\nUrate builds up.\\nRisk factors:\\nDiet and drugs.'
     """
     starts = [0] + [m.end() for m in _SENTENCE_END.finditer(line)]
     cuts: list[tuple[int, int]] = []  # (start, end) of each heading found
@@ -339,9 +352,11 @@ def _heading_at(line: str, words: list[tuple[int, int]], first: int, is_heading:
     for n in range(min(max_words, len(words) - first - 1), 0, -1):
         nxt = line[words[first + n][0]]
         span = words[first: first + n]
-        if not (nxt.isupper() or nxt.isdigit()) or any(line[e - 1] in _WORD_PUNCT for _s, e in span):
+        colon = line[span[-1][1] - 1] == ":"  # "Causes: Gallstones..."
+        inner = [*span[:-1], (span[-1][0], span[-1][1] - colon)]
+        if not (nxt.isupper() or nxt.isdigit()) or any(e <= s or line[e - 1] in _WORD_PUNCT for s, e in inner):
             continue
-        if is_heading(line[span[0][0]:span[-1][1]]):
+        if is_heading(line[inner[0][0]:inner[-1][1]]):
             return span[0][0], span[-1][1]
     return None
 

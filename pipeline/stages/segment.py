@@ -262,6 +262,8 @@ class Classifier:
                     styled_level = level
                 elif styles_nest and styled_level is not None and not self.matter(ln.block.text):
                     level = max(level, styled_level + 1)
+                elif marked_level and not self.matter(ln.block.text) and not _NUMBERED.match(ln.block.text.strip()):
+                    level = marked_level + 1  # a plain heading nests under the last marked one (<hN>, underlined)
                 ln.level = level
             else:
                 styled_level = None  # a heading the source or the site marked starts afresh

@@ -133,6 +133,9 @@ class Settings(StageSettings):
     # `flat_headings_from`), capitalised after a sentence end and before a capitalised word,
     # go back on lines of their own (`markup.text.restore_breaks`). 0: never.
     flat_line_chars: int = Field(3000, ge=0)
+    # ...when the document has at most this many other non-blank lines (a title, a footer): a
+    # long paragraph of a document that has its line breaks stays whole.
+    flat_max_other_lines: int = Field(2, ge=0)
     flat_headings_from: str = "section_types.yaml"  # relative to the configs folder
 
 
@@ -186,8 +189,13 @@ class StripHtml:
         """Put the known headings of a flattened text's long lines back on lines of their own."""
         assert self.known_heading is not None
         lines = doc.text.split("\n")
-        restored = [restore_breaks(line, self.known_heading) if len(line) > self.settings.flat_line_chars else line
-                    for line in lines]
+        longest = max(lines, key=len)
+        # Only a line that is nearly all of the document: a long paragraph of a document with
+        # line breaks stays whole, whatever heading words its sentences start with.
+        others = sum(1 for line in lines if line.strip()) - 1
+        if len(longest) <= self.settings.flat_line_chars or others > self.settings.flat_max_other_lines:
+            return
+        restored = [restore_breaks(line, self.known_heading) if line is longest else line for line in lines]
         added = sum(r.count("\n") for r in restored)
         if added:
             doc.text = "\n".join(restored)
@@ -221,7 +229,7 @@ class StripHtml:
         else:
             doc.kind = "text"
             if st.flat_line_chars and self.known_heading is not None and len(doc.text) > st.flat_line_chars:
-                self.restore_breaks(doc)
+                self.restore_breaks(doc)  # a document flattened to one line
             heads = self.running_heads(doc) if st.drop_running_heads else frozenset()
             doc.blocks = list(text_blocks(
                 doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate, st.table_cell_separator,
