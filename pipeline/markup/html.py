@@ -154,7 +154,7 @@ _HEADING_CLASS = re.compile(r"(?:^|[-_])(?:sub)?(?:head|heading|headline|title)(
 _CLASS_HEADING_TAGS = frozenset({"div", "p", "span", "strong", "b", "font"})
 # ...unless another of its words says it is not a heading's own element.
 _NOT_HEADING_CLASS = re.compile(
-    r"(?:^|[-_])(?:wrap|wrapper|container|group|bar|link|links|icon|img|image|meta|area|row|col|subtitle|date|time|"
+    r"(?:^|[-_])(?:wrap|wrapper|container|group|bar|link|links|icon|img|image|meta|area|row|col|subtitle|caption|figure|date|time|"
     r"updated|posted|published|author|byline|stamp)(?:$|[-_])"
 )
 
