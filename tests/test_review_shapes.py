@@ -415,3 +415,24 @@ def test_a_long_paragraph_of_a_document_with_line_breaks_is_never_cut(pipe: Pipe
     record = run(pipe, f"GERD\n\nEpidemiology\n\n{long}\n\nTreatment\n\n{PARAS[2]}\n")
     assert [s["heading"] for s in record["sections"]] == ["GERD", "Epidemiology", "Treatment"]
     assert by_heading(record)["Epidemiology"] == [long]
+
+
+def test_a_list_items_own_line_and_a_paragraph_of_one_class_heading(pipe: Pipeline) -> None:
+    page = (
+        f"<html><body><h1>Migraine</h1><h2>Symptoms</h2><ul><li>Key points:<ul><li>{PARAS[0]}</li></ul></li></ul>"
+        f'<p>{PARAS[1]}</p><h2>Types</h2><p><span class="subhead">Chronic migraine</span></p><p>{PARAS[2]}</p>'
+        "</body></html>"
+    )
+    record = run(pipe, page, "doc.html")
+    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+        (1, "Migraine"), (2, "Symptoms"), (2, "Types"), (3, "Chronic migraine"),
+    ]
+    assert by_heading(record)["Symptoms"] == ["Key points:", PARAS[0], PARAS[1]]  # an item's line is never a heading
+
+
+def test_a_signature_rule_and_a_framed_footer_are_no_underlines() -> None:
+    from pipeline.markup.text import setext_headings
+
+    lines = ["Shingles", "========", PARAS[0], "", "Dr A. Patel", "___________", "Consultant in Infectious Diseases",
+             "", "==========", "Clinic phone 0161 555 0199", "=========="]
+    assert setext_headings(lines)[0] == {0: 1}  # not the name over a line to sign, nor the framed last line

@@ -249,7 +249,8 @@ def _depth(tag: Tag) -> int:
 
 def class_lead(p: Tag) -> tuple[Tag, list[Tag | NavigableString]] | None:
     """(the heading, the rest) of a paragraph that opens with a class-styled heading on a line
-    of its own (`<p><span class="subhead">Genetics</span><br>Some families...</p>`), or None.
+    of its own (`<p><span class="subhead">Genetics</span><br>Some families...</p>`), or is one
+    (the rest empty), or None.
 
     >>> p = BeautifulSoup('<p><span class="subhead">Genetics</span><br/>Families.</p>', "html.parser").p
     >>> lead, rest = class_lead(p)
@@ -257,8 +258,13 @@ def class_lead(p: Tag) -> tuple[Tag, list[Tag | NavigableString]] | None:
     ('Genetics', ['<br/>', 'Families.'])
     """
     children = [c for c in p.contents if not (isinstance(c, NavigableString) and (isinstance(c, _SKIP_STRINGS) or not c.strip()))]
-    if (len(children) < 3 or not isinstance(children[0], Tag) or children[0].name not in _CLASS_HEADING_TAGS
-            or heading_class(children[0]) is None or not isinstance(children[1], Tag) or children[1].name != "br"):
+    if not children or not isinstance(children[0], Tag) or children[0].name not in _CLASS_HEADING_TAGS:
+        return None
+    if heading_class(children[0]) is None:
+        return None
+    if len(children) == 1:  # the paragraph is the heading: "<p><span class='subhead'>Plaque psoriasis</span></p>"
+        return children[0], []
+    if len(children) < 3 or not isinstance(children[1], Tag) or children[1].name != "br":
         return None
     return children[0], p.contents[p.contents.index(children[0]) + 1:]
 
@@ -598,6 +604,8 @@ class PageWalker:
         pending: list[Tag | NavigableString] = []
         ordinal = 0
         close = object()
+        item_end = object()  # leaves a list item walked as a container ("<li>Key points:<ul>...")
+        items = 0  # list items open around the walk: their own lines are items, never headings
 
         def flush() -> Iterator[Block]:
             nonlocal ordinal
@@ -607,7 +615,9 @@ class PageWalker:
                 pending.clear()
                 if text:
                     ordinal += 1
-                    if bold and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!?":
+                    if items:
+                        yield Block(text=text, line=ordinal, kind="item", links=links)
+                    elif bold and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!?":
                         # a line of bold text alone between breaks: a pseudo-heading, as a bold <p>
                         yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
                     else:
@@ -618,6 +628,9 @@ class PageWalker:
             node = stack.pop()
             if node is close:
                 yield from flush()
+                continue
+            if node is item_end:
+                items -= 1
                 continue
             if isinstance(node, NavigableString):
                 if not isinstance(node, _SKIP_STRINGS):
@@ -653,8 +666,9 @@ class PageWalker:
                     ordinal += 1
                     marks[ordinal] = (found[0], _depth(node))
                     yield Block(text=found[1], line=ordinal, kind="heading", level=None, links=found[2])
-                    stack.append(close)
-                    stack.extend(reversed(lead[1]))
+                    if lead[1]:
+                        stack.append(close)
+                        stack.extend(reversed(lead[1]))
                     continue
             if name == "br" or name == "hr":
                 yield from flush()
@@ -701,6 +715,9 @@ class PageWalker:
                 if label:  # a tab panel: its tab's label (a dropped <button>) heads it
                     ordinal += 1
                     yield Block(text=label, line=ordinal, kind="heading", level=None)
+                if name == "li":
+                    items += 1
+                    stack.append(item_end)  # popped after `close`: the item's last line is still one
                 stack.append(close)
                 stack.extend(reversed(node.contents))
             elif id(node) in broken and name != "a":

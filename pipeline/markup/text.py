@@ -240,8 +240,10 @@ def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
 
     >>> setext_headings(["Gout", "====", "", "Causes", "------", "Uric acid.", "-----"])
     ({0: 1, 3: 2}, ['Gout', '', '', 'Causes', '', 'Uric acid.', ''])
-    >>> setext_headings(["####", "Gout", "####", "", "Causes", "~~~~~~", "", "Diet", "======"])[0]
+    >>> setext_headings(["####", "Gout", "####", "", "Causes", "~~~~~~", "", "Diet", "======", "Less meat."])[0]
     {1: 1, 4: 2, 7: 3}
+    >>> setext_headings(["Gout", "====", "Urate.", "", "Clinic phone 0161 555", "===="])[0]  # a last line heads nothing
+    {0: 1}
     """
     titles: list[tuple[int, tuple[str, bool]]] = []  # (index of the title, its style)
     cleaned = list(lines)
@@ -253,10 +255,14 @@ def setext_headings(lines: list[str]) -> tuple[dict[int, int], list[str]]:
         above = lines[i - 1].strip() if i else ""
         if not above or len(above) > _MAX_SETEXT_CHARS or RULE.fullmatch(above):
             continue
+        if rule.group(1) == "_":
+            continue  # a line to sign or fill in under a name ("Dr A. Patel" over "________")
         over = RULE.fullmatch(lines[i - 2]) if i >= 2 else None
         overlined = over is not None and over.group(1) == rule.group(1) and (i < 3 or not lines[i - 3].strip())
         if overlined or i < 2 or not lines[i - 2].strip():
             titles.append((i - 1, (rule.group(1), overlined)))
+    last = max((i for i, line in enumerate(cleaned) if line.strip()), default=-1)
+    titles = [(i, style) for i, style in titles if i < last]  # a framed last line heads nothing: a footer
     styles = list(dict.fromkeys(style for _, style in titles))  # in order of first use
     if set(styles) <= {("=", False), ("-", False)}:
         return {i: 1 if style[0] == "=" else 2 for i, style in titles}, cleaned
