@@ -160,7 +160,18 @@ def _text(node: nodes.Element) -> str:
     """The element's text without its footnote and citation marks ("infarction [#f1]_")."""
     if node.next_node(lambda n: isinstance(n, _MARKS)) is None:
         return str(node.astext())
-    return "".join(t.astext() for t in node.findall(nodes.Text) if not any(isinstance(a, _MARKS) for a in _ancestors(t)))
+    out = ""
+    dropped = False
+    for t in node.findall(nodes.Text):
+        if any(isinstance(a, _MARKS) for a in _ancestors(t)):
+            dropped = True
+            continue
+        text = t.astext()
+        if dropped and text[:1] in ".,;:!?)":
+            out = out.rstrip()  # "endoscopy [#f1]_." is "endoscopy."
+        out += text
+        dropped = False
+    return out
 
 
 def _ancestors(node: nodes.Node) -> list[nodes.Node]:
