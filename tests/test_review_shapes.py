@@ -436,3 +436,15 @@ def test_a_signature_rule_and_a_framed_footer_are_no_underlines() -> None:
     lines = ["Shingles", "========", PARAS[0], "", "Dr A. Patel", "___________", "Consultant in Infectious Diseases",
              "", "==========", "Clinic phone 0161 555 0199", "=========="]
     assert setext_headings(lines)[0] == {0: 1}  # not the name over a line to sign, nor the framed last line
+
+
+def test_an_ascii_grid_tables_rows_keep_their_cells(pipe: Pipeline) -> None:
+    text = (
+        f"CKD\n===\n\nStages\n------\n\n{PARAS[0]}\n\n"
+        "+-------+--------------+\n| Stage | eGFR         |\n+=======+==============+\n| G1    | 90 or more   |\n"
+        "+-------+--------------+\n| G2    | 60 to 89     |\n+-------+--------------+\n\n"
+        f"Treatment\n---------\n\n{PARAS[1]}\n"
+    )
+    record = run(pipe, text)
+    assert [s["heading"] for s in record["sections"]] == ["CKD", "Stages", "Treatment"]
+    assert by_heading(record)["Stages"] == [PARAS[0], "Stage | eGFR", "G1 | 90 or more", "G2 | 60 to 89"]

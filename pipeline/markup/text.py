@@ -30,14 +30,23 @@ _CELL_GAP = re.compile(r"(?<![ \t])[ \t]*\t[ \t]*|(?<! ) {3,}")  # from a run's 
 MIN_TABLE_CELLS = 3
 
 
+# Between the cells of a row of an ASCII grid table, once `unframe` has opened it: a control
+# character no cleaned text holds (fix_text drops them), so the row stays a row downstream.
+GRID_CELL = "\x1f"
+
+
 def table_cells(line: str) -> list[str] | None:
-    """The cells of a line of a text table (tab- or space-aligned columns), or None.
+    """The cells of a line of a text table (tab- or space-aligned columns, or a grid table's
+    row that `unframe` opened), or None.
 
     >>> table_cells("G1\\t≥ 90\\tNormal or high"), table_cells("Furosemide 40 mg    X     Removes fluid")
     (['G1', '≥ 90', 'Normal or high'], ['Furosemide 40 mg', 'X', 'Removes fluid'])
-    >>> table_cells("3.2\\tImaging"), table_cells("A sentence with  two spaces.")
-    (None, None)
+    >>> table_cells("3.2\\tImaging"), table_cells("A sentence with  two spaces."), table_cells("Test\\x1fHow often")
+    (None, None, ['Test', 'How often'])
     """
+    if GRID_CELL in line:
+        grid = [cell.strip() for cell in line.split(GRID_CELL)]
+        return grid if any(grid) else None
     if "\t" not in line and "   " not in line:
         return None
     cells = _CELL_GAP.split(line.strip())
@@ -281,22 +290,33 @@ def has_box(text: str) -> bool:
 def unframe(lines: list[str]) -> list[str]:
     """`lines` with ASCII boxes opened: border lines (`+-----+`) blank, framed lines
     (`| text |`) without their frame, and an indented framed line (the rest of a wrapped
-    bullet) joined to the line above, its own place left blank so line numbers hold.
+    bullet) joined to the line above, its own place left blank so line numbers hold. In a grid
+    table (borders with inner `+`, rows with inner `|`), a row's cells are kept apart by
+    `GRID_CELL`, and a border between two rows does not close the box.
 
     >>> unframe(["+------+", "| KEY POINTS |", "| • Thyroid makes |", "|   too little. |", "+------+", "x | y"])
     ['', 'KEY POINTS', '• Thyroid makes too little.', '', '', 'x | y']
+    >>> unframe(["+----+-----+", "| G1 | ≥ 90 |", "+----+-----+", "| G2 | 60 |", "+----+-----+"])
+    ['', 'G1\\x1f≥ 90', '', 'G2\\x1f60', '']
     """
     out = list(lines)
     in_box = False
+    grid = False
     for i, line in enumerate(lines):
         if BOX_BORDER.fullmatch(line):
             out[i] = ""
-            in_box = not in_box
+            inner = line.strip()[1:-1]
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            in_box = _BOX_LINE.fullmatch(nxt) is not None  # a border opens a box, or parts two rows, or closes it
+            grid = in_box and "+" in inner
             continue
         framed = _BOX_LINE.fullmatch(line) if in_box else None
         if framed is None:
             continue
         inner = framed.group(1).rstrip()
+        if grid and "|" in inner:
+            out[i] = GRID_CELL.join(cell.strip() for cell in inner.split("|"))
+            continue
         prev = i - 1
         while prev >= 0 and not out[prev] and not BOX_BORDER.fullmatch(lines[prev]):
             prev -= 1
