@@ -246,6 +246,7 @@ class Classifier:
             i = j
         current_l1 = False
         marked_level = 0  # level of the last heading the source marked (HTML <hN>)
+        marked_offset = 0  # its level less its numbering depth ("1." at level 2: 1)
         # Numbered and ALL-CAPS headings found by rule: when a document has several, a plain
         # heading after one ("5. TREATMENT", then "Disease-modifying therapy") is its sub-heading.
         styled = [ln for ln in lines if ln.kind == "heading" and ln.level is None and ln.block.kind != "heading"]
@@ -257,18 +258,26 @@ class Classifier:
             if ln.level is None and ln.block.kind == "heading":
                 ln.level = marked_level + 1  # a bold pseudo-heading nests under the last <hN>
             elif ln.level is None:
-                level = self.unknown_level(ln.block.text, current_l1)
-                if styles_nest and self.styled(ln.block.text):
+                text = ln.block.text
+                level = self.unknown_level(text, current_l1)
+                numbered = _NUMBERED.match(text.strip()) is not None
+                if marked_level and not self.matter(text):
+                    # Under the last heading the source marked (<hN>, underlined): a numbered
+                    # heading keeps its depth below that heading's own ("1.1" under an
+                    # underlined "1. Introduction"), any other one goes at least one level below.
+                    level = max(1, level + marked_offset) if numbered else max(level, marked_level + 1)
+                if styles_nest and self.styled(text):
                     styled_level = level
-                elif styles_nest and styled_level is not None and not self.matter(ln.block.text):
+                elif styles_nest and styled_level is not None and not self.matter(text):
                     level = max(level, styled_level + 1)
-                elif marked_level and not self.matter(ln.block.text) and not _NUMBERED.match(ln.block.text.strip()):
-                    level = marked_level + 1  # a plain heading nests under the last marked one (<hN>, underlined)
                 ln.level = level
             else:
                 styled_level = None  # a heading the source or the site marked starts afresh
                 if ln.block.kind == "heading":
                     marked_level = ln.level
+                    num = _NUMBERED.match(ln.block.text.strip())
+                    depth = len([p for p in num.group(1).split(".") if p.strip(")")]) if num else 0
+                    marked_offset = marked_level - depth  # numbered headings below it keep their depth
             current_l1 = current_l1 or ln.level == 1
         # Levels start at 1: a page whose <h1> is outside its <article>, or a fragment that
         # starts at <h2>, has its top sections at level 1 too.
