@@ -196,7 +196,7 @@ def test_tab_panels_take_their_tab_labels_and_details_their_summaries(pipe: Pipe
 def test_a_forwarded_emails_wrapper_goes(pipe: Pipeline) -> None:
     text = "\n\n".join([
         "From: Sarah Mitchell <s.mitchell@example.org>", "Sent: Tuesday, 14 May 2024 09:42",
-        "Subject: FW: Gout overview", "Hi all,", "-----Original Message-----",
+        "Date: Tue, 14 May 2024 09:42:17 +0000", "Subject: FW: Gout overview", "Hi all,", "-----Original Message-----",
         "Gout", "Overview", PARAS[0], "Kind regards,",
         "CONFIDENTIALITY NOTICE: This email is intended only for the named recipient.",
     ]) + "\n"

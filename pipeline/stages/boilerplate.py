@@ -76,7 +76,7 @@ class Settings(StageSettings):
                 r"\bview (?:it|this (?:email|e-mail|message)) in (?:your|a) (?:web )?browser\b|\bunsubscribe\b"
                 r"|\byou are receiving this (?:email|e-mail|message)\b|\bconfidentiality notice\b"
                 # (each alternative spelled out whole, so that its literal gates it: "to:", not "to")
-                r"|^-+ ?(?:original|forwarded) message ?-+$|^(?:from:|sent:|to:|cc:|subject:)\s"
+                r"|^-+ ?(?:original|forwarded) message ?-+$|^(?:from:|sent:|date:|to:|cc:|bcc:|subject:)\s"
                 r"|^(?:hi |hello |dear )[^.!?]{0,40},$|^(?:thanks|thank you|many thanks|(?:kind |best )?regards|best wishes),?$"
             ),
             # Review and update stamps at a line's start: "Medically reviewed ...", "Last updated
