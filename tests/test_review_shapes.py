@@ -41,6 +41,11 @@ def by_heading(record: dict[str, Any]) -> dict[str | None, list[str]]:
     return {s["heading"]: s["paragraphs"] for s in record["sections"]}
 
 
+def outline(record: dict[str, Any]) -> list[tuple[int, str | None]]:
+    """A record's section tree: (level, heading) per section."""
+    return [(s["level"], s["heading"]) for s in record["sections"]]
+
+
 def run(pipe: Pipeline, text: str, name: str = "doc.txt") -> dict[str, Any]:
     result = pipe.run(Task(name.rsplit(".", 1)[0], name, text.encode("utf-8")))
     assert result.status == "ok", result.error
@@ -315,7 +320,7 @@ def test_headings_styled_by_class_nest_by_their_first_use(pipe: Pipeline) -> Non
         "</body></html>"
     )
     record = run(pipe, page, "doc.html")
-    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+    assert outline(record) == [
         (1, "GERD"), (2, "Symptoms"), (3, "Heartburn"), (2, "Treatment"), (3, "Medicines"), (2, "Prognosis"), (3, "Outlook"),
     ]
     assert record["sections"][-1]["path"] == ["GERD", "Prognosis"]
@@ -332,7 +337,7 @@ def test_restructuredtext_titles_nest_by_their_adornment_styles(pipe: Pipeline) 
     result = pipe.run(Task("gerd", "gerd.rst", text.encode("utf-8")))
     record = result.record
     assert record is not None and record["kind"] == "rst"
-    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+    assert outline(record) == [
         (1, "GERD"), (2, "Overview"), (2, "Types"), (3, "Erosive"), (3, "Non-erosive"), (2, "Treatment"),
     ]
     paragraphs = by_heading(record)
@@ -375,7 +380,7 @@ def test_class_headings_skip_date_lines_and_box_titles_do_not_parent_sections(pi
         "</body></html>"
     )
     record = run(pipe, page, "doc.html")
-    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+    assert outline(record) == [
         (1, "GERD"), (2, "Key points"), (2, "Causes"), (3, "Medicines"), (2, "Treatment"),
     ]
     assert "Updated March 4, 2024" in record["sections"][0]["paragraphs"]  # a date line stays text
@@ -389,7 +394,7 @@ def test_plain_text_underline_styles_rank_by_first_use_and_plain_headings_nest(p
     )
     record = run(pipe, text)
     assert record["kind"] == "text"  # underlines alone do not make reStructuredText
-    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+    assert outline(record) == [
         (1, "GERD"), (2, "Overview"), (2, "Symptoms"), (3, "Alarm features"), (2, "Treatment"),
     ]
     assert by_heading(record)["Treatment"] == ["C:\\Leaflets\\gerd.doc"]  # backslashes kept
@@ -404,7 +409,7 @@ def test_sphinx_prose_directives_keep_their_text_and_marks_and_metadata_go(pipe:
     result = pipe.run(Task("gerd", "gerd.rst", text.encode("utf-8")))
     record = result.record
     assert record is not None and record["kind"] == "rst"
-    assert [(s["level"], s["heading"]) for s in record["sections"]] == [(1, "GERD"), (2, "Overview")]
+    assert outline(record) == [(1, "GERD"), (2, "Overview")]
     paragraphs = by_heading(record)["Overview"]
     assert paragraphs[:3] == [PARAS[0], PARAS[1], "BMI = kg / m^2"]  # no footnote mark; the directive's prose; the formula
     assert [r["reason"] for r in result.removed] == ["reStructuredText document metadata"]
@@ -424,7 +429,7 @@ def test_a_list_items_own_line_and_a_paragraph_of_one_class_heading(pipe: Pipeli
         "</body></html>"
     )
     record = run(pipe, page, "doc.html")
-    assert [(s["level"], s["heading"]) for s in record["sections"]] == [
+    assert outline(record) == [
         (1, "Migraine"), (2, "Symptoms"), (2, "Types"), (3, "Chronic migraine"),
     ]
     assert by_heading(record)["Symptoms"] == ["Key points:", PARAS[0], PARAS[1]]  # an item's line is never a heading
