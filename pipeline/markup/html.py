@@ -659,7 +659,9 @@ class PageWalker:
                 marks[ordinal] = (found[0], _depth(node))
                 yield Block(text=found[1], line=ordinal, kind="heading", level=None, links=found[2])
                 continue
-            if name == "p" and id(node) not in blocky and (lead := class_lead(node)) is not None:
+            first = node.find(True, recursive=False) if name == "p" else None  # its first child element
+            if (first is not None and first.get("class") and id(node) not in blocky
+                    and (lead := class_lead(node)) is not None):
                 found = self._class_heading(lead[0], blocky)
                 if found is not None:  # "<p><span class='subhead'>Genetics</span><br>Some families...</p>"
                     yield from flush()

@@ -14,9 +14,11 @@ Four input kinds, chosen by content (not file extension):
   headings become heading blocks with their level, paragraphs, list items, quotes and table
   rows text blocks without their marks; emphasis and code marks go, link text stays (links
   kept as data), images go; a bold-only paragraph is a pseudo-heading, as on HTML pages;
-- a reStructuredText document (`is_rst`: adorned section titles and markup only it writes, such
-  as `.. note::` or a `~~~~` underline; checked before markdown, which shares `**bold**`):
-  parsed with docutils, each section's depth its heading's level (`pipeline.markup.rst`).
+- a reStructuredText document (`is_rst`: adorned section titles and explicit markup, such as
+  `.. note::` or `.. _target:`; checked before markdown, which shares `**bold**`): parsed with
+  docutils, each section's depth its heading's level (`pipeline.markup.rst`).
+A text whose line breaks were lost (one line holding nearly all of it) first gets its known
+headings back on lines of their own (`restore_breaks`).
 A web-to-markdown reader's envelope ("Title: ...", "URL Source: ...", "Markdown Content:") gives
 the title and is listed as removed. The readers are `pipeline.markup.text`, `.html`,
 `.markdown` and `.rst`; this module picks one by content and records what it removed.
