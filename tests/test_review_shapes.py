@@ -458,9 +458,11 @@ def test_an_ascii_grid_tables_rows_keep_their_cells(pipe: Pipeline) -> None:
 def test_numbered_and_all_caps_headings_nest_under_the_underlined_ones(pipe: Pipeline) -> None:
     text = (
         f"Ulcerative Colitis\n==================\n\n1. Introduction\n---------------\n\n{PARAS[0]}\n\n"
-        f"1.1 Epidemiology\n\n{PARAS[1]}\n\nEXTRA FEATURES\n\n{PARAS[2]}\n\n2. Treatment\n------------\n\n{PARAS[2]}\n"
+        f"1.1 Epidemiology\n\n{PARAS[1]}\n\nEXTRA FEATURES\n\n{PARAS[2]}\n\n2. Treatment\n------------\n\n{PARAS[2]}\n\n"
+        "See also\n\nCrohn's disease\n"
     )
     record = run(pipe, text)
     assert [(s["level"], s["heading_raw"]) for s in record["sections"]] == [
         (1, "Ulcerative Colitis"), (2, "1. Introduction"), (3, "1.1 Epidemiology"), (3, "EXTRA FEATURES"), (2, "2. Treatment"),
+        (2, "See also"),  # back matter beside the marked sections, under the title
     ]

@@ -247,6 +247,10 @@ class Classifier:
         current_l1 = False
         marked_level = 0  # level of the last heading the source marked (HTML <hN>)
         marked_offset = 0  # its level less its numbering depth ("1." at level 2: 1)
+        # The level of the sections the source marks: back matter found by rule ("See also")
+        # goes there, beside them (under a lone title at the top level, one below it).
+        marked = [ln.level for ln in lines if ln.kind == "heading" and ln.level is not None and ln.block.kind == "heading"]
+        matter_level = (min(marked) + (marked.count(min(marked)) == 1)) if marked else None
         # Numbered and ALL-CAPS headings found by rule: when a document has several, a plain
         # heading after one ("5. TREATMENT", then "Disease-modifying therapy") is its sub-heading.
         styled = [ln for ln in lines if ln.kind == "heading" and ln.level is None and ln.block.kind != "heading"]
@@ -261,7 +265,9 @@ class Classifier:
                 text = ln.block.text
                 level = self.unknown_level(text, current_l1)
                 numbered = _NUMBERED.match(text.strip()) is not None
-                if marked_level and not self.matter(text):
+                if marked_level and matter_level is not None and self.matter(text):
+                    level = matter_level
+                elif marked_level and not self.matter(text):
                     # Under the last heading the source marked (<hN>, underlined): a numbered
                     # heading keeps its depth below that heading's own ("1.1" under an
                     # underlined "1. Introduction"), any other one goes at least one level below.
