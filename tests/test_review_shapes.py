@@ -459,7 +459,7 @@ def test_numbered_and_all_caps_headings_nest_under_the_underlined_ones(pipe: Pip
     text = (
         f"Ulcerative Colitis\n==================\n\n1. Introduction\n---------------\n\n{PARAS[0]}\n\n"
         f"1.1 Epidemiology\n\n{PARAS[1]}\n\nEXTRA FEATURES\n\n{PARAS[2]}\n\n2. Treatment\n------------\n\n{PARAS[2]}\n\n"
-        "See also\n\nCrohn's disease\n"
+        "See also\n\nCrohn's disease, the other inflammatory bowel disease.\n"
     )
     record = run(pipe, text)
     assert [(s["level"], s["heading_raw"]) for s in record["sections"]] == [
