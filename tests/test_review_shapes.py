@@ -466,3 +466,16 @@ def test_numbered_and_all_caps_headings_nest_under_the_underlined_ones(pipe: Pip
         (1, "Ulcerative Colitis"), (2, "1. Introduction"), (3, "1.1 Epidemiology"), (3, "EXTRA FEATURES"), (2, "2. Treatment"),
         (2, "See also"),  # back matter beside the marked sections, under the title
     ]
+
+
+def test_a_letters_signature_goes_with_its_sign_off_and_a_title_after_a_blank_stays(pipe: Pipeline) -> None:
+    text = (
+        "Hi all,\nPlease read the overview below.\nThanks,\n\nGout\n\nOverview\n\n" + PARAS[0] + "\n\n"
+        "Kind regards,\nJames\n\n--\nDr James Okafor MBChB MRCP\nConsultant Rheumatologist\nTel: 020 7946 0321\n"
+    )
+    result = pipe.run(Task("letter", "letter.txt", text.encode("utf-8")))
+    assert result.record is not None
+    assert "Gout" in [s["heading"] for s in result.record["sections"]]  # after a blank line: not the signature of "Thanks,"
+    assert [p for s in result.record["sections"] for p in s["paragraphs"]][-1] == PARAS[0]
+    signature = [r["text"] for r in result.removed if r["reason"].startswith("signature after")]
+    assert signature == ["James", "Dr James Okafor MBChB MRCP", "Consultant Rheumatologist", "Tel: 020 7946 0321"]

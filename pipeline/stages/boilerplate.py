@@ -77,7 +77,13 @@ class Settings(StageSettings):
                 r"|\byou are receiving this (?:email|e-mail|message)\b|\bconfidentiality notice\b"
                 # (each alternative spelled out whole, so that its literal gates it: "to:", not "to")
                 r"|^-+ ?(?:original|forwarded) message ?-+$|^(?:from:|sent:|date:|to:|cc:|bcc:|subject:)\s"
-                r"|^(?:hi |hello |dear )[^.!?]{0,40},$|^(?:thanks|thank you|many thanks|(?:kind |best )?regards|best wishes),?$"
+                r"|^(?:hi |hello |dear )[^.!?]{0,40},$"
+            ),
+            # A letter's sign-off line, and the signature separator ("-- "): the short lines
+            # after either are its signature (`signature_lines`).
+            "sign_off": (
+                r"^(?:thanks|thank you|many thanks|(?:kind |best |warm )?regards|best wishes|yours (?:sincerely|faithfully)"
+                r"|sincerely),?$|^--$"
             ),
             # Review and update stamps at a line's start: "Medically reviewed ...", "Last updated
             # 12.03.2004 by ..." (a strong cue, below).
@@ -107,8 +113,14 @@ class Settings(StageSettings):
     min_score: int = Field(2, ge=1)
     # Cues that remove a block on their own wherever it stands (it needs no second cue).
     strong_cues: list[str] = Field(
-        default_factory=lambda: ["call_to_action", "cookie_consent", "review_stamp", "email_chrome"]
+        default_factory=lambda: ["call_to_action", "cookie_consent", "review_stamp", "email_chrome", "sign_off"]
     )
+    # After a `sign_off` cue, this many following blocks at most are the signature (a name, a
+    # title, a practice's address line), each of at most `signature_max_words` words and on
+    # consecutive lines (a blank line may follow "--" only); the first longer block or blank line
+    # ends it. 0: the sign-off alone goes.
+    signature_lines: int = Field(4, ge=0)
+    signature_max_words: int = Field(16, ge=1)
     # A line this short needs only one cue ("Advertisement", "Share this:", "Print this page"):
     # a short line is chrome, not prose.
     short_line_words: int = Field(4, ge=0)
@@ -415,6 +427,16 @@ class Boilerplate:
                 reasons[i] = "navigation line before the body (breadcrumb or menu)"
             elif reasons[i] is None and block.kind != "heading" and is_link_only(block):
                 reasons[i] = "link-only line before the body (menu or skip link)"
+        for i, hits in enumerate(found):  # a letter's signature under its sign-off
+            if "sign_off" not in hits:
+                continue
+            for j in range(i + 1, min(len(blocks), i + 1 + s.signature_lines)):
+                if blocks[j].kind == "heading" or len(blocks[j].text.split()) > s.signature_max_words:
+                    break
+                gap = blocks[j].line - blocks[j - 1].line
+                if gap > 1 and (j > i + 1 or blocks[i].text.strip() != "--"):
+                    break  # a blank line ends it (one may follow the "--" separator): "Thanks,", then a title
+                reasons[j] = reasons[j] or f"signature after the sign-off {blocks[i].text!r}"
         start = tail_zone([len(h) for h in found], s.tail_min_score, s.tail_max_gap)
         for i in range(start, len(blocks)):
             if reasons[i] is None:
