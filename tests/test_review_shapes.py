@@ -479,3 +479,14 @@ def test_a_letters_signature_goes_with_its_sign_off_and_a_title_after_a_blank_st
     assert [p for s in result.record["sections"] for p in s["paragraphs"]][-1] == PARAS[0]
     signature = [r["text"] for r in result.removed if r["reason"].startswith("signature after")]
     assert signature == ["James", "Dr James Okafor MBChB MRCP", "Consultant Rheumatologist", "Tel: 020 7946 0321"]
+
+
+def test_a_separator_in_a_story_is_no_signature_and_a_named_signature_may_follow_a_blank(pipe: Pipeline) -> None:
+    story = f"My asthma\n\n{PARAS[0]}\n\n--\n\nMy current medicines:\n\nBudesonide two puffs twice a day\n"
+    removed = [r["text"] for r in pipe.run(Task("story", "story.txt", story.encode("utf-8"))).removed]
+    assert "Budesonide two puffs twice a day" not in removed and "My current medicines:" not in removed
+    letter = f"Dear Mr Collins,\n\n{PARAS[0]}\n\nKind regards,\n\nDr Sarah Okafor\nConsultant Haematologist\n\nP.S. {PARAS[1]}\n"
+    result = pipe.run(Task("letter", "letter.txt", letter.encode("utf-8")))
+    assert [r["text"] for r in result.removed if r["reason"].startswith("signature")] == [
+        "Dr Sarah Okafor", "Consultant Haematologist"]
+    assert result.record is not None and f"P.S. {PARAS[1]}" in [p for s in result.record["sections"] for p in s["paragraphs"]]

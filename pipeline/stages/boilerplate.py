@@ -75,15 +75,15 @@ class Settings(StageSettings):
             "email_chrome": (
                 r"\bview (?:it|this (?:email|e-mail|message)) in (?:your|a) (?:web )?browser\b|\bunsubscribe\b"
                 r"|\byou are receiving this (?:email|e-mail|message)\b|\bconfidentiality notice\b"
+                r"|\bthis (?:email|e-mail|message)(?: and any attachments?)? (?:is|are|may be) confidential\b"
                 # (each alternative spelled out whole, so that its literal gates it: "to:", not "to")
                 r"|^-+ ?(?:original|forwarded) message ?-+$|^(?:from:|sent:|date:|to:|cc:|bcc:|subject:)\s"
-                r"|^(?:hi |hello |dear )[^.!?]{0,40},$"
+                r"|^(?:hi |hello |dear )[^.!?]{0,40},$|^--$"  # "--": the signature separator
             ),
-            # A letter's sign-off line, and the signature separator ("-- "): the short lines
-            # after either are its signature (`signature_lines`).
+            # A letter's sign-off line: the short lines after it are its signature (`signature_lines`).
             "sign_off": (
                 r"^(?:thanks|thank you|many thanks|(?:kind |best |warm )?regards|best wishes|yours (?:sincerely|faithfully)"
-                r"|sincerely),?$|^--$"
+                r"|sincerely),?$"
             ),
             # Review and update stamps at a line's start: "Medically reviewed ...", "Last updated
             # 12.03.2004 by ..." (a strong cue, below).
@@ -117,10 +117,17 @@ class Settings(StageSettings):
     )
     # After a `sign_off` cue, this many following blocks at most are the signature (a name, a
     # title, a practice's address line), each of at most `signature_max_words` words and on
-    # consecutive lines (a blank line may follow "--" only); the first longer block or blank line
-    # ends it. 0: the sign-off alone goes.
+    # consecutive lines; the first longer block or blank line ends it. A blank line may stand
+    # between the sign-off and a signature that opens with a person (`signature_person_pattern`:
+    # "Dr Sarah Okafor"): "Thanks," then a blank line and a title keeps the title. A "--" line
+    # right under the signature (the e-mail signature separator) continues it. 0: the sign-off
+    # alone goes.
     signature_lines: int = Field(4, ge=0)
     signature_max_words: int = Field(16, ge=1)
+    signature_person_pattern: str = (
+        r"^(?:dr|prof|professor|mr|mrs|ms|miss|mx|nurse|sister)\b\.?\s"
+        r"|\b(?:mbchb|mbbs|mrcp|frcp|mrcgp|md|phd|rn|dnp|pharmd)\b"
+    )
     # A line this short needs only one cue ("Advertisement", "Share this:", "Print this page"):
     # a short line is chrome, not prose.
     short_line_words: int = Field(4, ge=0)
@@ -331,6 +338,7 @@ class Boilerplate:
         self.page_line = Prefiltered.compile(settings.page_line_pattern, re.IGNORECASE)
         self.tail_start = re.compile(settings.tail_start_pattern, re.IGNORECASE)
         self.strong = frozenset(settings.strong_cues)
+        self.person = re.compile(settings.signature_person_pattern, re.IGNORECASE)
 
     def __call__(self, doc: Document) -> Document:
         site = detect_site(doc.text, self.sites, self.site_choice)
@@ -389,6 +397,31 @@ class Boilerplate:
                     if hits else None)
             reasons[i] = verdicts[block.text]
 
+    def _signature(self, blocks: list[Block], i: int) -> list[int]:
+        """The blocks of the signature under the sign-off block `i` (see `Settings.signature_lines`)."""
+        s = self.settings
+        out: list[int] = []
+        taken = 0
+        j = i + 1
+        while j < len(blocks) and taken < s.signature_lines:
+            block = blocks[j]
+            text = block.text.strip()
+            gap = block.line - blocks[j - 1].line
+            if text == "--" and out and gap <= 2:  # the separator (a blank line may stand before it): the signature goes on
+                out.append(j)
+                taken = 0
+                j += 1
+                continue
+            if block.kind == "heading" or len(text.split()) > s.signature_max_words:
+                break
+            after_separator = bool(out) and blocks[out[-1]].text.strip() == "--"
+            if gap > 1 and not ((not out or after_separator) and self.person.search(text)):
+                break  # a blank line ends it, unless a person's name follows: "Thanks,", then a title
+            out.append(j)
+            taken += 1
+            j += 1
+        return out
+
     def _scorer(self, blocks: list[Block], reasons: list[str | None], brands: set[str]) -> None:
         s = self.settings
         brand = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, brands))) + r")\b", re.IGNORECASE) if brands else None
@@ -428,15 +461,9 @@ class Boilerplate:
             elif reasons[i] is None and block.kind != "heading" and is_link_only(block):
                 reasons[i] = "link-only line before the body (menu or skip link)"
         for i, hits in enumerate(found):  # a letter's signature under its sign-off
-            if "sign_off" not in hits:
-                continue
-            for j in range(i + 1, min(len(blocks), i + 1 + s.signature_lines)):
-                if blocks[j].kind == "heading" or len(blocks[j].text.split()) > s.signature_max_words:
-                    break
-                gap = blocks[j].line - blocks[j - 1].line
-                if gap > 1 and (j > i + 1 or blocks[i].text.strip() != "--"):
-                    break  # a blank line ends it (one may follow the "--" separator): "Thanks,", then a title
-                reasons[j] = reasons[j] or f"signature after the sign-off {blocks[i].text!r}"
+            if "sign_off" in hits:
+                for j in self._signature(blocks, i):
+                    reasons[j] = reasons[j] or f"signature after the sign-off {blocks[i].text!r}"
         start = tail_zone([len(h) for h in found], s.tail_min_score, s.tail_max_gap)
         for i in range(start, len(blocks)):
             if reasons[i] is None:
