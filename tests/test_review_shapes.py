@@ -490,3 +490,18 @@ def test_a_separator_in_a_story_is_no_signature_and_a_named_signature_may_follow
     assert [r["text"] for r in result.removed if r["reason"].startswith("signature")] == [
         "Dr Sarah Okafor", "Consultant Haematologist"]
     assert result.record is not None and f"P.S. {PARAS[1]}" in [p for s in result.record["sections"] for p in s["paragraphs"]]
+
+
+def test_wrapped_grid_cells_join_and_a_pipe_table_and_a_framed_tip_lose_their_frames(pipe: Pipeline) -> None:
+    text = (
+        f"Pneumonia\n=========\n\n{PARAS[0]}\n\n"
+        "+-----+---------------------------+\n| Key | Feature                   |\n"
+        "| C   | Confusion (new            |\n|     | disorientation)           |\n+-----+---------------------------+\n\n"
+        "| Score | Place of care |\n|-------|---------------|\n| 0     | Home          |\n\n"
+        "| Tip: a chest X-ray is not needed routinely. |\n"
+    )
+    record = run(pipe, text)
+    assert by_heading(record)["Pneumonia"] == [
+        PARAS[0], "Key | Feature", "C | Confusion (new disorientation)", "Score | Place of care", "0 | Home",
+        "Tip: a chest X-ray is not needed routinely.",
+    ]

@@ -283,39 +283,67 @@ _BOX_LINE = re.compile(r"^[ \t]*\|(.*)\|[ \t]*$")
 
 
 def has_box(text: str) -> bool:
-    """Whether `text` may hold an ASCII box: its borders need `+` and its frames `|`."""
-    return "|" in text and "+" in text
+    """Whether `text` may hold an ASCII box or table: their frames need `|`."""
+    return "|" in text
+
+
+def _table_row(inner: str) -> list[str] | None:
+    """The cells of a framed line that holds inner pipes (`| G1 | 90 or more |`), or None."""
+    return [cell.strip() for cell in inner.split("|")] if "|" in inner else None
 
 
 def unframe(lines: list[str]) -> list[str]:
-    """`lines` with ASCII boxes opened: border lines (`+-----+`) blank, framed lines
+    """`lines` with ASCII boxes and tables opened: border lines (`+-----+`) blank, framed lines
     (`| text |`) without their frame, and an indented framed line (the rest of a wrapped
-    bullet) joined to the line above, its own place left blank so line numbers hold. In a grid
-    table (borders with inner `+`, rows with inner `|`), a row's cells are kept apart by
-    `GRID_CELL`, and a border between two rows does not close the box.
+    bullet) joined to the line above, its own place left blank so line numbers hold.
+
+    Tables: in a grid (borders with inner `+`), or in a run of two or more framed lines with
+    inner pipes (a table drawn with pipes only), a row's cells are kept apart by `GRID_CELL`; a
+    row whose first cell is empty continues the row above, cell by cell (a cell wrapped over
+    lines), and a `|---|---|` line is a separator. A border between two rows does not close
+    the box. A framed line alone, outside a box, loses its frame.
 
     >>> unframe(["+------+", "| KEY POINTS |", "| • Thyroid makes |", "|   too little. |", "+------+", "x | y"])
     ['', 'KEY POINTS', '• Thyroid makes too little.', '', '', 'x | y']
-    >>> unframe(["+----+-----+", "| G1 | ≥ 90 |", "+----+-----+", "| G2 | 60 |", "+----+-----+"])
-    ['', 'G1\\x1f≥ 90', '', 'G2\\x1f60', '']
+    >>> unframe(["+----+-----+", "| G1 | ≥ 90 |", "+----+-----+", "| G2 | 60 |", "|    | to 89 |", "+----+-----+"])
+    ['', 'G1\\x1f≥ 90', '', 'G2\\x1f60 to 89', '', '']
+    >>> unframe(["| Score | Care |", "|---|---|", "| 0 | Home |", "", "| Tip: rest. |"])
+    ['Score\\x1fCare', '', '0\\x1fHome', '', 'Tip: rest.']
     """
     out = list(lines)
+    framed = [_BOX_LINE.fullmatch(line) for line in lines]
     in_box = False
     grid = False
+    row = -1  # the line holding the table row being read (-1: none)
     for i, line in enumerate(lines):
         if BOX_BORDER.fullmatch(line):
             out[i] = ""
             inner = line.strip()[1:-1]
-            nxt = lines[i + 1] if i + 1 < len(lines) else ""
-            in_box = _BOX_LINE.fullmatch(nxt) is not None  # a border opens a box, or parts two rows, or closes it
+            in_box = i + 1 < len(lines) and framed[i + 1] is not None  # a border opens a box, parts two rows, or closes it
             grid = in_box and "+" in inner
             continue
-        framed = _BOX_LINE.fullmatch(line) if in_box else None
-        if framed is None:
+        found = framed[i]
+        if found is None:
+            row = -1
             continue
-        inner = framed.group(1).rstrip()
-        if grid and "|" in inner:
-            out[i] = GRID_CELL.join(cell.strip() for cell in inner.split("|"))
+        inner = found.group(1).rstrip()
+        cells = _table_row(inner)
+        near = [framed[k] for k in (i - 1, i + 1) if 0 <= k < len(lines) and framed[k] is not None]
+        if cells is not None and (grid or (not in_box and any("|" in f.group(1) for f in near))):
+            if all(not c.strip("-:= ") for c in cells):
+                out[i] = ""  # "|---|---|": the header's separator
+            elif not cells[0] and row >= 0:
+                above = out[row].split(GRID_CELL)
+                merged = [f"{a} {b}".strip() for a, b in zip(above, cells, strict=False)] + above[len(cells):]
+                out[row] = GRID_CELL.join(merged)
+                out[i] = ""
+            else:
+                out[i] = GRID_CELL.join(cells)
+                row = i
+            continue
+        if not in_box:
+            if cells is None:
+                out[i] = inner.strip()  # a framed line alone: "| Tip: ... |"
             continue
         prev = i - 1
         while prev >= 0 and not out[prev] and not BOX_BORDER.fullmatch(lines[prev]):
