@@ -151,7 +151,8 @@ class Classifier:
 
     def __init__(self, settings: Settings, site: CompiledSite | None, marked: bool = False) -> None:
         # `marked`: the source marks its headings (an HTML page with <hN>); then a plain short
-        # line is a paragraph, and only colon sub-headings are still found by rule.
+        # line is a paragraph, and only colon sub-headings and back matter ("See also",
+        # "References") are still found by rule.
         self.marked = marked
         self.s = settings
         self.site = site
@@ -348,7 +349,7 @@ class Classifier:
         if self.colon_heading(text):
             return True
         if self.marked:
-            return False
+            return nxt is not None and self.matter(text)  # "<p>See also</p>" over its links: back matter
         if nxt is None:
             return text[0].isupper()
         return True  # followed by body or by another heading
