@@ -234,8 +234,9 @@ class Classifier:
             run = lines[i:j]
             prev = lines[i - 1] if i else None
             intro = prev is not None and prev.kind == "paragraph" and prev.block.text.rstrip().endswith(":")
-            # Colon and ALL-CAPS headings stay headings inside a run of short lines.
-            marked = [not intro and (self.colon_heading(ln.block.text) or self.all_caps(ln.block.text)) for ln in run]
+            # Colon, ALL-CAPS and back matter headings stay headings inside a run of short lines.
+            marked = [not intro and (self.colon_heading(ln.block.text) or self.all_caps(ln.block.text)
+                                     or self.matter(ln.block.text)) for ln in run]
             plain = [ln for ln, m in zip(run, marked, strict=True) if not m]
             if intro or (len(plain) >= self.s.list_min_run and not self.heading_run(plain)):
                 for ln, m in zip(run, marked, strict=True):
