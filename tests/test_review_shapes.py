@@ -517,3 +517,23 @@ def test_back_matter_in_plain_paragraphs_of_a_page_is_found_and_gets_no_mentions
     assert outline(record) == [(1, "Hepatitis B"), (2, "Prevention"), (2, "See also"), (2, "References")]
     back = {s["section_id"] for s in record["sections"] if s["heading"] in ("See also", "References")}
     assert not [m for m in record["entities"] if m["section_id"] in back]
+
+
+def test_a_leaflets_contents_list_goes_and_its_question_headings_stay(pipe: Pipeline) -> None:
+    text = (
+        "Metformin 500 mg tablets\n\nRead all of this leaflet carefully before you start taking this medicine.\n\n"
+        "What is in this leaflet\n1. What Metformin is and what it is used for\n"
+        "2. What you need to know before you take Metformin\n3. How to take Metformin\n\n"
+        f"1. What Metformin is and what it is used for\n\n{PARAS[0]}\n\n"
+        f"2. What you need to know before you take Metformin\n\n{PARAS[1]}\n\n3. How to take Metformin\n\n{PARAS[2]}\n"
+    )
+    result = pipe.run(Task("leaflet", "leaflet.txt", text.encode("utf-8")))
+    assert result.record is not None
+    assert [s["heading_raw"] for s in result.record["sections"]] == [
+        "Metformin 500 mg tablets", "1. What Metformin is and what it is used for",
+        "2. What you need to know before you take Metformin", "3. How to take Metformin",
+    ]
+    assert sorted(r["reason"] for r in result.removed if r["stage"] in ("dedup", "segment")) == [
+        "heading left empty: everything under it was page chrome or boilerplate",  # "What is in this leaflet"
+        "table of contents: its lines recur below as headings",
+    ]

@@ -33,9 +33,14 @@ class Settings(StageSettings):
     max_candidates: int = Field(4, ge=1)
     # Passes until nothing more is removed (a bound for pathological input; one is typical).
     max_passes: int = Field(10, ge=1)
+    # A run of `min_run_lines` or more short lines (at most this many words) that recur below,
+    # in their order, as the lines they list is a table of contents: removed (0: never).
+    toc_max_words: int = Field(12, ge=0)
 
 
 _NON_WORD = re.compile(r"[\W_]+")
+# The reason of a table of contents' removal row (the segment stage drops a heading left empty by it).
+TOC_REASON = "table of contents: its lines recur below as headings"
 
 
 def block_key(text: str) -> str:
@@ -168,7 +173,49 @@ class Dedup:
             doc.blocks = [b for i, b in enumerate(blocks) if i not in drop]
             doc.count(self.name, "lines_removed", len(drop))
             doc.count(self.name, "copies_removed", len(runs))
+        if self.settings.toc_max_words:
+            blocks = doc.blocks
+            toc = table_of_contents([keys.get(b.text) or block_key(b.text) for b in blocks],
+                                    [b.kind for b in blocks], self.settings)
+            if toc is not None:
+                doc.removed.append(_removal(blocks, toc[0], toc[1], TOC_REASON))
+                doc.blocks = blocks[:toc[0]] + blocks[toc[1]:]
+                doc.count(self.name, "lines_removed", toc[1] - toc[0])
         return doc
+
+
+def table_of_contents(keys: list[str], kinds: list[str], settings: Settings) -> tuple[int, int] | None:
+    """(start, end) of the first run of `min_run_lines` or more short blocks (at most
+    `toc_max_words` words, no heading) each of which recurs, after the run, in the same order
+    ("1. What Metformin is", "2. How to take it" listed above the sections they name), or None.
+
+    >>> table_of_contents("intro a b c x a y b z c".split(), ["text"] * 10, Settings())
+    (1, 4)
+    >>> table_of_contents("a b c x c b a".split(), ["text"] * 7, Settings())  # not in their order below
+    """
+    n = len(keys)
+    last: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        last[key] = i
+    start = 0
+    while start < n:
+        end, pos = start, start
+        while (end < n and kinds[end] != "heading" and keys[end].count(" ") < settings.toc_max_words
+               and last[keys[end]] > pos and (end == start or keys[end] != keys[end - 1])):
+            pos = _next_at(keys, keys[end], max(pos, end) + 1)
+            end += 1
+        if end - start >= settings.min_run_lines and all(_next_at(keys, keys[k], end) < n for k in range(start, end)):
+            return start, end
+        start = max(end, start + 1)
+    return None
+
+
+def _next_at(keys: list[str], key: str, start: int) -> int:
+    """The first position of `key` at or after `start` (len(keys) if none)."""
+    for k in range(start, len(keys)):
+        if keys[k] == key:
+            return k
+    return len(keys)
 
 
 def build(settings: Settings, ctx: RunContext) -> Dedup:

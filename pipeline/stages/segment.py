@@ -38,6 +38,7 @@ from pipeline.document import Block, Document, Link, Removal, Section
 from pipeline.markup.html import OUTSIDE_ROOT
 from pipeline.sites import CompiledSite, detect_site, heading_key
 from pipeline.stages import RunContext, StageError, StageSettings
+from pipeline.stages.dedup import TOC_REASON
 
 
 class Settings(StageSettings):
@@ -85,6 +86,9 @@ _MARKDOWN = re.compile(r"^(#{1,6})[ \t]+(\S.*)$")
 # chapter), and has one or two digits (not a year: "2023 Guidelines").
 _NUMBERED = re.compile(r"^((?:\d{1,3}\.)+\d{0,3}|\d{1,3}\)|[IVXLC]{1,6}\.|\d{1,2}(?=\s+[A-Z]))\s+(\S.*)$")
 _BULLET = re.compile(r"^[•·▪◦‣\-*–—]\s")
+# Words that open a question: a short line they open is a heading even without its "?" and
+# with the verbs a sentence has ("What you need to know before you take Metformin").
+_QUESTION_WORDS = frozenset({"what", "how", "when", "why", "who", "which", "where"})
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
@@ -196,6 +200,10 @@ class Classifier:
             body = text
         if ":" in body or not _WORD.search(body):
             return False
+        num = _NUMBERED.match(body)
+        first = (num.group(2) if num else body).split(None, 1)[0].lower()
+        if first in _QUESTION_WORDS and not text.endswith(":"):
+            return True  # a question without its mark: "1. What Metformin is and what it is used for"
         return not self.sentence_like(body)
 
     def colon_heading(self, text: str) -> bool:
@@ -371,7 +379,7 @@ class Classifier:
 
 
 # Removals that take a heading's content with them (not the text outside a page's <main>,
-# nor dedup's repeated copies, which have the content elsewhere).
+# nor dedup's repeated copies, which have the content elsewhere; its table of contents does).
 _CONTENT_REMOVERS = ("strip_html", "boilerplate")
 
 
@@ -386,7 +394,8 @@ def emptied_headings(lines: list[Line], removed: list[Removal]) -> list[int]:
     >>> emptied_headings(lines, [Removal("boilerplate", "marketing cues", 4, 4, "Updated by: X, MD")])
     [2]
     """
-    at = sorted(r.line_start for r in removed if r.stage in _CONTENT_REMOVERS and not r.reason.startswith(OUTSIDE_ROOT))
+    at = sorted(r.line_start for r in removed
+                if (r.stage in _CONTENT_REMOVERS and not r.reason.startswith(OUTSIDE_ROOT)) or r.reason == TOC_REASON)
     found: list[int] = []
     for idx, ln in enumerate(lines):
         if ln.kind != "heading" or idx == 0:
