@@ -161,38 +161,40 @@ class Dedup:
                 if b.text not in keys:
                     keys[b.text] = block_key(b.text)
             runs, repeats = find_runs([keys[b.text] for b in blocks], self.settings)
-            if not runs and not repeats:
+            if runs or repeats:
+                drop: set[int] = set(repeats)
+                for run in runs:
+                    drop.update(range(run.start, run.end))
+                    doc.removed.append(_removal(blocks, run.start, run.end,
+                                                f"repeated copy of lines from {blocks[run.source_start].line}"))
+                for i in repeats:
+                    doc.removed.append(_removal(blocks, i, i + 1, "line repeated immediately"))
+                doc.blocks = [b for i, b in enumerate(blocks) if i not in drop]
+                doc.count(self.name, "lines_removed", len(drop))
+                doc.count(self.name, "copies_removed", len(runs))
+                continue
+            # Then a table of contents, in the same loop: what it leaves may repeat in turn.
+            toc = table_of_contents([keys[b.text] for b in blocks], [b.kind for b in blocks], self.settings)
+            if toc is None:
                 break
-            drop: set[int] = set(repeats)
-            for run in runs:
-                drop.update(range(run.start, run.end))
-                doc.removed.append(_removal(blocks, run.start, run.end,
-                                            f"repeated copy of lines from {blocks[run.source_start].line}"))
-            for i in repeats:
-                doc.removed.append(_removal(blocks, i, i + 1, "line repeated immediately"))
-            doc.blocks = [b for i, b in enumerate(blocks) if i not in drop]
-            doc.count(self.name, "lines_removed", len(drop))
-            doc.count(self.name, "copies_removed", len(runs))
-        if self.settings.toc_max_words:
-            blocks = doc.blocks
-            toc = table_of_contents([keys.get(b.text) or block_key(b.text) for b in blocks],
-                                    [b.kind for b in blocks], self.settings)
-            if toc is not None:
-                doc.removed.append(_removal(blocks, toc[0], toc[1], TOC_REASON))
-                doc.blocks = blocks[:toc[0]] + blocks[toc[1]:]
-                doc.count(self.name, "lines_removed", toc[1] - toc[0])
+            doc.removed.append(_removal(blocks, toc[0], toc[1], TOC_REASON))
+            doc.blocks = blocks[:toc[0]] + blocks[toc[1]:]
+            doc.count(self.name, "lines_removed", toc[1] - toc[0])
         return doc
 
 
 def table_of_contents(keys: list[str], kinds: list[str], settings: Settings) -> tuple[int, int] | None:
     """(start, end) of the first run of `min_run_lines` or more short blocks (at most
     `toc_max_words` words, no heading) each of which recurs, after the run, in the same order
-    ("1. What Metformin is", "2. How to take it" listed above the sections they name), or None.
+    ("1. What Metformin is", "2. How to take it" listed above the sections they name), or None
+    (always None when `toc_max_words` is 0).
 
     >>> table_of_contents("intro a b c x a y b z c".split(), ["text"] * 10, Settings())
     (1, 4)
     >>> table_of_contents("a b c x c b a".split(), ["text"] * 7, Settings())  # not in their order below
     """
+    if not settings.toc_max_words:
+        return None
     n = len(keys)
     last: dict[str, int] = {}
     for i, key in enumerate(keys):
