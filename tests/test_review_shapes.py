@@ -507,14 +507,15 @@ def test_wrapped_grid_cells_join_and_a_pipe_table_and_a_framed_tip_lose_their_fr
     ]
 
 
-def test_back_matter_in_plain_paragraphs_of_a_page_is_found_and_gets_no_mentions(pipe: Pipeline) -> None:
+def test_back_matter_and_all_caps_paragraphs_of_a_page_are_headings_and_back_matter_gets_no_mentions(pipe: Pipeline) -> None:
     page = (
-        f"<html><body><h1>Hepatitis B</h1><h2>Prevention</h2><p>{PARAS[0]}</p><p>See also</p>"
+        f"<html><body><h1>Hepatitis B</h1><h2>Prevention</h2><p>VACCINE SCHEDULE</p><p>{PARAS[1]}</p><p>NOTE</p>"
+        f"<p>{PARAS[0]}</p><p>See also</p>"
         "<p><a href='/c'>Hepatitis C</a></p><p>References</p><p>Terrault NA, et al. Hepatology. 2018;67:1560.</p>"
         "</body></html>"
     )
     record = run(pipe, page, "doc.html")
-    assert outline(record) == [(1, "Hepatitis B"), (2, "Prevention"), (2, "See also"), (2, "References")]
+    assert outline(record) == [(1, "Hepatitis B"), (2, "Prevention"), (3, "VACCINE SCHEDULE"), (2, "See also"), (2, "References")]
     back = {s["section_id"] for s in record["sections"] if s["heading"] in ("See also", "References")}
     assert not [m for m in record["entities"] if m["section_id"] in back]
 

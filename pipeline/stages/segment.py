@@ -358,7 +358,9 @@ class Classifier:
         if self.colon_heading(text):
             return True
         if self.marked:
-            return nxt is not None and self.matter(text)  # "<p>See also</p>" over its links: back matter
+            # back matter ("<p>See also</p>" over its links), or an ALL-CAPS line of two or more
+            # words ("<p>TREATMENT OPTIONS</p>"; a lone "NOTE" stays a label)
+            return nxt is not None and (self.matter(text) or (self.all_caps(text) and len(text.split()) >= 2))
         if nxt is None:
             return text[0].isupper()
         return True  # followed by body or by another heading
