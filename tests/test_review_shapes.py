@@ -538,3 +538,13 @@ def test_a_leaflets_contents_list_goes_and_its_question_headings_stay(pipe: Pipe
         "heading left empty: everything under it was page chrome or boilerplate",  # "What is in this leaflet"
         "table of contents: its lines recur below as headings",
     ]
+
+
+def test_a_list_under_its_lead_in_stays_though_its_items_head_sections_below(pipe: Pipeline) -> None:
+    classes = ["ACE inhibitors", "Calcium channel blockers", "Thiazide-like diuretics"]
+    text = (
+        "Hypertension\n\nDrug treatment\n\nFour classes of drug are used first line:\n" + "\n".join(classes) + "\n\n"
+        + "".join(f"{c}\n\n{PARAS[k]}\n\n" for k, c in enumerate(classes))
+    )
+    result = pipe.run(Task("htn", "htn.txt", text.encode("utf-8")))
+    assert not [r for r in result.removed if r["stage"] == "dedup"]  # a list, not a table of contents

@@ -36,6 +36,9 @@ class Settings(StageSettings):
     # A run of `min_run_lines` or more short lines (at most this many words) that recur below,
     # in their order, as the lines they list is a table of contents: removed (0: never).
     toc_max_words: int = Field(12, ge=0)
+    # ...unless the line above the run ends in a colon and has at least this many words: a
+    # sentence that introduces a list ("Four classes of drug are used first line:").
+    toc_lead_in_words: int = Field(5, ge=1)
 
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -150,6 +153,11 @@ class Dedup:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    def lead_in(self, text: str) -> bool:
+        """A sentence that introduces a list ("Four classes of drug are used first line:")."""
+        text = text.rstrip()
+        return text.endswith(":") and len(text.split()) >= self.settings.toc_lead_in_words
+
     def __call__(self, doc: Document) -> Document:
         # Removing a copy can make lines adjacent that now form a repeat of their own, so the
         # pass repeats until nothing more goes (in practice once; each pass only removes):
@@ -174,7 +182,8 @@ class Dedup:
                 doc.count(self.name, "copies_removed", len(runs))
                 continue
             # Then a table of contents, in the same loop: what it leaves may repeat in turn.
-            toc = table_of_contents([keys[b.text] for b in blocks], [b.kind for b in blocks], self.settings)
+            toc = table_of_contents([keys[b.text] for b in blocks], [b.kind for b in blocks], self.settings,
+                                    [self.lead_in(b.text) for b in blocks])
             if toc is None:
                 break
             doc.removed.append(_removal(blocks, toc[0], toc[1], TOC_REASON))
@@ -183,14 +192,17 @@ class Dedup:
         return doc
 
 
-def table_of_contents(keys: list[str], kinds: list[str], settings: Settings) -> tuple[int, int] | None:
+def table_of_contents(keys: list[str], kinds: list[str], settings: Settings,
+                      leads: list[bool] | None = None) -> tuple[int, int] | None:
     """(start, end) of the first run of `min_run_lines` or more short blocks (at most
     `toc_max_words` words, no heading) each of which recurs, after the run, in the same order
     ("1. What Metformin is", "2. How to take it" listed above the sections they name), or None
-    (always None when `toc_max_words` is 0).
+    (always None when `toc_max_words` is 0). `leads`: per block, whether it introduces a list
+    (`Dedup.lead_in`); a run right under one is that list, not a table of contents.
 
     >>> table_of_contents("intro a b c x a y b z c".split(), ["text"] * 10, Settings())
     (1, 4)
+    >>> table_of_contents("intro a b c x a y b z c".split(), ["text"] * 10, Settings(), [True] + [False] * 9)
     >>> table_of_contents("a b c x c b a".split(), ["text"] * 7, Settings())  # not in their order below
     """
     if not settings.toc_max_words:
@@ -206,7 +218,9 @@ def table_of_contents(keys: list[str], kinds: list[str], settings: Settings) -> 
                and last[keys[end]] > pos and (end == start or keys[end] != keys[end - 1])):
             pos = _next_at(keys, keys[end], max(pos, end) + 1)
             end += 1
-        if end - start >= settings.min_run_lines and all(_next_at(keys, keys[k], end) < n for k in range(start, end)):
+        introduced = leads is not None and start > 0 and leads[start - 1]
+        if (end - start >= settings.min_run_lines and not introduced
+                and all(_next_at(keys, keys[k], end) < n for k in range(start, end))):
             return start, end
         start = max(end, start + 1)
     return None
