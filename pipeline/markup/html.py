@@ -242,6 +242,11 @@ class ClassLevels:
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
+def _docs_title(tag: Tag) -> bool:
+    """A word processor's title paragraph (Google Docs' `p.title`)."""
+    return tag.name == "p" and "title" in (tag.get("class") or ())
+
+
 def _depth(tag: Tag) -> int:
     """The element's number of ancestors."""
     return sum(1 for _ in tag.parents)
@@ -580,8 +585,7 @@ class PageWalker:
     def _class_heading(self, node: Tag, blocky: set[int]) -> tuple[str, str, list[Link]] | None:
         """(class, text, links) when `node` is a heading by its class (see `heading_class`)."""
         name = node.name
-        if (name not in _CLASS_HEADING_TAGS or id(node) in blocky
-                or (name == "p" and "title" in (node.get("class") or ()))):  # Google Docs' title: `_walk`
+        if name not in _CLASS_HEADING_TAGS or id(node) in blocky or _docs_title(node):  # its title: `_walk`
             return None
         style = heading_class(node)
         if style is None or not (name in self.blockish or standalone(node)):
@@ -623,6 +627,14 @@ class PageWalker:
                     else:
                         yield Block(text=text, line=ordinal, links=links)
 
+        def heading_by_class(found: tuple[str, str, list[Link]], node: Tag) -> Iterator[Block]:
+            """The heading block of a class-styled heading (`_class_heading`), its class marked."""
+            nonlocal ordinal
+            yield from flush()
+            ordinal += 1
+            marks[ordinal] = (found[0], _depth(node))
+            yield Block(text=found[1], line=ordinal, kind="heading", level=None, links=found[2])
+
         stack: list[object] = [root]
         while stack:
             node = stack.pop()
@@ -654,20 +666,14 @@ class PageWalker:
             name = node.name
             found = self._class_heading(node, blocky)
             if found is not None:
-                yield from flush()
-                ordinal += 1
-                marks[ordinal] = (found[0], _depth(node))
-                yield Block(text=found[1], line=ordinal, kind="heading", level=None, links=found[2])
+                yield from heading_by_class(found, node)
                 continue
             first = node.find(True, recursive=False) if name == "p" else None  # its first child element
             if (first is not None and first.get("class") and id(node) not in blocky
                     and (lead := class_lead(node)) is not None):
                 found = self._class_heading(lead[0], blocky)
                 if found is not None:  # "<p><span class='subhead'>Genetics</span><br>Some families...</p>"
-                    yield from flush()
-                    ordinal += 1
-                    marks[ordinal] = (found[0], _depth(node))
-                    yield Block(text=found[1], line=ordinal, kind="heading", level=None, links=found[2])
+                    yield from heading_by_class(found, node)
                     if lead[1]:
                         stack.append(close)
                         stack.extend(reversed(lead[1]))
@@ -697,7 +703,7 @@ class PageWalker:
                     if name in HEADINGS:
                         marks[ordinal] = (None, _depth(node))
                         yield Block(text=text, line=ordinal, kind="heading", level=int(name[1]), links=links)
-                    elif name == "p" and "title" in (node.get("class") or ()) and len(text) <= self.max_bold_heading:
+                    elif _docs_title(node) and len(text) <= self.max_bold_heading:
                         # a word processor's title paragraph (Google Docs' "p.title"): the document's heading
                         marks[ordinal] = (None, _depth(node))
                         yield Block(text=text, line=ordinal, kind="heading", level=1, links=links)

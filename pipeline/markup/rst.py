@@ -75,49 +75,45 @@ def is_rst(text: str, min_titles: int = 2) -> bool:
     return titles >= min_titles
 
 
-class _SeeAlso(Directive):
-    """Sphinx's `.. seealso::`: its argument and content read as text (a box of the page)."""
+class _Prose(Directive):
+    """A Sphinx directive around prose: its content reads as text, after the lines of its
+    arguments that are text too (`leading`)."""
 
     optional_arguments = 1
     final_argument_whitespace = True
     has_content = True
 
-    def run(self) -> list[nodes.Node]:
-        box = nodes.container()
-        lines = ([self.arguments[0]] if self.arguments else []) + list(self.content)
-        self.state.nested_parse(StringList(lines), self.content_offset, box)
-        return [box]
-
-
-class _Content(Directive):
-    """Sphinx's directives around prose (`.. only:: html`, `.. glossary::`): their content reads
-    as text, their argument (a condition) not."""
-
-    optional_arguments = 1
-    final_argument_whitespace = True
-    has_content = True
-    option_spec: ClassVar[dict[str, Any]] = {"sorted": directives.flag}  # glossary's
+    def leading(self) -> list[str]:
+        return []
 
     def run(self) -> list[nodes.Node]:
         box = nodes.container()
-        self.state.nested_parse(self.content, self.content_offset, box)
-        return [box]
-
-
-class _Versioned(Directive):
-    """Sphinx's `.. versionadded:: 3.0 Text` (and versionchanged, deprecated): the text after the
-    version, on its line or below, reads as text."""
-
-    required_arguments = 1
-    optional_arguments = 1
-    final_argument_whitespace = True
-    has_content = True
-
-    def run(self) -> list[nodes.Node]:
-        box = nodes.container()
-        lines = self.arguments[1].split("\n") if len(self.arguments) > 1 else []
+        lines = self.leading()
         self.state.nested_parse(StringList([*lines, *([""] if lines else []), *self.content]), self.content_offset, box)
         return [box]
+
+
+class _SeeAlso(_Prose):
+    """`.. seealso:: Text`: its argument is text (a box of the page)."""
+
+    def leading(self) -> list[str]:
+        return self.arguments[0].split("\n") if self.arguments else []
+
+
+class _Content(_Prose):
+    """`.. only:: html`, `.. glossary::`: the argument (a condition) is no text."""
+
+    option_spec: ClassVar[dict[str, Any]] = {"sorted": directives.flag}  # glossary's
+
+
+class _Versioned(_Prose):
+    """`.. versionadded:: 3.0 Text` (and versionchanged, deprecated): the text after the
+    version, on its line or below."""
+
+    required_arguments = 1
+
+    def leading(self) -> list[str]:
+        return self.arguments[1].split("\n") if len(self.arguments) > 1 else []
 
 
 _SPHINX_VERSIONED = ("versionadded", "versionchanged", "deprecated", "versionremoved")

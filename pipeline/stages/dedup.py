@@ -11,7 +11,8 @@ before it is always a repeat. Every removal is recorded with its line range.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -183,7 +184,7 @@ class Dedup:
                 continue
             # Then a table of contents, in the same loop: what it leaves may repeat in turn.
             toc = table_of_contents([keys[b.text] for b in blocks], [b.kind for b in blocks], self.settings,
-                                    [self.lead_in(b.text) for b in blocks])
+                                    lambda k, blocks=blocks: self.lead_in(blocks[k].text))
             if toc is None:
                 break
             doc.removed.append(_removal(blocks, toc[0], toc[1], TOC_REASON))
@@ -193,45 +194,43 @@ class Dedup:
 
 
 def table_of_contents(keys: list[str], kinds: list[str], settings: Settings,
-                      leads: list[bool] | None = None) -> tuple[int, int] | None:
+                      lead_in: Callable[[int], bool] | None = None) -> tuple[int, int] | None:
     """(start, end) of the first run of `min_run_lines` or more short blocks (at most
     `toc_max_words` words, no heading) each of which recurs, after the run, in the same order
     ("1. What Metformin is", "2. How to take it" listed above the sections they name), or None
-    (always None when `toc_max_words` is 0). `leads`: per block, whether it introduces a list
+    (always None when `toc_max_words` is 0). `lead_in(k)`: whether block k introduces a list
     (`Dedup.lead_in`); a run right under one is that list, not a table of contents.
 
     >>> table_of_contents("intro a b c x a y b z c".split(), ["text"] * 10, Settings())
     (1, 4)
-    >>> table_of_contents("intro a b c x a y b z c".split(), ["text"] * 10, Settings(), [True] + [False] * 9)
+    >>> table_of_contents("intro a b c x a y b z c".split(), ["text"] * 10, Settings(), lambda k: k == 0)
     >>> table_of_contents("a b c x c b a".split(), ["text"] * 7, Settings())  # not in their order below
     """
     if not settings.toc_max_words:
         return None
     n = len(keys)
-    last: dict[str, int] = {}
+    positions: dict[str, list[int]] = {}  # key -> where it stands, in order
     for i, key in enumerate(keys):
-        last[key] = i
+        positions.setdefault(key, []).append(i)
+
+    def next_at(key: str, at: int) -> int:
+        """The first position of `key` at or after `at` (n if none)."""
+        found = positions[key]
+        k = bisect_left(found, at)
+        return found[k] if k < len(found) else n
+
     start = 0
     while start < n:
         end, pos = start, start
         while (end < n and kinds[end] != "heading" and keys[end].count(" ") < settings.toc_max_words
-               and last[keys[end]] > pos and (end == start or keys[end] != keys[end - 1])):
-            pos = _next_at(keys, keys[end], max(pos, end) + 1)
+               and positions[keys[end]][-1] > pos and (end == start or keys[end] != keys[end - 1])):
+            pos = next_at(keys[end], max(pos, end) + 1)
             end += 1
-        introduced = leads is not None and start > 0 and leads[start - 1]
-        if (end - start >= settings.min_run_lines and not introduced
-                and all(_next_at(keys, keys[k], end) < n for k in range(start, end))):
+        if (end - start >= settings.min_run_lines and not (lead_in is not None and start > 0 and lead_in(start - 1))
+                and all(next_at(keys[k], end) < n for k in range(start, end))):
             return start, end
         start = max(end, start + 1)
     return None
-
-
-def _next_at(keys: list[str], key: str, start: int) -> int:
-    """The first position of `key` at or after `start` (len(keys) if none)."""
-    for k in range(start, len(keys)):
-        if keys[k] == key:
-            return k
-    return len(keys)
 
 
 def build(settings: Settings, ctx: RunContext) -> Dedup:

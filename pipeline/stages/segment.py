@@ -86,6 +86,16 @@ _MARKDOWN = re.compile(r"^(#{1,6})[ \t]+(\S.*)$")
 # chapter), and has one or two digits (not a year: "2023 Guidelines").
 _NUMBERED = re.compile(r"^((?:\d{1,3}\.)+\d{0,3}|\d{1,3}\)|[IVXLC]{1,6}\.|\d{1,2}(?=\s+[A-Z]))\s+(\S.*)$")
 _BULLET = re.compile(r"^[•·▪◦‣\-*–—]\s")
+def numbering_depth(text: str) -> int:
+    """The depth of a heading's numbering ("2." 1, "2.3" 2, "IV." 1), 0 when it has none.
+
+    >>> numbering_depth("2.3 Imaging"), numbering_depth("1) Rest"), numbering_depth("Imaging")
+    (2, 1, 0)
+    """
+    num = _NUMBERED.match(text.strip())
+    return max(1, len([p for p in num.group(1).split(".") if p.strip(")")])) if num else 0
+
+
 # Words that open a question: a short line they open is a heading even without its "?" and
 # with the verbs a sentence has ("What you need to know before you take Metformin").
 _QUESTION_WORDS = frozenset({"what", "how", "when", "why", "who", "which", "where"})
@@ -259,8 +269,9 @@ class Classifier:
         marked_offset = 0  # its level less its numbering depth ("1." at level 2: 1)
         # The level of the sections the source marks: back matter found by rule ("See also")
         # goes there, beside them (under a lone title at the top level, one below it).
-        marked = [ln.level for ln in lines if ln.kind == "heading" and ln.level is not None and ln.block.kind == "heading"]
-        matter_level = (min(marked) + (marked.count(min(marked)) == 1)) if marked else None
+        marked_levels = [ln.level for ln in lines if ln.kind == "heading" and ln.level is not None and ln.block.kind == "heading"]
+        top = min(marked_levels, default=0)
+        matter_level = top + (marked_levels.count(top) == 1) if marked_levels else None
         # Numbered and ALL-CAPS headings found by rule: when a document has several, a plain
         # heading after one ("5. TREATMENT", then "Disease-modifying therapy") is its sub-heading.
         styled = [ln for ln in lines if ln.kind == "heading" and ln.level is None and ln.block.kind != "heading"]
@@ -274,7 +285,7 @@ class Classifier:
             elif ln.level is None:
                 text = ln.block.text
                 level = self.unknown_level(text, current_l1)
-                numbered = _NUMBERED.match(text.strip()) is not None
+                numbered = numbering_depth(text) > 0
                 if marked_level and matter_level is not None and self.matter(text):
                     level = matter_level
                 elif marked_level and not self.matter(text):
@@ -291,9 +302,7 @@ class Classifier:
                 styled_level = None  # a heading the source or the site marked starts afresh
                 if ln.block.kind == "heading":
                     marked_level = ln.level
-                    num = _NUMBERED.match(ln.block.text.strip())
-                    depth = len([p for p in num.group(1).split(".") if p.strip(")")]) if num else 0
-                    marked_offset = marked_level - depth  # numbered headings below it keep their depth
+                    marked_offset = marked_level - numbering_depth(ln.block.text)  # numbered headings below keep their depth
             current_l1 = current_l1 or ln.level == 1
         # Levels start at 1: a page whose <h1> is outside its <article>, or a fragment that
         # starts at <h2>, has its top sections at level 1 too.
@@ -367,10 +376,9 @@ class Classifier:
 
     def unknown_level(self, text: str, under_l1: bool) -> int:
         text = text.strip()
-        num = _NUMBERED.match(text)
-        if num:
-            marker = num.group(1)
-            return max(1, len([p for p in marker.split(".") if p.strip(")")]))
+        depth = numbering_depth(text)
+        if depth:
+            return depth
         if self.colon_heading(text):
             return 2 if under_l1 else 1
         if self.all_caps(text):

@@ -139,6 +139,10 @@ class Settings(StageSettings):
     # long paragraph of a document that has its line breaks stays whole.
     flat_max_other_lines: int = Field(2, ge=0)
     flat_headings_from: str = "section_types.yaml"  # relative to the configs folder
+    # A restored heading has at most this many words, and the title that opens the line
+    # (before its first heading) at most `flat_title_words`.
+    flat_heading_words: int = Field(4, ge=1)
+    flat_title_words: int = Field(10, ge=0)
 
 
 RUNNING_HEAD = "running head or foot of a printed page"  # the reason of its removal rows
@@ -197,7 +201,9 @@ class StripHtml:
         others = sum(1 for line in lines if line.strip()) - 1
         if len(longest) <= self.settings.flat_line_chars or others > self.settings.flat_max_other_lines:
             return
-        restored = [restore_breaks(line, self.known_heading) if line is longest else line for line in lines]
+        st = self.settings
+        restored = [restore_breaks(line, self.known_heading, st.flat_heading_words, st.flat_title_words)
+                    if line is longest else line for line in lines]
         added = sum(r.count("\n") for r in restored)
         if added:
             doc.text = "\n".join(restored)
