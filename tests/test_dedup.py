@@ -56,3 +56,52 @@ def test_removals_record_line_ranges() -> None:
 def test_keys_ignore_case_and_punctuation() -> None:
     assert block_key("Supportive Care:") == block_key("supportive care")
     assert find_runs([], Settings()) == ([], [])
+
+
+BODY = [
+    "Overview",
+    "Bell's palsy is a sudden weakness of the muscles on one side of the face. It happens when the facial "
+    "nerve becomes inflamed and swollen.",
+    "The condition usually affects only one side of the face. Most people recover fully within a few months.",
+    "Symptoms",
+    "Symptoms tend to come on quickly, often over a day or two. You may notice:",
+    "drooping of the mouth or eyelid on one side",
+    "difficulty closing one eye",
+    "Treatment",
+    "Steroid tablets started within 72 hours improve the chance of a full recovery. Most people recover fully "
+    "within a few months.",
+]
+
+
+def _wrapped(lines: list[str], width: int) -> list[str]:
+    """The body's text lines wrapped at `width`, without its headings: a scraper's later copy."""
+    out: list[str] = []
+    for line in lines:
+        if line in ("Overview", "Symptoms", "Treatment"):
+            continue
+        cur = ""
+        for word in line.split():
+            if cur and len(cur) + 1 + len(word) > width:
+                out.append(cur)
+                cur = word
+            else:
+                cur = f"{cur} {word}".strip()
+        out.append(cur)
+    return out
+
+
+def test_a_copy_wrapped_at_another_width_is_removed() -> None:
+    for width in (40, 65):
+        assert _dedup([*BODY, "Reader view", *_wrapped(BODY, width)]) == [*BODY, "Reader view"]
+
+
+def test_a_copy_run_together_into_longer_paragraphs_is_removed() -> None:
+    merged = [" ".join(BODY[1:3]), " ".join(BODY[4:7]), BODY[8]]
+    assert _dedup(BODY + merged) == BODY
+
+
+def test_short_lines_and_sentences_that_recur_are_no_wrapped_copy() -> None:
+    recap = ["Key points", "drooping of the mouth or eyelid on one side", "difficulty closing one eye",
+             "Most people recover fully within a few months."]
+    assert _dedup(BODY + recap) == BODY + recap  # 3 recurring lines, but under 40 words
+    assert _dedup(BODY + recap, rewrap_min_words=0) == BODY + recap

@@ -2,7 +2,9 @@
 
 A repeat is a *run*: at least `min_run_lines` consecutive blocks that each occurred earlier,
 in the same order (the earlier occurrences may skip up to `max_gap` blocks, because later
-copies often lack the headings of the first). A single line that legitimately recurs (the
+copies often lack the headings of the first). A copy wrapped at another width matches no block
+whole: a run of blocks whose words each stand unbroken, in order, in the text kept above is
+one too, when it holds `rewrap_min_words` words or more (`rewrapped_runs`). A single line that legitimately recurs (the
 same sub-heading or paragraph under two headings) is not a run and stays. Lines changed by a
 few words inside a run still belong to it (`near_ratio`). A block identical to the block just
 before it is always a repeat. Every removal is recorded with its line range.
@@ -40,6 +42,11 @@ class Settings(StageSettings):
     # ...unless the line above the run ends in a colon and has at least this many words: a
     # sentence that introduces a list ("Four classes of drug are used first line:").
     toc_lead_in_words: int = Field(5, ge=1)
+    # A copy wrapped at another width (or with its paragraphs run together) matches no earlier
+    # block whole: a run of `min_run_lines` or more blocks whose words each stand, in order, in
+    # the text kept above it is such a copy when the run holds at least this many words (a few
+    # short list items that recur, "fever", "cough", "headache", are no copy) (0: never).
+    rewrap_min_words: int = Field(40, ge=0)
 
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -143,6 +150,58 @@ def find_runs(keys: list[str], settings: Settings) -> tuple[list[Run], list[int]
     return runs, repeats
 
 
+_ANCHOR_WORDS = 4  # a run starts at a block whose first words stood above, this many of them
+
+
+def rewrapped_runs(keys: list[str], settings: Settings) -> list[Run]:
+    """Runs of blocks that repeat earlier text wrapped at another width: `min_run_lines` or more
+    consecutive blocks whose words each stand unbroken in the words of the blocks above the
+    run, each after where the block before it stood, with `rewrap_min_words` words or more in
+    all. A run starts at a block that begins as a block above began (its first 4 words): a
+    copy wrapped otherwise still starts its paragraphs where the first copy did.
+
+    >>> text = "the face droops on one side it is hard to close the eye or to smile evenly"
+    >>> copy = ["the face droops on", "one side it is", "hard to close the eye", "or to smile evenly"]
+    >>> keys = [text[:27], text[28:], "x y", *copy]
+    >>> rewrapped_runs(keys, Settings(rewrap_min_words=10))
+    [Run(start=3, end=7, source_start=0)]
+    >>> rewrapped_runs(keys, Settings(rewrap_min_words=20))
+    []
+    """
+    runs: list[Run] = []
+    if not settings.rewrap_min_words:
+        return runs
+    norm = [" ".join(key.split()) for key in keys]
+    text = f" {' '.join(norm)} "
+    offsets = [0]  # where each block's leading space stands in `text`
+    for key in norm:
+        offsets.append(offsets[-1] + len(key) + 1)
+    anchors = [key.split(" ", _ANCHOR_WORDS)[:_ANCHOR_WORDS] for key in norm]
+    first_seen: dict[str, int] = {}  # a block's first words -> the first block that starts so
+    for k in range(len(norm) - 1, -1, -1):
+        if len(anchors[k]) == _ANCHOR_WORDS:
+            first_seen[" ".join(anchors[k])] = k
+    i, n = 0, len(keys)
+    while i < n:
+        if len(anchors[i]) < _ANCHOR_WORDS or first_seen[" ".join(anchors[i])] >= i:
+            i += 1
+            continue
+        limit = offsets[i] + 1  # a needle ends at or before block i's leading space
+        end, pos, total = i, 0, 0
+        while end < n:
+            found = text.find(f" {norm[end]} ", pos, limit)
+            if found < 0 or not norm[end]:
+                break
+            pos, total, end = found + len(norm[end]) + 1, total + norm[end].count(" ") + 1, end + 1
+        if end - i >= settings.min_run_lines and total >= settings.rewrap_min_words:
+            source = bisect_right(offsets, text.find(f" {norm[i]} ", 0, limit)) - 1
+            runs.append(Run(i, end, source))
+            i = end
+            continue
+        i += 1
+    return runs
+
+
 def _removal(blocks: list[Block], start: int, end: int, reason: str) -> Removal:
     return Removal("dedup", reason, blocks[start].line, blocks[end - 1].line,
                    "\n".join(b.text for b in blocks[start:end]))
@@ -169,13 +228,17 @@ class Dedup:
             for b in blocks:
                 if b.text not in keys:
                     keys[b.text] = block_key(b.text)
-            runs, repeats = find_runs([keys[b.text] for b in blocks], self.settings)
+            block_keys = [keys[b.text] for b in blocks]
+            runs, repeats = find_runs(block_keys, self.settings)
+            what = "repeated copy"
+            if not runs and not repeats:  # whole blocks first; then a copy wrapped otherwise
+                runs, what = rewrapped_runs(block_keys, self.settings), "repeated copy, wrapped otherwise,"
             if runs or repeats:
                 drop: set[int] = set(repeats)
                 for run in runs:
                     drop.update(range(run.start, run.end))
                     doc.removed.append(_removal(blocks, run.start, run.end,
-                                                f"repeated copy of lines from {blocks[run.source_start].line}"))
+                                                f"{what} of lines from {blocks[run.source_start].line}"))
                 for i in repeats:
                     doc.removed.append(_removal(blocks, i, i + 1, "line repeated immediately"))
                 doc.blocks = [b for i, b in enumerate(blocks) if i not in drop]
