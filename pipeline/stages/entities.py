@@ -41,13 +41,17 @@ _SPACE = re.compile(r"\s+")
 
 
 def split_text(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int, str]]:
-    """(offset, piece) pieces of `text`, each at most `max_chars` long (unless a
-    single unbroken word is longer), cut after a sentence end when there is one.
+    """(offset, piece) pieces of `text`, each at most `max_chars` long, cut after a
+    sentence end when there is one, else after whitespace, else (a run of over
+    `max_chars // 2` characters with no space: base64, a long URL) right at the limit,
+    so that no piece is ever longer than spaCy accepts.
 
     >>> split_text("One. Two. Three.", 10)
     [(0, 'One. Two. '), (10, 'Three.')]
     >>> split_text("short")
     [(0, 'short')]
+    >>> split_text("ab " + "x" * 12, 6)
+    [(0, 'ab '), (3, 'xxxxxx'), (9, 'xxxxxx')]
     """
     if len(text) <= max_chars:
         return [(0, text)]
@@ -64,8 +68,10 @@ def split_text(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int, s
             for m in _SPACE.finditer(text, window_start, limit):
                 cut = m.end()
         if cut <= start:
-            m = _SPACE.search(text, limit)  # one huge word: cut after it
-            cut = m.end() if m else n
+            for m in _SPACE.finditer(text, start + 1, limit):
+                cut = m.end()
+        if cut <= start:
+            cut = limit  # one huge word: no mention spans it, so cut it where the piece is full
         pieces.append((start, text[start:cut]))
         start = cut
     if start < n:

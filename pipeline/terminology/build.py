@@ -18,9 +18,12 @@ Sources (all read from installed files, nothing is fetched):
 - uberon / cl: cellxgene-ontology-guide's bundled UBERON and CL JSON (latest version).
 
 Filters, in order: drop names with parentheses or brackets, or with commas (single-comma
-MeSH forms are un-inverted first: "Liver, Enlarged" -> "Enlarged Liver"); drop the
-stop-list; drop single-token common English words (wordfreq Zipf >= threshold) unless
-allow-listed; drop too-short names. Short all-capital names are case-sensitive.
+MeSH forms are un-inverted first: "Liver, Enlarged" -> "Enlarged Liver"; a MeSH name that
+its descriptor also lists without its commas keeps them: "Hand, Foot and Mouth Disease");
+drop the stop-list; drop single-token common English words (wordfreq Zipf >= threshold)
+unless allow-listed; drop too-short names. Short all-capital names are case-sensitive; one
+that a source gives to several concepts goes to the concept whose name it spells ("RA":
+rheumatoid arthritis, not refractory anemia), or is dropped when none or several do.
 """
 
 from __future__ import annotations
@@ -87,6 +90,9 @@ class RawTerm:
     source: str
     # MeSH tree numbers of the concept (other sources: empty); used by `resolve`.
     trees: tuple[str, ...] = ()
+    # Its commas are part of the name as written ("Hand, Foot and Mouth Disease"), not MeSH's
+    # inversion ("Liver, Enlarged"): kept, and the name matched with them.
+    commas: bool = False
 
 
 # ---------------------------------------------------------------- configuration
@@ -281,8 +287,15 @@ def read_mesh(cfg: dict[str, Any]) -> Iterator[RawTerm]:
         label = mesh_label(tree_list, tree_labels, preference, fallback)
         if label is None:
             continue
-        for variant in [name, *(entries.split("|") if entries else [])]:
-            yield RawTerm(uninvert(variant), label, name, mesh_id, "mesh", tree_list)
+        variants = [name, *(entries.split("|") if entries else [])]
+        plain = {v.casefold() for v in variants if "," not in v}
+        for variant in variants:
+            if ("," in variant and " ".join(variant.replace(",", " ").split()).casefold() in plain
+                    and uninvert(variant).casefold() not in plain):
+                # written with and without its commas, and not un-inverted: punctuation, not an inversion
+                yield RawTerm(variant, label, name, mesh_id, "mesh", tree_list, commas=True)
+            else:
+                yield RawTerm(uninvert(variant), label, name, mesh_id, "mesh", tree_list)
 
 
 def organism_names(cfg: dict[str, Any]) -> frozenset[str]:
@@ -336,8 +349,11 @@ def _cellxgene_ontology(prefix: str) -> dict[str, Any]:
 def read_cellxgene(prefix: str, source: str, label: str) -> Callable[[dict[str, Any]], Iterator[RawTerm]]:
     def read(cfg: dict[str, Any]) -> Iterator[RawTerm]:
         roots = set(cfg.get(source, {}).get("roots", []))
+        excluded = tuple(str(x) for x in cfg.get(source, {}).get("exclude_id_prefixes", []))
         for term_id, entry in sorted(_cellxgene_ontology(prefix).items()):
             if not term_id.startswith(prefix + ":") or entry.get("deprecated"):
+                continue
+            if excluded and term_id.startswith(excluded):
                 continue
             if roots and term_id not in roots and not roots & set(entry.get("ancestors", {})):
                 continue
@@ -522,6 +538,51 @@ def _is_own_name(r: RawTerm) -> bool:
     return r.name.casefold() == r.canonical.casefold()
 
 
+_INITIAL_SKIP = frozenset({"of", "the", "and", "in", "with", "to", "or", "for", "on", "by", "due"})
+
+
+def initials(name: str) -> str:
+    """The capital initials of a name's words (parts of hyphened words too, function words not).
+
+    >>> initials("attention deficit-hyperactivity disorder"), initials("Paget disease of the nipple")
+    ('ADHD', 'PDN')
+    """
+    return "".join(w[0] for w in re.split(r"[\s\-/,()]+", name) if w and w.lower() not in _INITIAL_SKIP).upper()
+
+
+def spelled_by(acronym: str, canonical: str) -> bool:
+    """The acronym is the initials of the concept's name, or of its last words ("CLL" of
+    "B-cell chronic lymphocytic leukemia").
+
+    >>> spelled_by("RA", "rheumatoid arthritis"), spelled_by("RA", "myelodysplastic syndrome with single lineage dysplasia")
+    (True, False)
+    """
+    letters = "".join(c for c in acronym.upper() if c.isalnum())
+    return bool(letters) and initials(canonical).endswith(letters)
+
+
+def settle_acronym(rivals: list[RawTerm]) -> RawTerm | None:
+    """The concept a short case-sensitive name ("RA", "IBD") stands for when one source gives it
+    to several concepts as a synonym: the one whose name it spells (its initials), if exactly
+    one does; else None (the name is dropped: the page's own definition, if any, still labels it).
+
+    >>> ra = [RawTerm("RA", "DISEASE", "myelodysplastic syndrome with single lineage dysplasia", "MONDO:1", "mondo"),
+    ...       RawTerm("RA", "DISEASE", "rheumatoid arthritis", "MONDO:2", "mondo")]
+    >>> settle_acronym(ra).kb_id
+    'MONDO:2'
+    >>> pd = [RawTerm("PD", "DISEASE", "Parkinson disease", "M:1", "mondo"),
+    ...       RawTerm("PD", "DISEASE", "Paget disease", "M:2", "mondo")]
+    >>> settle_acronym(pd) is None
+    True
+    """
+    by_id = {r.kb_id: r for r in rivals}
+    own = [r for r in by_id.values() if _is_own_name(r)]
+    if own:
+        return own[0]
+    spelled = [r for r in by_id.values() if spelled_by(r.name, r.canonical)]
+    return spelled[0] if len(spelled) == 1 else None
+
+
 def _own_name_of_a_disease_only(bucket: list[RawTerm]) -> bool:
     """True if every SYMPTOM entry gives the name as a synonym of its concept and some
     DISEASE entry gives it as its concept's own name.
@@ -634,6 +695,7 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
     dropped: dict[str, int] = {}
     kept_per_source: dict[str, int] = {}
     word_zipf: dict[str, float] = {}
+    rivals: dict[tuple[str, str, str], list[RawTerm]] = {}  # (cased key, source, label) -> its concepts
 
     def drop(reason: str) -> None:
         dropped[reason] = dropped.get(reason, 0) + 1
@@ -651,7 +713,7 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
         raws = list(READERS[source](cfg))
         names = [" ".join(r.name.split()) for r in raws]
         for raw, name, doc in zip(raws, names, tokenizer.pipe(names, batch_size=2000), strict=False):
-            if not name or _BAD_CHARS.search(name) or not _HAS_ALPHA.search(name):
+            if not name or _BAD_CHARS.search(name.replace(",", "") if raw.commas else name) or not _HAS_ALPHA.search(name):
                 drop("punctuation")
                 continue
             cs = is_case_sensitive(name, cs_max)
@@ -686,6 +748,8 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
                 continue
             bucket = pending.setdefault((cs, key), [])
             same = next((k for k, r in enumerate(bucket) if r.source == raw.source and r.label == raw.label), None)
+            if same is not None and cs and raw.kb_id != bucket[same].kb_id:
+                rivals.setdefault((key, raw.source, raw.label), [bucket[same]]).append(raw)
             if same is not None:
                 # One name per source and label: a concept's own name before another's synonym.
                 if _is_own_name(raw) and not _is_own_name(bucket[same]):
@@ -696,6 +760,18 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
         kept_per_source[source] = len(pending) - n_before
         say(f"{source}: {kept_per_source[source]} new names")
 
+    # A short case-sensitive name one source gives to several concepts: the one it spells, or none.
+    for (key, source, label), raws in rivals.items():
+        bucket = pending[(True, key)]
+        k = next(k for k, r in enumerate(bucket) if r.source == source and r.label == label)
+        settled = settle_acronym(raws)
+        if settled is not None:
+            bucket[k] = settled
+            continue
+        drop("ambiguous_acronym")
+        del bucket[k]
+        if not bucket:
+            del pending[(True, key)]
     rules = ConflictRules.from_config(cfg.get("conflicts") or {})
     chosen = {k: resolve(k[1].lower(), bucket, rules) for k, bucket in pending.items()}
     if rules.disease_when_phenotype_synonym:
