@@ -87,7 +87,10 @@ class Settings(StageSettings):
             ),
             # Review and update stamps at a line's start: "Medically reviewed ...", "Last updated
             # 12.03.2004 by ..." (a strong cue, below).
-            "review_stamp": r"^medically reviewed\b|^(?:page )?last (?:reviewed|updated)\b",
+            "review_stamp": (
+                r"^medically reviewed\b|^(?:page )?last (?:reviewed|updated|published|update|modified)\b"
+                r"|^expert reviewers?\b"
+            ),
             # Calls to action that no monograph text says (a strong cue, below).
             "call_to_action": (
                 r"\btake a quiz\b|\btest your knowledge\b|\bmultiple[- ]choice questions\b|\bcomment on this article\b"
@@ -98,8 +101,11 @@ class Settings(StageSettings):
                 r"|\bquiz(?:zes)?\b|\bsave to (?:my )?favou?rites\b"
                 r"|\bcite this (?:page|article)\b|\bhelp us improve\b|\btake (?:our|the|a) (?:short |quick )?survey\b"
                 r"|\bquestion about your visit\b|\bdo not (?:distribute|circulate)\b"
+                r"|\bwas this (?:page|article|information|answer) (?:helpful|useful)\b|\buncontrolled (?:copy )?when printed\b"
+                r"|^printed (?:by|on)\b|^(?:you are )?(?:logged|signed) in as\b|^pasted from\s*<"
                 # a share bar: three or more share targets and nothing else
-                r"|^(?:(?:share|facebook|twitter|linkedin|pinterest|whatsapp|reddit|email|e-mail|print)\b[\s|·•,/]*){3,}$"
+                r"|^(?:(?:share|facebook|twitter|x|linkedin|pinterest|whatsapp|reddit|threads|bluesky|messenger"
+                r"|telegram|sms|email|e-mail|mail|copy link|print)\b[\s|·•,/]*){3,}$"
             ),
             # An author line, "By Jane K. Doe, MD, University of X": its two cues together.
             "byline": (

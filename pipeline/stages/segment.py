@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -49,13 +51,24 @@ class Settings(StageSettings):
     max_colon_heading_words: int = Field(8, ge=1)
     # A run of this many consecutive unknown short lines is a list, not a heading sequence.
     list_min_run: int = Field(3, ge=2)
+    # Headings wrapped in a mark (`[Symptoms]`, or ending in a period: `Symptoms.`) are
+    # headings when the document writes at least this many so, each over a paragraph: one
+    # `[Advertisement]` or one short sentence ("Rest.") is no heading style.
+    wrapped_headings_min: int = Field(3, ge=1)
+    # ... of at most this many words ("Who is affected.", not "Keep a diary of attacks.").
+    wrapped_heading_words: int = Field(5, ge=1)
+    # Section names (the synonyms of this section-type vocabulary, relative to the configs
+    # folder): in a document whose headings are slugs ("signs-and-symptoms"), a one-word
+    # lower-case heading that names a section ("overview") is a slug too, a section of its own
+    # and capitalized; other lower-case words ("lenalidomide") stay drug-name sub-headings.
+    section_names_from: str = "section_types.yaml"
     # Words that make a short line a sentence rather than a heading (unless it is a question).
     sentence_words: list[str] = Field(
         default_factory=lambda: [
             "is", "are", "was", "were", "be", "been", "may", "can", "could", "will", "would",
             "should", "must", "has", "have", "had", "include", "includes", "including",
             "this", "these", "those", "it", "they", "we", "you", "i", "he", "she", "there",
-            "following", "such",
+            "following", "such", "if",
         ]
     )
     # Words kept lowercase when a slug heading is title-cased (except the first word).
@@ -84,8 +97,11 @@ Kind = Literal["heading", "candidate", "paragraph", "list_item"]
 _MARKDOWN = re.compile(r"^(#{1,6})[ \t]+(\S.*)$")
 # A bare number counts when a capitalised word follows ("2 Pathophysiology", a textbook's
 # chapter), and has one or two digits (not a year: "2023 Guidelines").
-_NUMBERED = re.compile(r"^((?:\d{1,3}\.)+\d{0,3}|\d{1,3}\)|[IVXLC]{1,6}\.|\d{1,2}(?=\s+[A-Z]))\s+(\S.*)$")
+# A lone "C." or "L." is a letter of an A./B./C. sequence, not 100 or 50.
+_NUMBERED = re.compile(r"^((?:\d{1,3}\.)+\d{0,3}|\d{1,3}\)|(?![CL]\.)[IVXLC]{1,6}\.|\d{1,2}(?=\s+[A-Z]))\s+(\S.*)$")
 _BULLET = re.compile(r"^[•·▪◦‣\-*–—]\s")
+# A heading wrapped in brackets, or closed by one period (no other sentence end inside).
+_WRAPPED = (re.compile(r"^\[([^\[\]]+)\]$"), re.compile(r"^([^.!?;,\[\]]+[^\W\d_]{2})\.$"))
 def numbering_depth(text: str) -> int:
     """The depth of a heading's numbering ("2." 1, "2.3" 2, "IV." 1), 0 when it has none.
 
@@ -99,7 +115,7 @@ def numbering_depth(text: str) -> int:
 # Words that open a question: a short line they open is a heading even without its "?" and
 # with the verbs a sentence has ("What you need to know before you take Metformin").
 _QUESTION_WORDS = frozenset({"what", "how", "when", "why", "who", "which", "where"})
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
+_SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)+$")  # lifestyle-modifications, when_to_see_a_doctor
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
@@ -129,8 +145,9 @@ def strip_closing_hashes(text: str) -> str:
 _QUESTION_MARK = re.compile(r"^(?:Q|Question)\s?[:.]\s+(?=\S)")
 
 
-def display_heading(raw: str, small_words: frozenset[str]) -> str:
-    """The normalized display form of a heading.
+def display_heading(raw: str, small_words: frozenset[str], slug: bool = False) -> str:
+    """The normalized display form of a heading (`slug`: a one-word lower-case heading is a
+    slug, "overview", and is capitalized).
 
     >>> display_heading("lifestyle-modifications", frozenset({"a", "with"}))
     'Lifestyle Modifications'
@@ -142,6 +159,10 @@ def display_heading(raw: str, small_words: frozenset[str]) -> str:
     ('Pathophysiology', '2023 Guidelines')
     >>> display_heading("Q: What causes migraine?", frozenset())
     'What causes migraine?'
+    >>> display_heading("when_to_see_a_doctor", frozenset({"a", "to"})), display_heading("overview", frozenset(), True)
+    ('When to See a Doctor', 'Overview')
+    >>> [display_heading(h, frozenset()) for h in ("[Symptoms]", "See also.", "U.S.")]
+    ['Symptoms', 'See also', 'U.S.']
     """
     text = raw.strip()
     md = _MARKDOWN.match(text)
@@ -152,22 +173,31 @@ def display_heading(raw: str, small_words: frozenset[str]) -> str:
         text = num.group(2)
     text = _QUESTION_MARK.sub("", text)  # an FAQ's "Q: What causes gout?"
     text = text.strip().rstrip(":").strip()
+    for form in _WRAPPED:  # "[Symptoms]", "Symptoms.": the mark is not the heading's
+        wrapped = form.match(text)
+        if wrapped:
+            text = wrapped.group(1).strip()
+            break
     if _SLUG.match(text):
-        words = text.split("-")
+        words = re.split("[-_]", text)
         text = " ".join(
             w if (i and w in small_words) else w[:1].upper() + w[1:] for i, w in enumerate(words)
         )
+    elif slug and text.isalpha() and text.islower():
+        text = text.capitalize()  # a one-word slug heading ("overview")
     return " ".join(text.split())
 
 
 class Classifier:
     """Pure rules that decide what each block is (see the module docstring)."""
 
-    def __init__(self, settings: Settings, site: CompiledSite | None, marked: bool = False) -> None:
+    def __init__(self, settings: Settings, site: CompiledSite | None, marked: bool = False,
+                 section_names: frozenset[str] = frozenset()) -> None:
         # `marked`: the source marks its headings (an HTML page with <hN>); then a plain short
         # line is a paragraph, and only colon sub-headings and back matter ("See also",
         # "References") are still found by rule.
         self.marked = marked
+        self.section_names = section_names  # heading keys of known section names
         self.s = settings
         self.site = site
         self.sentence_words = frozenset(settings.sentence_words)
@@ -238,6 +268,21 @@ class Classifier:
             return Line(block, "candidate")
         return Line(block, "paragraph")
 
+    def wrapped_headings(self, lines: list[Line]) -> None:
+        """Make candidates of the paragraphs that wrap a title-like line in a mark the document
+        uses for its headings (`_WRAPPED`), when it does so `wrapped_headings_min` times or more,
+        each time over a paragraph."""
+        for form in _WRAPPED:
+            found = []
+            for k, ln in enumerate(lines[:-1]):
+                wrapped = form.match(ln.block.text.strip()) if ln.kind == "paragraph" else None
+                if (wrapped and len(wrapped.group(1).split()) <= self.s.wrapped_heading_words
+                        and self.title_like(wrapped.group(1)) and lines[k + 1].kind == "paragraph"):
+                    found.append(ln)
+            if len(found) >= self.s.wrapped_headings_min:
+                for ln in found:
+                    ln.kind = "candidate"
+
     def resolve(self, lines: list[Line]) -> None:
         """Decide candidates from their neighbours; set heading levels."""
         n = len(lines)
@@ -277,6 +322,9 @@ class Classifier:
         styled = [ln for ln in lines if ln.kind == "heading" and ln.level is None and ln.block.kind != "heading"]
         styles_nest = sum(1 for ln in styled if self.styled(ln.block.text)) >= 2
         styled_level: int | None = None  # level of the last numbered or ALL-CAPS heading
+        # A page whose headings are slugs ("signs-and-symptoms") writes one-word ones in lower
+        # case too ("overview"): those are its sections, not drug-name sub-headings.
+        slugs = any(_SLUG.match(ln.block.text.strip()) for ln in lines if ln.kind == "heading")
         for ln in lines:
             if ln.kind != "heading":
                 continue
@@ -284,7 +332,7 @@ class Classifier:
                 ln.level = marked_level + 1  # a bold pseudo-heading nests under the last <hN>
             elif ln.level is None:
                 text = ln.block.text
-                level = self.unknown_level(text, current_l1)
+                level = self.unknown_level(text, current_l1, slugs)
                 numbered = numbering_depth(text) > 0
                 if marked_level and matter_level is not None and self.matter(text):
                     level = matter_level
@@ -315,7 +363,7 @@ class Classifier:
 
     def matter(self, text: str) -> bool:
         """A front or back matter heading (`Settings.matter_headings`)."""
-        return " ".join(text.strip().rstrip(":").lower().split()) in self.matter_words
+        return " ".join(text.strip().rstrip(":").rstrip(".").lower().split()) in self.matter_words
 
     def colon_title(self, text: str) -> bool:
         """A document's first line "Topic: subtitle": short, no sentence end, a title-like topic.
@@ -374,7 +422,12 @@ class Classifier:
             return text[0].isupper()
         return True  # followed by body or by another heading
 
-    def unknown_level(self, text: str, under_l1: bool) -> int:
+    def one_word_slug(self, text: str) -> bool:
+        """A one-word lower-case section name ("overview"), a slug heading of one word."""
+        text = text.strip()
+        return text.isalpha() and text.islower() and heading_key(text) in self.section_names
+
+    def unknown_level(self, text: str, under_l1: bool, slugs: bool = False) -> int:
         text = text.strip()
         depth = numbering_depth(text)
         if depth:
@@ -384,7 +437,7 @@ class Classifier:
         if self.all_caps(text):
             return 1
         if under_l1 and text[0].islower() and len(text.split()) <= 3 and not _SLUG.match(text):
-            return 2
+            return 1 if slugs and self.one_word_slug(text) else 2
         return 1
 
 
@@ -421,13 +474,15 @@ def emptied_headings(lines: list[Line], removed: list[Removal]) -> list[int]:
     return found
 
 
-def build_sections(doc_id: str, lines: list[Line], small_words: frozenset[str]) -> tuple[list[Section], list[Link]]:
+def build_sections(doc_id: str, lines: list[Line], small_words: frozenset[str],
+                   one_word_slug: Callable[[str], bool] = lambda _text: False) -> tuple[list[Section], list[Link]]:
     """Fold classified lines into sections; move link offsets into section coordinates."""
     sections: list[Section] = []
     links: list[Link] = []
     stack: list[tuple[int, str]] = []
     current: Section | None = None
     offset = 0
+    slugs = any(ln.kind == "heading" and _SLUG.match(ln.block.text.strip()) for ln in lines)
 
     def new_section(heading: str | None, raw: str | None, level: int, path: list[str]) -> Section:
         sec = Section(f"{doc_id}:{len(sections):03d}", heading, raw, level, path, [])
@@ -438,7 +493,7 @@ def build_sections(doc_id: str, lines: list[Line], small_words: frozenset[str]) 
         block = ln.block
         if ln.kind == "heading":
             level = ln.level or 1
-            display = display_heading(block.text, small_words)
+            display = display_heading(block.text, small_words, slugs and one_word_slug(block.text))
             while stack and stack[-1][0] >= level:
                 stack.pop()
             current = new_section(display, block.text, level, [h for _, h in stack])
@@ -471,8 +526,9 @@ def build_sections(doc_id: str, lines: list[Line], small_words: frozenset[str]) 
 class Segment:
     name = "segment"
 
-    def __init__(self, settings: Settings, ctx: RunContext) -> None:
+    def __init__(self, settings: Settings, ctx: RunContext, section_names: frozenset[str] = frozenset()) -> None:
         self.settings = settings
+        self.section_names = section_names
         self.sites: dict[str, CompiledSite] = ctx.sites
         self.site_choice = ctx.site
         self.small_words = frozenset(settings.small_words)
@@ -486,10 +542,12 @@ class Segment:
             raise StageError("no_content", f"no text left after cleaning ({removed} lines removed as markup, "
                              "boilerplate or repeats; see removed.jsonl)")
         marked = doc.kind in ("html", "markdown", "rst") and any(b.kind == "heading" and b.level for b in doc.blocks)
-        classifier = Classifier(self.settings, site, marked)
+        classifier = Classifier(self.settings, site, marked, self.section_names)
         lines = [classifier.first_pass(b) for b in doc.blocks]
         if len(lines) > 1 and lines[0].kind in ("paragraph", "candidate") and classifier.colon_title(lines[0].block.text):
             lines[0].kind, lines[0].level = "heading", 1  # "Chronic Kidney Disease: A Guide for Primary Care"
+        if not marked:
+            classifier.wrapped_headings(lines)
         classifier.resolve(lines)
         if self.settings.drop_emptied_headings:
             emptied = set(emptied_headings(lines, doc.removed))
@@ -501,7 +559,7 @@ class Segment:
             doc.count(self.name, "lines_removed", len(emptied))
             if not lines:
                 raise StageError("no_content", "no text left after cleaning (only headings over removed text)")
-        doc.sections, doc.links = build_sections(doc.doc_id, lines, self.small_words)
+        doc.sections, doc.links = build_sections(doc.doc_id, lines, self.small_words, classifier.one_word_slug)
         if doc.title is None and doc.sections and doc.sections[0].heading is not None and lines[0].level == 1:
             doc.title = doc.sections[0].heading
         headings = [s for s in doc.sections if s.heading is not None]
@@ -513,4 +571,11 @@ class Segment:
 
 
 def build(settings: Settings, ctx: RunContext) -> Segment:
-    return Segment(settings, ctx)
+    from pipeline.stages.section_type import load_rules
+
+    try:
+        rules = load_rules(Path(ctx.config_dir) / settings.section_names_from)
+    except (OSError, ValueError) as exc:
+        raise StageError("segment_section_names", f"{exc} (fix the file or set segment.section_names_from)") from exc
+    names = frozenset(heading_key(s) for t in rules.types.values() for s in t.synonyms)
+    return Segment(settings, ctx, names)

@@ -1,0 +1,55 @@
+"""Shapes of monographs found by black-box reviews (session of 2026-11-26, sixth), end to end."""
+
+from __future__ import annotations
+
+from pipeline.runner import Pipeline
+from tests.test_review_shapes import PARAS, by_heading, outline, pipe, run, wrap
+
+__all__ = ["pipe"]  # the module-scoped pipeline fixture
+
+
+def test_a_triple_copy_rewrapped_without_blank_lines_and_slug_headings(pipe: Pipeline) -> None:
+    headings = ["overview", "signs-and-symptoms", "when_to_see_a_doctor", "diagnosis"]
+    body = [*PARAS, PARAS[0].replace("adults", "children")]
+    headed = "\n\n".join(f"{h}\n{p}" for h, p in zip(headings, body, strict=True))
+    copy2 = "\n\n".join(wrap(p, 70) for p in body)  # wrapped at another width
+    copy3 = "\n".join(wrap(p, 90) for p in body)  # ... and with no blank lines between paragraphs
+    text = f"GERD\nShare  Facebook  X  Email  Print\n\n{headed}\n\nWas this page helpful?  Yes  No\n\n{copy2}\n\n{copy3}\n"
+    record = run(pipe, text)
+    assert outline(record) == [(1, "GERD"), (1, "Overview"), (1, "Signs and Symptoms"), (1, "When to See a Doctor"),
+                               (1, "Diagnosis")]
+    assert [p for s in record["sections"] for p in s["paragraphs"]] == body  # each once, share bar gone
+
+
+def test_headings_in_brackets_or_closed_by_a_period(pipe: Pipeline) -> None:
+    for mark in ("[{}]", "{}."):
+        heads = [mark.format(h) for h in ("Symptoms", "Causes", "Who is affected", "See also")]
+        text = "Gout\n\n" + "\n\n".join(f"{h}\n{p}" for h, p in zip(heads, [*PARAS, "Pseudogout."], strict=True))
+        record = run(pipe, text + "\n")
+        assert outline(record)[1:] == [(1, "Symptoms"), (1, "Causes"), (1, "Who is affected"), (1, "See also")]
+        assert record["sections"][-1]["paragraphs"] == ["Pseudogout."]
+    # one bracketed line, or short sentences over a list, are no heading style
+    record = run(pipe, f"Gout\n\n[Advertisement]\n{PARAS[0]}\n\nRest.\nIce.\nElevation.\n\n{PARAS[1]}\n")
+    assert outline(record) == [(1, "Gout")]
+
+
+def test_lettered_headings_read_c_as_a_letter(pipe: Pipeline) -> None:
+    text = "Sarcoidosis\n\n" + "\n\n".join(f"{h}\n{PARAS[0]}" for h in ("A. Skin", "B. Eyes", "C. Heart", "D. Other organs"))
+    record = run(pipe, text + "\n")
+    assert outline(record) == [(1, "Sarcoidosis"), (1, "A. Skin"), (1, "B. Eyes"), (1, "C. Heart"), (1, "D. Other organs")]
+
+
+def test_a_lead_in_with_if_over_a_list_is_no_heading_on_a_marked_page(pipe: Pipeline) -> None:
+    page = ("<html><body><main><h1>Strep throat</h1><h3>When should I call the doctor?</h3>"
+            "<p>Call the doctor if your child:</p><ul><li>has a rash</li><li>cannot swallow</li><li>is drooling</li></ul>"
+            "</main></body></html>")
+    record = run(pipe, page, "strep.html")
+    assert outline(record) == [(1, "Strep throat"), (3, "When should I call the doctor?")]  # <h3>: its level
+    assert by_heading(record)["When should I call the doctor?"][0] == "Call the doctor if your child:"
+
+
+def test_portal_and_print_stamps_are_boilerplate(pipe: Pipeline) -> None:
+    lines = ["You are logged in as: jsmith | Log out", "UNCONTROLLED WHEN PRINTED", "Last published: Jan 12, 2024",
+             "Pasted from <https://example.org/gout>"]
+    record = run(pipe, "Gout\n\n" + "\n".join(lines) + f"\n\n{PARAS[0]}\n")
+    assert by_heading(record) == {"Gout": [PARAS[0]]}
