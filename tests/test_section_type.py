@@ -61,6 +61,12 @@ def test_vocabulary_is_the_controlled_one_and_the_schema_enum() -> None:
     ("Physical Examination", "physical_examination"),
     ("Genetics", "genetics"),
     ("Epidemiology", "epidemiology"),
+    ("Who is more likely to get gastroparesis?", "epidemiology"),
+    ("Is shingles contagious?", "etiology"),
+    ("What will happen to me?", "prognosis"),
+    ("Testing for celiac disease", "diagnosis_laboratory"),
+    ("When to see a GP", "clinical_presentation"),
+    ("When Should I Call the Doctor?", "clinical_presentation"),
 ])
 def test_headings_group_sensibly(classifier: Classifier, heading: str, expected: str) -> None:
     assert classifier.assign(heading, []) == (expected, "heading")
