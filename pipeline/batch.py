@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,11 @@ from tqdm import tqdm
 from pipeline import SCHEMA_VERSION, __version__
 from pipeline.batch_lines import LineCounter, actionable, content_hash, doc_line_keys, learned_csv, lines_in
 from pipeline.config import Config
-from pipeline.executors import Executor, make_executor
+from pipeline.executors import Executor, make_executor, output_failed
 from pipeline.products import Scan, products_settings, write_products
 from pipeline.runner import DocResult, InputFile, Task, discover, read_task
-from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, output_lock, run_parts, source_fingerprint
-from pipeline.writers import CorpusWriter, remove_stale_tmp
+from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, is_output_dir, output_lock, run_parts, source_fingerprint
+from pipeline.writers import CorpusWriter, doc_rows, remove_stale_tmp
 
 
 @dataclass
@@ -171,6 +172,13 @@ def _plan(item: InputFile, store: StateStore, force: bool, learned: dict[str, in
     return _Slot(item, key=key, task=task)
 
 
+def outputs_of(output_dir: Path) -> Callable[[Path], bool]:
+    """Which folders `discover` leaves out: `output_dir` (which may lie inside the input
+    folder, read back next time otherwise) and any other folder holding a pipeline output."""
+    target = output_dir.resolve()
+    return lambda folder: folder.resolve() == target or is_output_dir(folder)
+
+
 def run_batch(
     config: Config,
     input_dir: Path,
@@ -189,7 +197,7 @@ def run_batch(
     reused unless `force`. Raises `BatchInterrupted` on Ctrl-C, `ExecutorError` when workers cannot run and
     `StateLocked` when another run holds `output_dir`.
     """
-    items = discover(input_dir)
+    items = discover(input_dir, skip=outputs_of(output_dir))
     output_dir.mkdir(parents=True, exist_ok=True)
     summary = Summary(output=output_dir, total=len(items))
     started = time.perf_counter()
@@ -224,6 +232,22 @@ def run_batch(
         finally:
             pool.close()
     return summary
+
+
+def _ready(result: DocResult, scan: Scan) -> DocResult:
+    """`result` with what writing it needs, made before any of it is written: its rows and
+    products when it arrives with only a record (reused from the state). A failure there is
+    the document's error (`output_failed`), like one in a worker's `pack`."""
+    if result.record is None:
+        return result
+    try:
+        if result.rows is None:
+            result.rows = doc_rows(result.record, result.record_json)
+        if result.derived is None:
+            result.derived = scan.derive(result.record, result.removed)
+    except Exception as exc:
+        return output_failed(result, exc)
+    return result
 
 
 def _stream(
@@ -286,7 +310,7 @@ def _stream(
                 summary.processed += 1  # unreadable: never submitted
             else:
                 unwritten -= 1
-            result = head.result
+            result = _ready(head.result, scan)
             counts = writer.write(result, result.rows)
             if result.status == "ok":
                 scan.add(result.doc_id, len(docs), counts, result.derived, result.record, result.removed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _folders_problem(input_dir: Path, output_dir: Path) -> str | None:
+    """What makes `--input` and `--output` unusable (a usage error), or None; creates the output folder."""
+    if not input_dir.exists():
+        return f"input folder {input_dir} does not exist"
+    if not input_dir.is_dir():
+        return f"--input {input_dir} is not a folder"
+    try:
+        os.scandir(input_dir).close()
+    except OSError as exc:
+        return f"cannot list input folder {input_dir}: {exc.strerror or exc}"
+    if output_dir.exists() and not output_dir.is_dir():
+        return f"--output {output_dir} is a file, not a folder"
+    if output_dir.resolve() == input_dir.resolve():
+        return "--output is the input folder: the output would be read as input next time; choose another folder"
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create output folder {output_dir}: {exc.strerror or exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
@@ -39,9 +61,6 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.stages import StageError
         from pipeline.state import StateLocked
 
-        if not args.input.is_dir():
-            print(f"error: input folder {args.input} does not exist", file=sys.stderr)
-            return 2
         try:
             config = load_config(args.config)
         except ConfigError as exc:
@@ -52,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.address and args.executor != "ray":
             print("error: --address needs --executor ray", file=sys.stderr)
+            return 2
+        problem = _folders_problem(args.input, args.output)
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
             return 2
         workers = args.workers if args.workers is not None or args.executor == "ray" else default_workers()
         try:

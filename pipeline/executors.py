@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from pipeline.config import Config
 from pipeline.products import Deriver, products_settings
-from pipeline.runner import DocResult, Pipeline, Task
+from pipeline.runner import DocResult, Pipeline, Task, one_line
 from pipeline.writers import doc_rows, table_rows, warm_up
 
 EXECUTORS = ("local", "ray")
@@ -86,7 +86,10 @@ class Worker:
         result = self.pipeline.run(task)
         if result.record is not None:
             start = time.perf_counter()
-            pack(result, self.derive)
+            try:
+                pack(result, self.derive)
+            except Exception as exc:  # this document's failure, never the batch's
+                output_failed(result, exc)
             result.seconds[OUTPUT_STEP] = time.perf_counter() - start
         return result
 
@@ -100,6 +103,22 @@ def pack(result: DocResult, derive: Deriver) -> DocResult:
     result.derived = derive(result.record, result.removed, tables)
     if result.derived.valid is not False:
         result.record = None
+    return result
+
+
+def output_failed(result: DocResult, exc: Exception) -> DocResult:
+    """Make `result` the failure of its output step (`OUTPUT_STEP`: its rows or products could
+    not be made from its record), keeping what its stages removed, as a stage failure does.
+
+    >>> r = output_failed(DocResult("d", "d.txt", "ok", record={}, stats={"segment": {}}), ValueError("bad"))
+    >>> (r.status, r.record, r.stats, r.error)
+    ('failed', None, {}, {'doc': 'd', 'stage': 'doc_output', 'kind': 'internal_error', 'message': 'ValueError: bad'})
+    """
+    result.status = "failed"
+    result.error = {"doc": result.doc_id, "stage": OUTPUT_STEP, "kind": "internal_error",
+                    "message": one_line(f"{type(exc).__name__}: {exc}")}
+    result.record = result.record_json = result.sha256 = result.rows = result.derived = None
+    result.stats = {}
     return result
 
 

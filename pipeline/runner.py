@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import stat
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipeline.config import Config
@@ -51,7 +55,10 @@ class DocResult:
 class InputFile:
     path: Path
     doc_id: str
-    source: str  # path relative to the input dir, with forward slashes
+    source: str  # path relative to the input dir, with forward slashes (`printable_name`)
+    # A folder that could not be listed (its reason): an item whose read fails, so that what it
+    # holds is no silent loss.
+    unlisted: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,32 +73,135 @@ class Task:
 
 
 def read_task(item: InputFile) -> Task | DocResult:
-    """The task of an input file, or its `read` error result when the file cannot be read."""
+    """The task of an input file, or its `read` error result when the file (or folder) cannot be read."""
+    if item.unlisted is not None:
+        return _read_error(item, f"cannot list {item.source}: {item.unlisted}")
     try:
         return Task(item.doc_id, item.source, item.path.read_bytes())
     except OSError as exc:
-        error = {"doc": item.doc_id, "stage": "read", "kind": "unreadable",
-                 "message": one_line(f"cannot read {item.source}: {exc.strerror or exc}")}
-        return DocResult(doc_id=item.doc_id, source=item.source, status="failed", error=error)
+        return _read_error(item, f"cannot read {item.source}: {exc.strerror or exc}")
 
 
-def discover(input_dir: Path) -> list[InputFile]:
-    """Input files under `input_dir` (hidden files skipped), sorted, with unique doc ids.
+def _read_error(item: InputFile, message: str) -> DocResult:
+    error = {"doc": item.doc_id, "stage": "read", "kind": "unreadable", "message": one_line(message)}
+    return DocResult(doc_id=item.doc_id, source=item.source, status="failed", error=error)
 
-    A doc id is the file stem; when two files share a stem, their relative paths are used.
+
+# What a doc id or source may not hold: the bytes of a name that are not UTF-8 (`os.fsdecode`
+# makes them lone surrogates, which no UTF-8 file can hold), control characters and line
+# separators (a section id, `<doc_id>:<nnn>`, is one line of text).
+_NOT_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_SURROGATE_BYTES = range(0xDC80, 0xDD00)  # surrogateescape: U+DC80 + byte, for bytes 0x80-0xFF
+
+
+def printable_name(name: str) -> str:
+    """`name` as valid one-line text: each byte that is not UTF-8 and each control character
+    written as an escape, `\\xNN` (a byte or a character up to U+00FF) or `\\uNNNN`.
+
+    >>> printable_name(os.fsdecode(b"caf\\xe9 new\\nline.txt"))
+    'caf\\\\xe9 new\\\\x0aline.txt'
+    >>> printable_name("gout – ünïcode.txt")
+    'gout – ünïcode.txt'
     """
-    paths = sorted(
-        p for p in input_dir.rglob("*")
-        if not any(part.startswith(".") for part in p.relative_to(input_dir).parts)
-        and (p.is_file() or p.is_symlink())
-    )
-    rels = [p.relative_to(input_dir).as_posix() for p in paths]
-    stems: dict[str, int] = {}
-    for p in paths:
-        stems[p.stem] = stems.get(p.stem, 0) + 1
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if code in _SURROGATE_BYTES:
+            code -= 0xDC00
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _NOT_TEXT.sub(escape, name)
+
+
+# A doc id's forms, each tried when the one before clashes with another file's id: the stem, the
+# relative path, then the relative path and a hash of the file's path as found (bytes), short
+# and then whole (so two ids that still clash are two names that print the same).
+ID_HASH_CHARS = (8, 64)
+
+
+def doc_ids(rels: list[str]) -> list[str]:
+    """Unique doc ids for relative paths (as found: `/`-separated, undecodable bytes as
+    surrogates). An id is the file's stem (`printable_name`); when two files share a stem, or
+    an id clashes with another file's, the files of the clash whose ids are the shortest form
+    (stem first, then relative path) move on to their next form (see `ID_HASH_CHARS`).
+    The ids depend only on the set of paths, never on their order.
+
+    >>> doc_ids(["a/gout.html", "b/gout.html", "raynaud.txt"])
+    ['a/gout.html', 'b/gout.html', 'raynaud']
+    >>> doc_ids(["gout.html", "gout.txt", "gout.html.txt"])
+    ['gout.html', 'gout.txt', 'gout.html.txt']
+    >>> doc_ids(["x\\udce9.txt", "x\\\\xe9.txt"])
+    ['x\\\\xe9.txt-e1ced441', 'x\\\\xe9.txt-0192520c']
+    """
+    stems = [printable_name(PurePosixPath(rel).stem) for rel in rels]
+    shared = Counter(stems)
+
+    def form(i: int, level: int) -> str:
+        if level == 0:
+            return stems[i]
+        name = printable_name(rels[i])
+        if level == 1:
+            return name
+        digest = hashlib.sha256(os.fsencode(rels[i])).hexdigest()
+        return f"{name}-{digest[:ID_HASH_CHARS[level - 2]]}"
+
+    levels = [0 if shared[stem] == 1 else 1 for stem in stems]
+    ids = [form(i, level) for i, level in enumerate(levels)]
+    while True:
+        clashes: dict[str, list[int]] = {}
+        for i, doc_id in enumerate(ids):
+            clashes.setdefault(doc_id, []).append(i)
+        moved = False
+        for members in clashes.values():
+            if len(members) < 2:
+                continue
+            lowest = min(levels[i] for i in members)
+            for i in members:
+                if levels[i] == lowest and lowest <= len(ID_HASH_CHARS):
+                    levels[i] += 1
+                    ids[i] = form(i, levels[i])
+                    moved = True
+        if not moved:
+            return ids
+
+
+def _is_input(path: Path) -> bool:
+    """Whether a listed entry that is no folder is an input: a file or a symlink (a dangling one
+    fails when read), or an entry whose kind cannot be seen (its read says why); not a FIFO,
+    socket or device."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return True
+    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
+
+
+def discover(input_dir: Path, skip: Callable[[Path], bool] | None = None) -> list[InputFile]:
+    """Input files under `input_dir`, sorted, with unique doc ids (`doc_ids`).
+
+    Hidden files and folders are left out, and so is every folder below `input_dir` that
+    `skip` names (the batch's: the output folder, and any folder holding a pipeline output).
+    A folder that cannot be listed becomes an item whose read fails (`unlisted`), so that what
+    it holds is no silent loss; `input_dir` itself raises `OSError` then.
+    """
+    found: list[tuple[Path, str | None]] = []
+
+    def unlisted(exc: OSError) -> None:
+        if exc.filename is None or Path(exc.filename) == input_dir:
+            raise exc
+        found.append((Path(exc.filename), exc.strerror or str(exc)))
+
+    for root, dirs, files in os.walk(input_dir, onerror=unlisted):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (skip is not None and skip(here / d))]
+        # A symlink to a folder is not followed: it is an item, whose read fails.
+        found.extend((here / d, None) for d in dirs if os.path.islink(here / d))
+        found.extend((here / f, None) for f in files if not f.startswith(".") and _is_input(here / f))
+    found.sort()
+    rels = [path.relative_to(input_dir).as_posix() for path, _ in found]
     return [
-        InputFile(p, p.stem if stems[p.stem] == 1 else rel, rel)
-        for p, rel in zip(paths, rels, strict=True)
+        InputFile(path, doc_id, printable_name(rel), reason)
+        for (path, reason), rel, doc_id in zip(found, rels, doc_ids(rels), strict=True)
     ]
 
 

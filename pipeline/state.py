@@ -200,6 +200,12 @@ def clean_tmp(out_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def is_output_dir(path: Path) -> bool:
+    """Whether `path` is an output folder of this pipeline (a run took its lock there); False
+    when that cannot be seen (a folder that cannot be entered)."""
+    return os.path.isfile(path / STATE_DIR / "lock")
+
+
 @contextmanager
 def output_lock(out_dir: Path) -> Iterator[None]:
     """Hold `OUTPUT/.state/lock` for a run: a second run on the same folder fails at once

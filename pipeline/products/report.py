@@ -39,17 +39,26 @@ LABEL_COLORS = ["#7aecec", "#bfeeb7", "#feca74", "#ff9561", "#aa9cfc", "#c887fb"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+# A page's name before its hash and `.html`: file names hold at most 255 bytes (NAME_MAX on
+# Linux and macOS file systems), and a page is written under a longer temporary name first
+# (`files.write_atomic`: a dot, `.tmp-products-` and a process id); 120 leaves room for all of it.
+PAGE_NAME_CHARS = 120
+
+
 def page_name(doc_id: str) -> str:
-    """A file name for a document page; ids with other characters get a hash suffix.
+    """A file name for a document page; ids with other characters, or longer than
+    `PAGE_NAME_CHARS`, get a hash suffix (after their first `PAGE_NAME_CHARS` characters).
 
     >>> page_name("000_abc")
     '000_abc.html'
     >>> page_name("a/b c")
     'a_b_c-9f597a63.html'
+    >>> len(page_name("x" * 300))
+    134
     """
     safe = _UNSAFE.sub("_", doc_id).strip("._") or "doc"
-    if safe != doc_id:
-        safe += "-" + hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:8]
+    if safe != doc_id or len(safe) > PAGE_NAME_CHARS:
+        safe = safe[:PAGE_NAME_CHARS] + "-" + hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:8]
     return safe + ".html"
 
 
