@@ -53,3 +53,19 @@ def test_portal_and_print_stamps_are_boilerplate(pipe: Pipeline) -> None:
              "Pasted from <https://example.org/gout>"]
     record = run(pipe, "Gout\n\n" + "\n".join(lines) + f"\n\n{PARAS[0]}\n")
     assert by_heading(record) == {"Gout": [PARAS[0]]}
+
+
+def test_a_heading_after_a_list_and_a_blank_line_is_no_list_item(pipe: Pipeline) -> None:
+    items = "A salivary gland swelling\nPainful red eyes\nNew numbness in the hands\nUnexplained weight loss"
+    text = f"Sjogren syndrome\n\n{PARAS[0]}\n\nWarning signs to report\n{items}\n\nCauses\n{PARAS[1]}\n"
+    record = run(pipe, text)
+    assert outline(record) == [(1, "Sjogren syndrome"), (1, "Causes")]
+    assert by_heading(record)["Causes"] == [PARAS[1]]
+    # two short lines right under a colon heading are its list, one is its sub-heading
+    rows = "Simvastatin above 20 mg\twith amiodarone\nSotalol\twith other QT-prolonging drugs"
+    text = f"Atrial fibrillation\n\nPairs to avoid:\n{rows}\n\nMonitoring\n{PARAS[2]}\n\nTREATMENT:\nSelf-care\n{PARAS[0]}\n"
+    record = run(pipe, text)
+    headings = [h for _level, h in outline(record)]
+    assert headings == ["Atrial fibrillation", "Pairs to avoid", "Monitoring", "TREATMENT", "Self-care"]
+    assert by_heading(record)["Pairs to avoid"] == ["Simvastatin above 20 mg with amiodarone",
+                                                    "Sotalol with other QT-prolonging drugs"]

@@ -283,16 +283,20 @@ class Classifier:
                 for ln in found:
                     ln.kind = "candidate"
 
-    def resolve(self, lines: list[Line]) -> None:
-        """Decide candidates from their neighbours; set heading levels."""
+    def resolve(self, lines: list[Line], blank_between: Callable[[int, int], bool] | None = None) -> None:
+        """Decide candidates from their neighbours; set heading levels. `blank_between(a, b)`:
+        whether only blank lines stand between source lines a and b (text input): a blank line
+        ends a run of short lines, so a heading under a list ("Causes") is not one of its items."""
         n = len(lines)
         i = 0
         while i < n:
             if lines[i].kind != "candidate":
                 i += 1
                 continue
-            j = i
-            while j < n and lines[j].kind == "candidate":
+            j = i + 1
+            while j < n and lines[j].kind == "candidate" and not (
+                blank_between is not None and blank_between(lines[j - 1].block.line, lines[j].block.line)
+            ):
                 j += 1
             run = lines[i:j]
             prev = lines[i - 1] if i else None
@@ -305,9 +309,17 @@ class Classifier:
                 for ln, m in zip(run, marked, strict=True):
                     ln.kind = "heading" if m else "list_item"
             else:
-                for k, ln in enumerate(run):
+                # Two or more short lines right under a colon heading are its list ("Pairs to
+                # avoid:" over its rows); one is its sub-heading ("TREATMENT:" over "Self-care").
+                under_colon = False
+                for k, (ln, m) in enumerate(zip(run, marked, strict=True)):
                     nxt = lines[i + k + 1] if i + k + 1 < n else None
-                    ln.kind = "heading" if self.candidate_is_heading(ln, nxt) else "paragraph"
+                    if m:
+                        under_colon = self.colon_heading(ln.block.text) and marked[k + 1:k + 3] == [False, False]
+                    if under_colon and not m:
+                        ln.kind = "list_item"
+                    else:
+                        ln.kind = "heading" if self.candidate_is_heading(ln, nxt) else "paragraph"
             i = j
         current_l1 = False
         marked_level = 0  # level of the last heading the source marked (HTML <hN>)
@@ -441,6 +453,26 @@ class Classifier:
         return 1
 
 
+def blank_lines_between(text: str) -> Callable[[int, int], bool]:
+    """A test of whether two source lines (1-based) of `text` are apart, with only blank lines
+    between them; the text is split on the first call only.
+
+    >>> apart = blank_lines_between("a\\nb\\n\\n  \\nc\\nd")
+    >>> apart(1, 2), apart(2, 5), apart(5, 6)
+    (False, True, False)
+    """
+    cache: list[list[str]] = []
+
+    def between(a: int, b: int) -> bool:
+        if b <= a + 1:
+            return False
+        if not cache:
+            cache.append(text.split("\n"))
+        return not any(line.strip() for line in cache[0][a:b - 1])
+
+    return between
+
+
 # Removals that take a heading's content with them (not the text outside a page's <main>,
 # nor dedup's repeated copies, which have the content elsewhere; its table of contents does).
 _CONTENT_REMOVERS = ("strip_html", "boilerplate")
@@ -548,7 +580,7 @@ class Segment:
             lines[0].kind, lines[0].level = "heading", 1  # "Chronic Kidney Disease: A Guide for Primary Care"
         if not marked:
             classifier.wrapped_headings(lines)
-        classifier.resolve(lines)
+        classifier.resolve(lines, blank_lines_between(doc.text) if doc.kind == "text" else None)
         if self.settings.drop_emptied_headings:
             emptied = set(emptied_headings(lines, doc.removed))
             for idx in sorted(emptied):
