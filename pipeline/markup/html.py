@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
-from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
+from bs4.element import CData, Declaration, Doctype, PageElement, ProcessingInstruction
 
 from pipeline.document import Block, Link, Removal
 
@@ -26,6 +26,9 @@ class PageSettings(Protocol):
     max_bold_heading_chars: int
     table_cell_separator: str
     max_table_cell_chars: int
+    title_wrappers: list[str]
+    metadata_list_pattern: str
+    chrome_comment_regions: dict[str, str]
 
 
 HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -49,6 +52,108 @@ _FOOTNOTE = re.compile(r"\d{1,3}(?:\s*[,–-]\s*\d{1,3}){0,10}")
 # not the content of the heading before it (see the segment stage).
 OUTSIDE_ROOT = "outside the page's"
 _BRACKETED = re.compile(r"\[[^\[\]]{1,40}\](?:\s*\[[^\[\]]{1,40}\])*")
+# A web archive's replay prefix before the archived address: "/web/20230408121530/https://x"
+# (the Wayback Machine and the archives that run its software), "im_", "js_"... after the date.
+_ARCHIVE_PREFIX = re.compile(r"(?:https?:)?(?://web\.archive\.org)?/web/\d{14}[a-z_]{0,8}/(?=(?:https?:)?//)")
+_SRCDOC = re.compile(r"(?i)srcdoc")  # a page worth looking for frames in (`embed_frames`)
+# The attribute that marks a region between two comments wrapped by `wrap_comment_regions`.
+_REGION_ATTR = "data-comment-region"
+
+
+def unarchived(href: str) -> str:
+    """The original address of a link that a web archive rewrote to its replay of it.
+
+    >>> unarchived("https://web.archive.org/web/20230408121530/https://kidshealth.org/en/")
+    'https://kidshealth.org/en/'
+    >>> unarchived("/web/20230408121530im_/http://x.org/a.png"), unarchived("/web/page.html")
+    ('http://x.org/a.png', '/web/page.html')
+    """
+    found = _ARCHIVE_PREFIX.match(href) if "/web/" in href[:40] else None
+    return href[found.end():] if found else href
+
+
+def is_aria_hidden(tag: Tag) -> bool:
+    """True if `tag` is hidden from screen readers (`aria-hidden="true"`): an icon, a glyph.
+
+    >>> is_aria_hidden(BeautifulSoup('<span aria-hidden="true">+</span>', "html.parser").span)
+    True
+    """
+    return str(tag.get("aria-hidden") or "").strip().lower() == "true"
+
+
+def is_control(tag: Tag) -> bool:
+    """True if `tag` is a control made of an element with `role="button"` ("☰ Menu", a close
+    "×"), as a `<button>` is: not when it heads an accordion (`aria-controls`, `aria-expanded`,
+    a collapse toggle) or its text is a question (`is_question_toggle`).
+
+    >>> page = BeautifulSoup('<div role="button">Menu</div><div role="button" aria-expanded="false">Causes</div>',
+    ...                      "html.parser")
+    >>> [is_control(div) for div in page.find_all("div")]
+    [True, False]
+    """
+    if "button" not in str(_attr(tag, "role") or "").lower().split():
+        return False
+    if tag.has_attr("aria-controls") or tag.has_attr("aria-expanded"):
+        return False
+    if str(tag.get("data-toggle") or tag.get("data-bs-toggle") or "").lower() == "collapse":
+        return False
+    return not is_question_toggle(tag)
+
+
+def embed_frames(soup: BeautifulSoup) -> list[tuple[Tag, str | None]]:
+    """Put in place of each `<iframe srcdoc="...">` the body of the document its `srcdoc`
+    holds, in a `<div>` that keeps the frame's id and class (so the chrome rules apply to it):
+    its text is the page's own. (the `<div>`, the embedded document's `<title>`) of each, in
+    document order (the first frame left is replaced each time, so a frame inside an embedded
+    document comes next, as its place in the page).
+
+    >>> soup = BeautifulSoup('<body><h1>Portal</h1><iframe class="x" srcdoc="<title>Gout</title>'
+    ...                      '<h1>Gout</h1><p>Pain.</p>"></iframe></body>', "lxml")
+    >>> [(str(div), title) for div, title in embed_frames(soup)]
+    [('<div class="x"><h1>Gout</h1><p>Pain.</p></div>', 'Gout')]
+    """
+    frames: list[tuple[Tag, str | None]] = []
+    while isinstance(frame := soup.find("iframe", srcdoc=True), Tag):  # each pass replaces one frame
+        inner = BeautifulSoup(str(frame.get("srcdoc") or ""), "lxml")
+        title_tag = inner.find("title")
+        title = (collapse(title_tag.get_text(" ")) or None) if isinstance(title_tag, Tag) else None
+        body = inner.find("body")
+        div = soup.new_tag("div", attrs={k: str(_attr(frame, k)) for k in ("id", "class") if frame.has_attr(k)})
+        div.extend(list((body if isinstance(body, Tag) else inner).contents))
+        frame.replace_with(div)
+        frames.append((div, title))
+    return frames
+
+
+def wrap_comment_regions(soup: BeautifulSoup, regions: dict[str, str]) -> int:
+    """Wrap the nodes between two marking comments (`<!-- BEGIN WAYBACK TOOLBAR INSERT -->`
+    ... `<!-- END ... -->`, a key of `regions` and its value) in a `<div>` marked with the begin
+    comment (`_REGION_ATTR`), which `PageWalker.dropped` drops; a begin comment without its end
+    among its later siblings wraps nothing. The number of regions wrapped.
+
+    >>> soup = BeautifulSoup("<body><!-- B --><div>Toolbar</div><!-- E --><p>Text</p></body>", "html.parser")
+    >>> wrap_comment_regions(soup, {"B": "E"}), str(soup.div)
+    (1, '<div data-comment-region="B"><div>Toolbar</div></div>')
+    """
+    if not regions:
+        return 0
+    begins = [c for c in soup.find_all(string=lambda s: isinstance(s, Comment) and s.strip() in regions)]
+    wrapped = 0
+    for begin in begins:
+        end_text = regions[begin.strip()]
+        nodes: list[PageElement] = []
+        sibling = begin.next_sibling
+        while sibling is not None and not (isinstance(sibling, Comment) and sibling.strip() == end_text):
+            nodes.append(sibling)
+            sibling = sibling.next_sibling
+        if sibling is None or not nodes:
+            continue
+        div = soup.new_tag("div", attrs={_REGION_ATTR: begin.strip()})
+        begin.insert_after(div)
+        div.extend(nodes)
+        wrapped += 1
+    return wrapped
+
 
 def is_html_page(text: str, min_block_tags: int = 3) -> bool:
     """True if `text` is a whole HTML page rather than text with some inline markup.
@@ -422,7 +527,8 @@ def flatten(nodes: Iterable[Tag | NavigableString], drop: frozenset[str] = froze
                 parts.append(" ")
                 continue
             if node.name == "a":
-                metas.append((_attr(node, "href"), _attr(node, "title")))
+                href = _attr(node, "href")
+                metas.append((unarchived(href) if href else href, _attr(node, "title")))
                 parts.append(LINK_OPEN)
                 stack.append(end_marker)
             stack.extend(reversed(node.contents))
@@ -512,9 +618,21 @@ class PageWalker:
         self.max_bold_heading = settings.max_bold_heading_chars
         self.cell_separator = settings.table_cell_separator
         self.max_cell_chars = settings.max_table_cell_chars
+        self.title_wrappers = frozenset(w.lower() for w in settings.title_wrappers)
+        self.metadata_list = re.compile(settings.metadata_list_pattern)
+
+    def chrome_attr(self, tag: Tag, value: str) -> bool:
+        """True if a word of the attribute `value` names page chrome (`drop_attr_pattern`), a
+        title wrapper (`title_wrappers`) that holds an `<h1>`/`<h2>` excepted."""
+        for found in self.drop_attr.finditer(value):
+            if found.group(0).lower() not in self.title_wrappers or tag.find(["h1", "h2"]) is None:
+                return True
+        return False
 
     def dropped(self, tag: Tag) -> str | None:
         """Why `tag` is page chrome (`<nav>`, `<div class="cookie-banner">`), or None."""
+        if tag.has_attr(_REGION_ATTR):  # see `wrap_comment_regions`
+            return f"<!-- {tag[_REGION_ATTR]} --> region"
         if tag.name == "header" and tag.find_parent(["article", "main"]) is not None:
             return None  # an article's own header holds its title, not site chrome
         if tag.name == "aside" and tag.find_parent(["article", "main"]) is not None and is_text_box(tag):
@@ -531,9 +649,13 @@ class PageWalker:
                 tag.find("a") is not None if tag.name == "sup" else str(tag.get("href") or "").startswith("#")
             ):  # a numbered link to a note of the page: "older patients.<sup><a href='#r1'>1</a></sup>"
                 return f"<{tag.name}> footnote mark"
+        if is_control(tag):
+            return f'<{tag.name} role="button">'
+        if tag.name == "dl" and self.metadata_list.search(str(_attr(tag, "class") or "").replace("_", "-")):
+            return f'<dl class="{_attr(tag, "class")}"> of metadata'
         for attr in ("id", "class", "role"):
             value = _attr(tag, attr)
-            if value and self.drop_attr.search(value.replace("_", "-")):
+            if value and self.chrome_attr(tag, value.replace("_", "-")):
                 return f'<{tag.name} {attr}="{value}">'
         if tag.name in ("p", "li") and in_page_navigation(tag):
             return f"<{tag.name}> of in-page links only"  # "Go to:", a table of contents
@@ -582,6 +704,68 @@ class PageWalker:
                     levels.seen(block.level, depth)
             yield block
 
+    def heading_chrome(self, tag: Tag) -> object:
+        """What `flatten` leaves out of a heading: page chrome, and content hidden from screen
+        readers (`aria-hidden="true"`: an accordion's "+" icon), which in paragraphs may be
+        the visible copy of a text that a screen-reader-only element repeats."""
+        return is_aria_hidden(tag) or self.dropped(tag)
+
+    def _flat(self, nodes: Iterable[Tag | NavigableString]) -> tuple[str, list[Link]]:
+        """The text and links of `nodes` without page chrome (`flatten`)."""
+        return flatten(nodes, self.drop, self.dropped)
+
+    def heading_text(self, nodes: Iterable[Tag | NavigableString]) -> tuple[str, list[Link]]:
+        """The text and links of a heading's `nodes`, without `heading_chrome`; as in a
+        paragraph when that leaves nothing (a heading all of it hidden from screen readers)."""
+        nodes = list(nodes)
+        text, links = flatten(nodes, self.drop, self.heading_chrome)
+        return (text, links) if text else flatten(nodes, self.drop, self.dropped)
+
+    def heading_line(self, nodes: list[Tag | NavigableString]) -> tuple[str, list[Link]] | None:
+        """(text, links) of a line between breaks that is a pseudo-heading: bold text alone
+        (`bold_run`), at most `max_bold_heading_chars` long, not ending as a sentence; else None."""
+        if not bold_run(nodes):
+            return None
+        text, links = self.heading_text(nodes)
+        if not text or len(text) > self.max_bold_heading or text[-1:] in ".,;!?":
+            return None
+        return text, links
+
+    def bold_lines(self, p: Tag) -> list[tuple[bool, list[Tag | NavigableString]]] | None:
+        """A paragraph's parts when a line of it (from its start or a `<br>` to the next `<br>`) is
+        a pseudo-heading (`heading_line`), as in a container: (True, the heading's nodes), and
+        (False, nodes) for the text between (its `<br>`s kept: spaces); else None.
+
+        >>> from pipeline.stages.strip_html import Settings
+        >>> p = BeautifulSoup("<p><b>Etiology</b><br/>Mutations in <i>ATP7B</i>.</p>", "html.parser").p
+        >>> [(head, "".join(map(str, nodes))) for head, nodes in PageWalker(Settings()).bold_lines(p)]
+        [(True, '<b>Etiology</b>'), (False, 'Mutations in <i>ATP7B</i>.')]
+        """
+        lines: list[list[Tag | NavigableString]] = [[]]
+        for child in p.contents:
+            if isinstance(child, Tag) and child.name == "br":
+                lines.append([])
+            elif isinstance(child, (Tag, NavigableString)):
+                lines[-1].append(child)
+        if len(lines) < 2:
+            return None
+        heads = {i for i, line in enumerate(lines[:-1]) if self.heading_line(line) is not None}  # a <br> follows
+        if not heads:
+            return None
+        parts: list[tuple[bool, list[Tag | NavigableString]]] = []
+        brs = p.find_all("br", recursive=False)  # brs[i] ends lines[i]
+        for i, line in enumerate(lines):
+            if i in heads:
+                parts.append((True, line))
+                continue
+            if not parts or parts[-1][0]:
+                parts.append((False, []))
+            parts[-1][1].extend(line)
+            if i < len(brs) and i + 1 not in heads:
+                parts[-1][1].append(brs[i])  # a break inside the text: a space, as before
+        return [part for part in parts if part[0] or collapse("".join(
+            c.get_text(" ") if isinstance(c, Tag) else str(c) for c in part[1]))]
+
     def _class_heading(self, node: Tag, blocky: set[int]) -> tuple[str, str, list[Link]] | None:
         """(class, text, links) when `node` is a heading by its class (see `heading_class`)."""
         name = node.name
@@ -590,7 +774,7 @@ class PageWalker:
         style = heading_class(node)
         if style is None or not (name in self.blockish or standalone(node)):
             return None
-        text, links = flatten(node.contents, self.drop, self.dropped)
+        text, links = self.heading_text(node.contents)
         if not text or len(text) > self.max_bold_heading or text[-1:] in ".,;!" or _YEAR.search(text):
             return None  # a sentence, or a date line ("Updated March 4, 2024")
         return style, text, links
@@ -614,15 +798,15 @@ class PageWalker:
         def flush() -> Iterator[Block]:
             nonlocal ordinal
             if pending:
-                bold = bold_run(pending)
-                text, links = flatten(pending, self.drop, self.dropped)
+                # a line of bold text alone between breaks: a pseudo-heading, as a bold <p>
+                head = None if items else self.heading_line(pending)
+                text, links = head or flatten(pending, self.drop, self.dropped)
                 pending.clear()
                 if text:
                     ordinal += 1
                     if items:
                         yield Block(text=text, line=ordinal, kind="item", links=links)
-                    elif bold and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!?":
-                        # a line of bold text alone between breaks: a pseudo-heading, as a bold <p>
+                    elif head:
                         yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
                     else:
                         yield Block(text=text, line=ordinal, links=links)
@@ -652,7 +836,7 @@ class PageWalker:
                 continue
             if node.name == "button" and is_question_toggle(node):  # an FAQ's question, not a control
                 yield from flush()
-                text, links = flatten(node.contents, self.drop, self.dropped)
+                text, links = self.heading_text(node.contents)
                 ordinal += 1
                 yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
                 continue
@@ -695,9 +879,20 @@ class PageWalker:
                 if text:
                     ordinal += 1
                     yield Block(text=text, line=ordinal, links=links)
+            elif (name == "p" and not items and id(node) not in blocky and not bold_only(node)
+                  and (parts := self.bold_lines(node)) is not None):
+                # "<p><strong>Epidemiology</strong><br/>The prevalence...</p>": its bold lines are
+                # pseudo-headings, as in a container, the text between them paragraphs
+                yield from flush()
+                for head, nodes in parts:
+                    text, links = self.heading_text(nodes) if head else flatten(nodes, self.drop, self.dropped)
+                    if text:
+                        ordinal += 1
+                        yield Block(text=text, line=ordinal, kind="heading" if head else "text", links=links)
             elif name in HEADINGS or (name in self.leaf and id(node) not in blocky):
                 yield from flush()
-                text, links = flatten(node.contents, self.drop, self.dropped)
+                heading = name in HEADINGS or name in ("dt", "summary") or (name == "p" and bold_only(node))
+                text, links = (self.heading_text if heading else self._flat)(node.contents)
                 if text:
                     ordinal += 1
                     if name in HEADINGS:
@@ -707,7 +902,7 @@ class PageWalker:
                         # a word processor's title paragraph (Google Docs' "p.title"): the document's heading
                         marks[ordinal] = (None, _depth(node))
                         yield Block(text=text, line=ordinal, kind="heading", level=1, links=links)
-                    elif name == "p" and bold_only(node) and len(text) <= self.max_bold_heading:
+                    elif name == "p" and heading and len(text) <= self.max_bold_heading:
                         yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
                     elif name in ("dt", "summary") and len(text) <= self.max_bold_heading and text[-1:] not in ".,;!":
                         # a definition list's term heads its <dd>, a <details>' summary its answer,
@@ -715,7 +910,8 @@ class PageWalker:
                         yield Block(text=text, line=ordinal, kind="heading", level=None, links=links)
                     elif name == "li":
                         yield Block(text=text, line=ordinal, kind="item", links=links)
-                    else:
+                    else:  # a long term or bold paragraph: a paragraph's text, hidden copies kept
+                        text, links = self._flat(node.contents) if heading else (text, links)
                         yield Block(text=text, line=ordinal, links=links)
             elif name in self.blockish or id(node) in blocky:
                 yield from flush()
@@ -753,7 +949,7 @@ def page_title(text: str) -> str:
     return parts[0].strip() if len(parts) > 1 else text  # "Gout - Symptoms and causes - Mayo Clinic": the topic
 
 
-def content_root(soup: BeautifulSoup, article_min_share: float) -> Tag | None:
+def content_root(soup: Tag, article_min_share: float) -> Tag | None:
     """The page's single <main> or <article> (see the stage's `Settings.article_min_share`), or None.
 
     >>> page = "<main><p>By Dr X</p><article><p>Gout is a common arthritis.</p></article></main>"
@@ -773,28 +969,64 @@ def content_root(soup: BeautifulSoup, article_min_share: float) -> Tag | None:
     return main
 
 
+def frame_root(root: Tag, frames: list[Tag], share: float) -> Tag | None:
+    """The one embedded document (`embed_frames`) under `root` that holds at least `share` of
+    its text (see the stage's `Settings.article_min_share`), the innermost of nested ones that
+    do, or None: a portal's page around the article it shows in a frame.
+
+    >>> soup = BeautifulSoup('<body><p>Signed in</p><div id="f"><p>Gout is a common arthritis.</p></div></body>', "lxml")
+    >>> frame_root(soup.body, [soup.find(id="f")], 0.5)["id"]
+    'f'
+    """
+    if not frames:
+        return None
+    total = len(collapse(root.get_text(" ")))
+    inside = [f for f in frames if any(parent is root for parent in f.parents)]
+    big = [f for f in inside if len(collapse(f.get_text(" "))) >= share * total]
+    innermost = [f for f in big if not any(any(parent is f for parent in g.parents) for g in big)]
+    return innermost[0] if len(innermost) == 1 else None
+
+
+def _title(scope: Tag) -> str | None:
+    """The title of a page or an embedded document: its word processor's title paragraph
+    (Google Docs' export), else its first `<h1>`, else its `<title>`'s topic (`page_title`)."""
+    h1 = scope.find("h1")
+    doc_title = scope.find("p", class_="title")
+    if isinstance(doc_title, Tag) and (not isinstance(h1, Tag) or h1 in doc_title.find_all_next("h1", limit=1)):
+        if title := collapse(doc_title.get_text(" ")):
+            return title
+    if isinstance(h1, Tag) and (title := collapse(h1.get_text(" "))):
+        return title
+    title_tag = scope.find("title")
+    if isinstance(title_tag, Tag):
+        return page_title(collapse(title_tag.get_text(" "))) or None
+    return None
+
+
 def page_blocks(html: str, settings: PageSettings, walker: PageWalker | None = None,
                 removed: list[Removal] | None = None) -> tuple[str | None, list[Block]]:
-    """(title, blocks) of a whole HTML page; what it drops that has text goes to `removed`."""
+    """(title, blocks) of a whole HTML page; what it drops that has text goes to `removed`.
+    The documents of its `<iframe srcdoc>`s are part of it (`embed_frames`), and its content
+    is the one that holds most of the page's text (`frame_root`) when one does; its title is
+    then theirs."""
     soup = BeautifulSoup(html, "lxml")
-    h1 = soup.find("h1")
-    title_tag = soup.find("title")
-    title = None
-    doc_title = soup.find("p", class_="title")  # a word processor's export (Google Docs): its title paragraph
-    if isinstance(doc_title, Tag) and (not isinstance(h1, Tag) or h1 in doc_title.find_all_next("h1", limit=1)):
-        title = collapse(doc_title.get_text(" ")) or None
-    if title is None and isinstance(h1, Tag):
-        title = collapse(h1.get_text(" ")) or None
-    if title is None and isinstance(title_tag, Tag):
-        title = page_title(collapse(title_tag.get_text(" "))) or None
+    frames = embed_frames(soup) if _SRCDOC.search(html) else []
+    wrap_comment_regions(soup, {begin: end for begin, end in settings.chrome_comment_regions.items() if begin in html})
     root = content_root(soup, settings.article_min_share)
     if root is None:
         body = soup.find("body")
         root = body if isinstance(body, Tag) else soup
+    frame_div = frame_root(root, [f for f, _ in frames], settings.article_min_share)
+    if frame_div is not None:
+        root = content_root(frame_div, settings.article_min_share) or frame_div
+    # the embedded document the content is in: its own title first
+    frame = next(((f, t) for f, t in reversed(frames) if f is root or any(parent is f for parent in root.parents)), None)
+    title = (_title(frame[0]) or frame[1]) if frame is not None else None
+    title = title or _title(soup)
     blocks = list((walker or PageWalker(settings)).blocks(root, removed))
-    if removed is not None and root.name in ("main", "article"):
+    if removed is not None and (root.name in ("main", "article") or frame is not None):
         before, after = outside(root)
-        why = f"{OUTSIDE_ROOT} <{root.name}>"
+        why = f"{OUTSIDE_ROOT} <{'iframe srcdoc' if frame is not None and root is frame[0] else root.name}>"
 
         def row(nodes: list[Tag | NavigableString], number: int) -> list[Removal]:
             texts = [text for text in map(visible_text, nodes) if text]

@@ -18,7 +18,8 @@ Four input kinds, chosen by content (not file extension):
   `.. note::` or `.. _target:`; checked before markdown, which shares `**bold**`): parsed with
   docutils, each section's depth its heading's level (`pipeline.markup.rst`).
 A text whose line breaks were lost (one line holding nearly all of it) first gets its known
-headings back on lines of their own (`restore_breaks`).
+headings back on lines of their own (`restore_breaks`). Encoded data (a data: URI, a long run
+of base64: an inlined file) is taken out of the blocks of every kind and listed (`drop_base64`).
 A web-to-markdown reader's envelope ("Title: ...", "URL Source: ...", "Markdown Content:") gives
 the title and is listed as removed. The readers are `pipeline.markup.text`, `.html`,
 `.markdown` and `.rst`; this module picks one by content and records what it removed.
@@ -29,11 +30,13 @@ line-end hyphen broke.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from pydantic import Field
 
-from pipeline.document import Document, Removal
+from pipeline.document import Block, Document, Link, Removal
 from pipeline.markup.html import PageWalker, collapse, has_markup, is_html_page, page_blocks, page_title
 from pipeline.markup.markdown import (
     front_matter,
@@ -82,7 +85,24 @@ class Settings(StageSettings):
         # wiki pages: section edit links, citation marks, hatnotes, navigation boxes, fact boxes
         r"|editsection|reference(?![-s])|hatnote|navbox|catlinks|noprint|infobox|sitenotice|sitesub"
         # page furniture: bylines, review dates, disclaimers, feedback boxes, related links
-        r"|byline|review-date|disclaimer|feedback|page-header|page-actions|footer|related)\b"
+        r"|byline|review-date|disclaimer|feedback|page-header|page-actions|footer|related"
+        # print-only header and footer (hidden on screen), the Wayback Machine's toolbar in its captures
+        r"|print-only|print-header|print-footer|visible-print|wm-ipp-base|wm-ipp-print|donato)\b"
+    )
+    # A definition list (`<dl>`) whose class matches this names the article's metadata (Joomla's
+    # `dl.article-info`: Details, Written by, Category, Published, Hits): chrome. Only a list:
+    # the same words on a `<section>` may mark the article itself (Zendesk's `section.article-info`).
+    metadata_list_pattern: str = r"(?i)\b(article-info|article-meta|entry-meta|post-meta)\b"
+    # Words of `drop_attr_pattern` that name the wrapper of the page's title (Bootstrap's
+    # `<div class="page-header"><h1>Celiac Disease</h1></div>`, Joomla's article title): such
+    # an element is no chrome when it holds an `<h1>` or `<h2>` (without one it is a banner:
+    # MedlinePlus' .gov notice).
+    title_wrappers: list[str] = Field(default_factory=lambda: ["page-header"])
+    # Comments that open and close a region of inserted page chrome (begin -> end): the region
+    # between them is dropped and listed. The Wayback Machine writes these around the toolbar
+    # it inserts into every capture, whatever the page.
+    chrome_comment_regions: dict[str, str] = Field(
+        default_factory=lambda: {"BEGIN WAYBACK TOOLBAR INSERT": "END WAYBACK TOOLBAR INSERT"}
     )
     # Block elements whose text becomes one paragraph each.
     leaf_blocks: list[str] = Field(
@@ -143,9 +163,98 @@ class Settings(StageSettings):
     # (before its first heading) at most `flat_title_words`.
     flat_heading_words: int = Field(4, ge=1)
     flat_title_words: int = Field(10, ge=0)
+    # Encoded data in the text of any input kind: a data: URI ("data:image/png;base64,..."),
+    # with the markdown image or link around it, and a run of at least this many characters of
+    # the base64 alphabet without a space, mixing capitals, small letters and digits (an
+    # inlined file; no word, address or gene sequence is that long and mixed) is removed and
+    # listed (`drop_base64`). 1,000 is about 750 bytes of file, ten times the longest words
+    # and most addresses. 0: never.
+    base64_min_chars: int = Field(1000, ge=0)
+    # A removed run of base64 is listed by its first this many characters and its length.
+    removed_preview_chars: int = Field(80, ge=10)
 
 
 RUNNING_HEAD = "running head or foot of a printed page"  # the reason of its removal rows
+BASE64 = "encoded data (a data: URI or a base64 run)"  # the reason of `drop_base64`'s rows
+_DATA_URI = r"data:[\w.+-]{1,64}/[\w.+-]{1,64}(?:;[\w.+-]{1,64}=[\w.+-]{1,64})*;base64,[A-Za-z0-9+/]*={0,2}"
+# A data: URI, as a markdown image's or link's target with its brackets ("![Diagram](data:...)"), or alone.
+DATA_URI = re.compile(rf'!?\[[^\[\]\n]{{0,500}}\]\(\s{{0,10}}{_DATA_URI}(?:\s{{1,10}}"[^"\n]{{0,500}}")?\s{{0,10}}\)|{_DATA_URI}')
+
+
+def base64_run(min_chars: int) -> re.Pattern[str]:
+    """A run of at least `min_chars` characters of the base64 alphabet, matched only from its
+    start (the lookbehind: a linear scan, where a run one short would be retried from each of
+    its positions)."""
+    return re.compile(rf"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{{{min_chars},}}={{0,2}}")
+
+
+def _mixed(run: str) -> bool:
+    """True if `run` mixes capitals, small letters and digits, as encoded data does."""
+    return any(c.isupper() for c in run) and any(c.islower() for c in run) and any(c.isdigit() for c in run)
+
+
+def cut(text: str, links: list[Link], spans: list[tuple[int, int]]) -> tuple[str, list[Link]]:
+    """`text` without the sorted, disjoint `spans`, each taking one space beside it along (no
+    double or edge space is left), and its links moved along (those inside a span go).
+
+    >>> from pipeline.document import Link
+    >>> cut("see XX here", [Link("here", None, None, 7, 11)], [(4, 6)])
+    ('see here', [Link(text='here', href=None, title=None, start=4, end=8, section_id=None, field='text')])
+    >>> cut("XX tail", [], [(0, 2)])[0], cut("head XX", [], [(5, 7)])[0]
+    ('tail', 'head')
+    """
+    wide: list[tuple[int, int]] = []
+    for start, end in spans:
+        if start > 0 and text[start - 1] == " " and (not wide or wide[-1][1] < start - 1):
+            start -= 1
+        elif end < len(text) and text[end] == " ":
+            end += 1
+        wide.append((start, end))
+
+    def moved(pos: int) -> int:
+        return pos - sum(min(end, pos) - start for start, end in wide if start < pos)
+
+    out = "".join(text[a:b] for a, b in zip([0] + [e for _, e in wide], [s for s, _ in wide] + [len(text)], strict=True))
+    kept: list[Link] = []
+    for link in links:
+        start, end = moved(link.start), moved(link.end)
+        while start < end and out[start] == " ":
+            start += 1
+        while end > start and out[end - 1] == " ":
+            end -= 1
+        if start < end:
+            kept.append(replace(link, text=out[start:end], start=start, end=end))
+    return out, kept
+
+
+def drop_base64(block: Block, min_chars: int, preview: int, run: re.Pattern[str] | None = None
+                ) -> tuple[Block | None, list[str]]:
+    """`block` without its encoded data (`DATA_URI`, and runs of `min_chars` or more base64
+    characters that are `_mixed`; `run`: `base64_run(min_chars)`, built once by the caller),
+    None when nothing else is left, and what was removed, each piece longer than `preview`
+    characters shortened to its start and its length.
+
+    >>> block = Block("Colour changes ![Diagram](data:image/png;base64,iVBORw0KGgo=) of the fingers.", 3)
+    >>> kept, removed = drop_base64(block, 1000, 20)
+    >>> kept.text, removed
+    ('Colour changes of the fingers.', ['![Diagram](data:imag… (46 characters)'])
+    >>> drop_base64(Block("aB3" * 400, 5), 1000, 20)
+    (None, ['aB3aB3aB3aB3aB3aB3aB… (1,200 characters)'])
+    >>> drop_base64(Block("ACGT" * 300, 5), 1000, 20)[0].line  # a gene sequence: no small letters
+    5
+    """
+    text = block.text
+    spans = [m.span() for m in DATA_URI.finditer(text)] if "base64," in text else []
+    if len(text) >= min_chars:
+        for found in (run or base64_run(min_chars)).finditer(text):
+            if _mixed(found.group()) and not any(s <= found.start() < e for s, e in spans):
+                spans.append(found.span())
+    if not spans:
+        return block, []
+    spans.sort()
+    removed = [text[s:e] if e - s <= preview else f"{text[s:s + preview]}… ({e - s:,} characters)" for s, e in spans]
+    out, links = cut(text, block.links, spans)
+    return (replace(block, text=out, links=links) if out.strip() else None), removed
 # Lines a header at the top of a text (a reader's envelope, a YAML front matter) is looked for in.
 _HEADER_SCAN = 64
 
@@ -158,6 +267,7 @@ class StripHtml:
         self.known_heading = known_heading  # for `restore_breaks`; None: never restored
         self.walker = PageWalker(settings)  # its tag sets and attribute regex, built once per run
         self.markdown = markdown_parser()
+        self.base64 = base64_run(settings.base64_min_chars) if settings.base64_min_chars else None
 
     def strip_header(self, doc: Document) -> tuple[str | None, int]:
         """Take a reader's envelope (`Title:`, `URL Source:`...) or a YAML front matter off the top
@@ -209,6 +319,26 @@ class StripHtml:
             doc.text = "\n".join(restored)
             doc.count(self.name, "flat_line_breaks_restored", added)
 
+    def remove_encoded(self, doc: Document) -> int:
+        """Take encoded data out of the blocks (`drop_base64`), each piece listed as removed;
+        the number of blocks it left empty, which go."""
+        st = self.settings
+        if "base64," not in doc.text and all(len(block.text) < st.base64_min_chars for block in doc.blocks):
+            return 0  # none in the document: no call per block
+        kept: list[Block] = []
+        pieces = 0
+        for block in doc.blocks:
+            new, removed = drop_base64(block, st.base64_min_chars, st.removed_preview_chars, self.base64)
+            doc.removed.extend(Removal(self.name, BASE64, block.line, block.line, text) for text in removed)
+            pieces += len(removed)
+            if new is not None:
+                kept.append(new)
+        if pieces:
+            doc.count(self.name, "base64_removed", pieces)
+        emptied = len(doc.blocks) - len(kept)
+        doc.blocks = kept
+        return emptied
+
     def __call__(self, doc: Document) -> Document:
         st = self.settings
         title, n_header = self.strip_header(doc)
@@ -243,6 +373,9 @@ class StripHtml:
                 doc.text, st.join_wrapped_lines, st.wrap_width, st.wrap_share, st.dehyphenate, st.table_cell_separator,
                 st.wrapped_block_min_chars, heads,
             ))
+        emptied = self.remove_encoded(doc) if st.base64_min_chars else 0
+        if emptied:
+            doc.count(self.name, "lines_removed", emptied)  # lines or elements of encoded data alone
         if n_header:
             doc.title = page_title(title) if title else doc.title
             if doc.kind == "html":  # text and markdown count the header's now blank lines already
@@ -257,7 +390,8 @@ class StripHtml:
                 1 for line in lines if not line.strip() or RULE.fullmatch(line) or (box and BOX_BORDER.fullmatch(line))
             )
             doc.count(self.name, "lines_removed", markup_lines + len(heads))  # running heads have rows
-            doc.count(self.name, "lines_joined", len(lines) - markup_lines - len(heads) - len(doc.blocks))  # wrapped paragraphs
+            doc.count(self.name, "lines_joined",  # wrapped paragraphs
+                      len(lines) - markup_lines - len(heads) - len(doc.blocks) - emptied)
         return doc
 
 
