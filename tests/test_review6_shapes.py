@@ -69,3 +69,12 @@ def test_a_heading_after_a_list_and_a_blank_line_is_no_list_item(pipe: Pipeline)
     assert headings == ["Atrial fibrillation", "Pairs to avoid", "Monitoring", "TREATMENT", "Self-care"]
     assert by_heading(record)["Pairs to avoid"] == ["Simvastatin above 20 mg with amiodarone",
                                                     "Sotalol with other QT-prolonging drugs"]
+
+
+def test_sponsor_and_finder_boxes_under_the_article_are_boilerplate(pipe: Pipeline) -> None:
+    body = "\n\n".join(PARAS)
+    for box in ("Health Solutions From Our Sponsors\nTreating Psoriasis\nMigraine Relief",
+                "Find a Doctor\nSpecializing In:\nVascular Disease\nFind a Treatment Center\nRheumatology"):
+        record = run(pipe, f"GERD\n\n{body}\n\n{box}\n")
+        assert [p for s in record["sections"] for p in s["paragraphs"]] == PARAS
+        assert not any(m["text"] in ("Psoriasis", "Migraine", "Vascular Disease") for m in record["entities"])

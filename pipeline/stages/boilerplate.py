@@ -102,7 +102,7 @@ class Settings(StageSettings):
                 r"|\bcite this (?:page|article)\b|\bhelp us improve\b|\btake (?:our|the|a) (?:short |quick )?survey\b"
                 r"|\bquestion about your visit\b|\bdo not (?:distribute|circulate)\b"
                 r"|\bwas this (?:page|article|information|answer) (?:helpful|useful)\b|\buncontrolled (?:copy )?when printed\b"
-                r"|^printed (?:by|on)\b|^(?:you are )?(?:logged|signed) in as\b|^pasted from\s*<"
+                r"|^printed (?:by|on)\b|^(?:you are )?(?:logged|signed) in as\b|^pasted from\s*<|\bsee (?:slideshow|answer)$"
                 # a share bar: three or more share targets and nothing else
                 r"|^(?:(?:share|facebook|twitter|x|linkedin|pinterest|whatsapp|reddit|threads|bluesky|messenger"
                 r"|telegram|sms|email|e-mail|mail|copy link|print)\b[\s|·•,/]*){3,}$"
@@ -171,6 +171,9 @@ class Settings(StageSettings):
     tail_start_pattern: str = (
         r"(?:related|more|recommended|popular|trending)\s+(?:articles|topics|content|pages|links|stories|posts|reading)"
         r"(?:\s+for you)?:?|you (?:may|might) also (?:like|be interested in):?|recommended for you:?"
+        # a sponsor's box and a hospital's finder box under the article
+        r"|(?:[\w ]{0,30} )?from our sponsors:?"
+        r"|find an? (?:doctor|physician|specialist|provider|treatment cent(?:er|re)|location)s?:?"
     )
 
 
