@@ -285,19 +285,27 @@ class Classifier:
 
     def resolve(self, lines: list[Line], blank_between: Callable[[int, int], bool] | None = None) -> None:
         """Decide candidates from their neighbours; set heading levels. `blank_between(a, b)`:
-        whether only blank lines stand between source lines a and b (text input): a blank line
-        ends a run of short lines, so a heading under a list ("Causes") is not one of its items."""
+        whether only blank lines stand between source lines a and b (text input): one or two
+        short lines after a blank line that ends a list of `list_min_run` or more lines with no
+        blank line between them, and over a paragraph, are no items of that list ("Causes"
+        under the warning signs)."""
         n = len(lines)
         i = 0
         while i < n:
             if lines[i].kind != "candidate":
                 i += 1
                 continue
-            j = i + 1
-            while j < n and lines[j].kind == "candidate" and not (
-                blank_between is not None and blank_between(lines[j - 1].block.line, lines[j].block.line)
-            ):
+            j = i
+            while j < n and lines[j].kind == "candidate":
                 j += 1
+            if blank_between is not None and j < n and lines[j].kind == "paragraph":
+                cut = next((k for k in range(j - 1, i, -1)
+                            if blank_between(lines[k - 1].block.line, lines[k].block.line)), i)
+                first = cut - 1  # the list: the lines right above the blank, none apart
+                while first > i and not blank_between(lines[first - 1].block.line, lines[first].block.line):
+                    first -= 1
+                if j - cut <= 2 and cut - first >= self.s.list_min_run:
+                    j = cut  # the lines after the blank are a run of their own, next
             run = lines[i:j]
             prev = lines[i - 1] if i else None
             intro = prev is not None and prev.kind == "paragraph" and prev.block.text.rstrip().endswith(":")
