@@ -63,7 +63,8 @@ def test_a_heading_after_a_list_and_a_blank_line_is_no_list_item(pipe: Pipeline)
     assert by_heading(record)["Causes"] == [PARAS[1]]
     # two short lines right under a colon heading are its list, one is its sub-heading
     rows = "Simvastatin above 20 mg\twith amiodarone\nSotalol\twith other QT-prolonging drugs"
-    text = f"Atrial fibrillation\n{PARAS[1]}\n\nPairs to avoid:\n{rows}\n\nMonitoring\n{PARAS[2]}\n\nTREATMENT:\nSelf-care\n{PARAS[0]}\n"
+    text = (f"Atrial fibrillation\n{PARAS[1]}\n\nPairs to avoid:\n{rows}\n\nMonitoring\n{PARAS[2]}\n\n"
+            f"TREATMENT:\nSelf-care\n{PARAS[0]}\n")
     record = run(pipe, text)
     headings = [h for _level, h in outline(record)]
     assert headings == ["Atrial fibrillation", "Pairs to avoid", "Monitoring", "TREATMENT", "Self-care"]
