@@ -10,9 +10,11 @@ from pipeline.stages.fix_text import (
     _SURE_GHOST_A,
     FtfyGate,
     Settings,
+    control_line_breaks,
     fix,
     ftfy_config,
     ftfy_fix,
+    normalize_hyphens,
     normalize_spaces,
     remove_ghost_a_circumflex,
 )
@@ -65,6 +67,46 @@ def test_fix_is_idempotent(sample_bytes: bytes) -> None:
 def test_rules_can_be_switched_off() -> None:
     settings = Settings(remove_ghost_a_circumflex=False, normalize_spaces=False)
     assert fix("a\u00c2\n\u00a0", settings)[0] == "a\u00c2\n\u00a0"
+
+
+@pytest.mark.parametrize(
+    "dirty,clean",
+    [
+        ("It tends\x0bto start", "It tends\nto start"),  # Word's manual line break
+        ("a\x1cb\x1dc\x1ed", "a\nb\nc\nd"),
+        ("a\x0b\x0bb", "a\n\nb"),
+        ("Some\u2028more\u2029text", "Some\nmore\ntext"),  # ftfy's fix_line_breaks, as before
+        ("page end\n\x0cNext page", "page end\n\x0cNext page"),  # a page break stays whitespace
+        ("a\x01b\x1fc", "abc"),  # other controls are still removed
+    ],
+)
+def test_line_breaking_controls_become_line_breaks(dirty: str, clean: str) -> None:
+    assert fix(dirty, S)[0] == clean
+
+
+@pytest.mark.parametrize(
+    "dirty,clean",
+    [
+        ("hydroxy\u00adchloro\u00adquine", "hydroxychloroquine"),
+        ("non\u2011Hodgkin lymphoma, anti\u2010Ro", "non-Hodgkin lymphoma, anti-Ro"),
+        ("hydroxy\u00c2\u00adchloroquine", "hydroxychloroquine"),  # the soft hyphen's mojibake
+        ("non\u00e2\u20ac\u2018Hodgkin", "non-Hodgkin"),
+        ("<p>neuro&shy;pathy, long&#8209;term, &#X2010;x, &amp;shy;</p>", "<p>neuropathy, long-term, -x, &amp;shy;</p>"),
+    ],
+)
+def test_soft_and_unicode_hyphens_are_normalized(dirty: str, clean: str) -> None:
+    assert fix(dirty, S)[0] == clean
+
+
+def test_new_rules_can_be_switched_off_and_count() -> None:
+    text = "non\u2011Hodgkin\x0bhydroxy\u00adchloroquine"
+    off = Settings(normalize_hyphens=False, control_line_breaks=False)
+    assert fix(text, off)[0] == "non\u2011Hodgkinhydroxy\u00adchloroquine"  # ftfy deletes the \v
+    fixed, counts = fix(text, S)
+    assert fixed == "non-Hodgkin\nhydroxychloroquine"
+    assert counts["hyphens_normalized"] == 2 and counts["control_line_breaks"] == 1
+    assert "hyphens_normalized" not in fix("plain", S)[1]  # counted only when something changed
+    assert normalize_hyphens("a\u2010b")[1] == 1 and control_line_breaks("\x0b\x1c")[1] == 2
 
 
 def test_helpers_count() -> None:

@@ -127,7 +127,7 @@ def test_html_page_is_parsed_as_structure(batch: tuple[Path, Any]) -> None:
 
 def test_hostile_inputs_that_are_still_text(batch: tuple[Path, Any]) -> None:
     records = _records(batch[0])
-    assert records["invalid-middle"]["stats"]["decode"]["invalid_bytes_dropped"] == 2
+    assert records["invalid-middle"]["stats"]["decode"]["stray_bytes_read_as_cp1252"] == 2
     assert records["deep"]["sections"][0]["paragraphs"] == ["Deep paragraph about the liver."]
     assert [s["paragraphs"] for s in records["repeats"]["sections"]] == [["The same line about sarcoidosis again."]]
     long_text = records["one-long-line"]["sections"][0]["text"]

@@ -4,7 +4,10 @@ ftfy repairs whole mojibake sequences (`â€™` -> `'`, `Ã©` -> `é`, `Â\\u
 scraper that decoded a UTF-8 no-break space as cp1252 and then dropped the space leaves a
 lone `Â` that ftfy cannot see as mojibake; `remove_ghost_a_circumflex` removes it where it
 stands before whitespace or a line end. Then every Unicode space separator becomes a plain
-space and zero-width characters are dropped. Nothing else of the text changes.
+space, zero-width characters and soft hyphens are dropped, and the hyphens U+2010 and U+2011
+become `-`. Before ftfy, the control characters that `str.splitlines` breaks lines at and
+ftfy would delete (Word's manual line break `\\v`, and `\\x1c`-`\\x1e`) become line breaks.
+Nothing else of the text changes.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class FtfySettings(StageSettings):
     remove_control_chars: bool = True
     # NFC composes accents (e + U+0301 -> é) so that the same word has one spelling.
     normalization: Literal["NFC", "NFD", "NFKC", "NFKD"] | None = "NFC"
-    max_decode_length: int = Field(1_000_000, gt=0)
+    max_decode_length: int = Field(default=1_000_000, gt=0)
 
 
 class Settings(StageSettings):
@@ -59,6 +62,17 @@ class Settings(StageSettings):
     remove_ghost_a_circumflex: bool = True
     # Turn U+00A0, U+202F and the other Unicode space separators into plain spaces.
     normalize_spaces: bool = True
+    # Drop soft hyphens (U+00AD, `&shy;` in a page: invisible hyphenation hints) and turn the
+    # hyphen U+2010 and the non-breaking hyphen U+2011 (and their entities) into `-`: they are
+    # typography, and hide terms from the lexicon (`hydroxy<U+00AD>chloroquine`, `non<U+2011>Hodgkin`).
+    normalize_hyphens: bool = True
+    # Turn `\v` (Word's and PowerPoint's manual line break) and the separators `\x1c`-`\x1e`,
+    # which `str.splitlines` breaks lines at, into line breaks before ftfy, which would delete
+    # them and glue the words around them (`tends\vto` -> `tendsto`). ftfy's fix_line_breaks
+    # does so for U+2028 and U+2029; a form feed stays (a page break: whitespace to the readers,
+    # where a line break would split a paragraph running over two pages), and U+0085 is left to
+    # ftfy, which reads it as the cp1252 ellipsis it usually is.
+    control_line_breaks: bool = True
 
 
 _GHOST_A = re.compile(r"\u00c2(?=[^\S\n]|\n|$)")
@@ -74,6 +88,17 @@ _SURE_GHOST_A = re.compile(r"\u00c2(?<![^\x00-\x7f]\u00c2)(?=[ \t\r\n\f\v]|\Z)")
 # Unicode category Zs except the plain space, listed explicitly so the set is reviewable.
 _SPACES = re.compile("[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _ZERO_WIDTH = re.compile("[\u200b\u2060\ufeff]")
+# Soft hyphens, and U+2010 HYPHEN and U+2011 NON-BREAKING HYPHEN; as characters (replaced with
+# str methods: one fast scan each, where a regex character class is slow on every text), and
+# as the entities of a page (strip_html decodes those later; `re` scans fast for the `&`).
+_SOFT_HYPHEN = "\u00ad"
+_SOFT_HYPHEN_ENTITY = re.compile("&(?:shy|#0*173|#[xX]0*[aA][dD]);")
+_UNICODE_HYPHENS = "\u2010\u2011"
+_UNICODE_HYPHEN_ENTITY = re.compile("&(?:hyphen|dash|#0*820[89]|#[xX]0*201[01]);")
+# The controls `str.splitlines` breaks lines at that ftfy deletes (its remove_control_chars).
+_CONTROL_BREAKS = "\x0b\x1c\x1d\x1e"
+# Characters the rules after ftfy remove, joining their neighbours (see `_MAX_PASSES`).
+_JOINERS = "\u200b\u2060\ufeff\u00ad"
 
 
 def remove_ghost_a_circumflex(text: str) -> tuple[str, int]:
@@ -96,6 +121,38 @@ def normalize_spaces(text: str) -> tuple[str, int]:
     text, n_spaces = _SPACES.subn(" ", text)
     text, n_zero = _ZERO_WIDTH.subn("", text)
     return text, n_spaces + n_zero
+
+
+def normalize_hyphens(text: str) -> tuple[str, int]:
+    """Drop soft hyphens and make U+2010 and U+2011 a plain `-`; return (text, count).
+
+    >>> normalize_hyphens("hydroxy\\u00adchloro&shy;quine, non\\u2011Hodgkin, long&#8209;term")
+    ('hydroxychloroquine, non-Hodgkin, long-term', 4)
+    """
+    n = text.count(_SOFT_HYPHEN)
+    text = text.replace(_SOFT_HYPHEN, "")
+    for ch in _UNICODE_HYPHENS:
+        n += text.count(ch)
+        text = text.replace(ch, "-")
+    if "&" in text:
+        text, n_soft = _SOFT_HYPHEN_ENTITY.subn("", text)
+        text, n_hyphens = _UNICODE_HYPHEN_ENTITY.subn("-", text)
+        n += n_soft + n_hyphens
+    return text, n
+
+
+def control_line_breaks(text: str) -> tuple[str, int]:
+    """Turn the line-breaking controls that ftfy would delete into line breaks; return (text, count).
+
+    >>> control_line_breaks("It tends\\vto start\\x1elater\\fin life")
+    ('It tends\\nto start\\nlater\\x0cin life', 2)
+    """
+    n = 0
+    for ch in _CONTROL_BREAKS:
+        if ch in text:  # rare: a scan per character is faster than a regex character class
+            n += text.count(ch)
+            text = text.replace(ch, "\n")
+    return text, n
 
 
 _ASCII_TRIGGERS = "&\x00-\x08\x0b-\x1f\x7f"  # entities (unescape_html), controls, \r, ANSI escapes
@@ -223,28 +280,81 @@ def ftfy_config(settings: Settings) -> ftfy.TextFixerConfig:
     return ftfy.TextFixerConfig(**settings.ftfy.model_dump(), explain=False)
 
 
+# The rules after ftfy can make a line ftfy would change: a removed zero-width character or
+# soft hyphen (`_JOINERS`) can join the halves of a mojibake sequence it kept apart
+# (`Ü<U+00AD>\x86` is `Ü†`, the mojibake of U+0706). ftfy then runs again on the lines they
+# changed (entities are not decoded twice), until nothing changes; two passes suffice but for
+# contrived text, and the bound keeps it finite.
+_MAX_PASSES = 3
+
+
+def refix_changed_lines(before: str, after: str, config: ftfy.TextFixerConfig) -> str:
+    """`after` with ftfy run again on each line that differs from `before`'s, where the gate
+    says ftfy could change it (the two texts have the same lines, some changed in place).
+
+    >>> config = ftfy_config(Settings())
+    >>> refix_changed_lines("a\\n\\u00dc\\u00ad\\u2020\\nb", "a\\n\\u00dc\\u2020\\nb", config)
+    'a\\n\u0706\\nb'
+    """
+    gate = FtfyGate.of(config)
+    old, new = before.split("\n"), after.split("\n")
+    changed = False
+    for i, (line, was) in enumerate(zip(new, old, strict=True)):
+        if line != was and gate.needs_ftfy(line):
+            fixed = ftfy_fix(line, config)
+            changed |= fixed != line
+            new[i] = fixed
+    return "\n".join(new) if changed else after
+
+
 def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = None) -> tuple[str, dict[str, int]]:
-    """Apply ftfy and the two rules; return the text and counts of what changed.
+    """Apply ftfy and the rules around it; return the text and counts of what changed.
 
     >>> fix("caf\\u00c3\\u00a9 \\u00e2\\u20ac\\u201c ok\\u00c2\\n", Settings())[0]
     'café – ok\\n'
     >>> fix("fever of 38\\u00c2\\u00a0\\u00c2\\u00b0C", Settings())[0]
     'fever of 38 °C'
+    >>> fix("It tends\\vto start; non\\u2011Hodgkin", Settings())[0]
+    'It tends\\nto start; non-Hodgkin'
     """
-    counts: dict[str, int] = {}
-    n_sure = 0
+    config = config or ftfy_config(settings)
+    n_breaks = n_ghost = n_spaces = n_hyphens = 0
+    if settings.control_line_breaks:
+        text, n_breaks = control_line_breaks(text)
     if settings.remove_ghost_a_circumflex:
-        text, n_sure = _SURE_GHOST_A.subn("", text)
-    fixed = ftfy_fix(text, config or ftfy_config(settings))
-    if fixed != text:
+        text, n_ghost = _SURE_GHOST_A.subn("", text)
+    fixed = ftfy_fix(text, config)
+    ftfy_changed = fixed != text
+    for n_pass in range(1, _MAX_PASSES + 1):
+        joins = any(ch in fixed for ch in _JOINERS)
+        text = fixed
+        if settings.remove_ghost_a_circumflex:
+            text, n = remove_ghost_a_circumflex(text)
+            n_ghost += n
+        if settings.normalize_spaces:
+            text, n = normalize_spaces(text)
+            n_spaces += n
+        if settings.normalize_hyphens:
+            text, n = normalize_hyphens(text)
+            n_hyphens += n
+        if not joins or text == fixed or n_pass == _MAX_PASSES:
+            break
+        fixed = refix_changed_lines(fixed, text, config._replace(unescape_html=False))
+        if fixed == text:
+            break
+        ftfy_changed = True
+    counts: dict[str, int] = {}
+    if n_breaks:
+        counts["control_line_breaks"] = n_breaks
+    if ftfy_changed:
         counts["ftfy_changed"] = 1
     if settings.remove_ghost_a_circumflex:
-        fixed, n = remove_ghost_a_circumflex(fixed)
-        counts["ghost_a_removed"] = n + n_sure
+        counts["ghost_a_removed"] = n_ghost
     if settings.normalize_spaces:
-        fixed, n = normalize_spaces(fixed)
-        counts["spaces_normalized"] = n
-    return fixed, counts
+        counts["spaces_normalized"] = n_spaces
+    if n_hyphens:
+        counts["hyphens_normalized"] = n_hyphens
+    return text, counts
 
 
 class FixText:
