@@ -79,3 +79,10 @@ def test_sponsor_and_finder_boxes_under_the_article_are_boilerplate(pipe: Pipeli
         record = run(pipe, f"GERD\n\n{body}\n\n{box}\n")
         assert [p for s in record["sections"] for p in s["paragraphs"]] == PARAS
         assert not any(m["text"] in ("Psoriasis", "Migraine", "Vascular Disease") for m in record["entities"])
+
+
+def test_a_file_of_punctuation_only_is_no_document(pipe: Pipeline) -> None:
+    from pipeline.runner import Task
+
+    result = pipe.run(Task("m", "m.txt", "’ “” ’ “” … — •\n’ “”\n".encode()))
+    assert result.status == "failed" and result.error is not None and result.error["kind"] == "no_content"

@@ -581,6 +581,9 @@ class Segment:
             removed = sum(int(c.get("lines_removed", 0)) for c in doc.stats.values())
             raise StageError("no_content", f"no text left after cleaning ({removed} lines removed as markup, "
                              "boilerplate or repeats; see removed.jsonl)")
+        if not any(c.isalnum() for b in doc.blocks for c in b.text):
+            raise StageError("no_content", "no words left after cleaning: only punctuation or symbols "
+                             "(a file of mojibake or of markup without text?)")
         marked = doc.kind in ("html", "markdown", "rst") and any(b.kind == "heading" and b.level for b in doc.blocks)
         classifier = Classifier(self.settings, site, marked, self.section_names)
         lines = [classifier.first_pass(b) for b in doc.blocks]
