@@ -86,3 +86,11 @@ def test_a_file_of_punctuation_only_is_no_document(pipe: Pipeline) -> None:
 
     result = pipe.run(Task("m", "m.txt", "’ “” ’ “” … — •\n’ “”\n".encode()))
     assert result.status == "failed" and result.error is not None and result.error["kind"] == "no_content"
+
+
+def test_a_readability_dump_header_gives_the_title_and_is_removed(pipe: Pipeline) -> None:
+    header = ("Title: Gout: symptoms and care | Example Health\nURL Source: https://example.org/gout\n"
+              "Byline: By A. Lee, RN\nSite Name: Example Health\nExcerpt: Gout is a kind of arthritis.\nLength: 5012\n\n")
+    record = run(pipe, header + f"Gout\n{PARAS[0]}\n")
+    assert record["title"] is not None and record["title"].startswith("Gout")
+    assert [p for s in record["sections"] for p in s["paragraphs"]] == [PARAS[0]]

@@ -27,9 +27,14 @@ _MARKDOWN_MARKS: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
 
 
 # The header a web-to-markdown reader (Jina Reader and the like) puts above the page:
-# "Title: ...", "URL Source: ...", "Published Time: ...", then "Markdown Content:".
-_ENVELOPE_FIELD = re.compile(r"(Title|URL Source|Published Time|Description|Warning|Source URL):[ \t]*(.*)")
+# "Title: ...", "URL Source: ...", "Published Time: ...", then "Markdown Content:"; a
+# readability or trafilatura dump writes such fields (Byline, Site Name, Excerpt...) and a blank line.
+_ENVELOPE_FIELD = re.compile(
+    r"(Title|URL Source|URL|Source URL|Published Time|Description|Warning|Byline|Author|Site ?Name|Hostname|Date"
+    r"|Excerpt|Length|Language):[ \t]*(.*)"
+)
 _ENVELOPE_END = "Markdown Content:"
+_ENVELOPE_URLS = frozenset({"URL Source", "URL", "Source URL"})
 
 
 def reader_envelope(lines: list[str], max_lines: int = 20) -> tuple[str | None, int]:
@@ -40,17 +45,25 @@ def reader_envelope(lines: list[str], max_lines: int = 20) -> tuple[str | None, 
     ('Gout | Site', 4)
     >>> reader_envelope(["Title: a poem", "It rhymes."])
     (None, 0)
+    >>> reader_envelope(["Title: Gout", "URL Source: https://x.org/gout", "Byline: By A. Lee", "", "Gout"])
+    ('Gout', 3)
     """
     title: str | None = None
+    names: set[str] = set()
     for i, line in enumerate(lines[:max_lines]):
         stripped = line.strip()
         if not stripped:
+            following = next((x.strip() for x in lines[i + 1:max_lines] if x.strip()), "")
+            if (title is not None and names & _ENVELOPE_URLS and following != _ENVELOPE_END
+                    and _ENVELOPE_FIELD.fullmatch(following) is None):
+                return title, i  # a dump's fields, a title and an address among them, end at a blank line
             continue
         if stripped == _ENVELOPE_END:
             return (title, i + 1) if title is not None else (None, 0)
         field = _ENVELOPE_FIELD.fullmatch(stripped)
         if field is None:
             return None, 0
+        names.add(field.group(1))
         if field.group(1) == "Title":
             title = field.group(2).strip() or None
     return None, 0
