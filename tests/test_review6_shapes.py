@@ -94,3 +94,8 @@ def test_a_readability_dump_header_gives_the_title_and_is_removed(pipe: Pipeline
     record = run(pipe, header + f"Gout\n{PARAS[0]}\n")
     assert record["title"] is not None and record["title"].startswith("Gout")
     assert [p for s in record["sections"] for p in s["paragraphs"]] == [PARAS[0]]
+
+
+def test_a_finder_heading_over_prose_keeps_the_prose(pipe: Pipeline) -> None:
+    record = run(pipe, f"GERD\n\n{PARAS[0]}\n\n{PARAS[1]}\n\nFind a specialist\n{PARAS[2]}\n")
+    assert PARAS[2] in [p for s in record["sections"] for p in s["paragraphs"]]

@@ -165,6 +165,9 @@ class Settings(StageSettings):
         r"\bpage\s+\d{1,4}\s*(?:of|/)\s*\d{1,4}\b|\bpage\s+\d{1,4}$|^\(?continued(?: on next page)?\)?$"
     )
     page_line_max_words: int = Field(15, ge=0)
+    # The lines of a trailing list (`tail_start_pattern`): a line of more words that ends a
+    # sentence, with no link, is running text again and ends the list.
+    tail_list_item_words: int = Field(12, ge=1)
     # A line that heads a site's trailing list of links ("Related articles", "You may also
     # like"), in the second half of the document, opens a zone removed to its end (its
     # items are titles of other pages). Case-insensitive, the whole line.
@@ -349,6 +352,12 @@ class Boilerplate:
         self.strong = frozenset(settings.strong_cues)
         self.person = re.compile(settings.signature_person_pattern, re.IGNORECASE)
 
+    def prose(self, block: Block) -> bool:
+        """A sentence of running text, not a listed title: longer than `tail_list_item_words`
+        words, ending in sentence punctuation, no link."""
+        text = block.text.rstrip()
+        return text[-1:] in ".!?" and len(text.split()) > self.settings.tail_list_item_words and not block.links
+
     def __call__(self, doc: Document) -> Document:
         site = detect_site(doc.text, self.sites, self.site_choice)
         brands = brand_names(doc.blocks) if self.settings.brand_cue else set()
@@ -481,6 +490,8 @@ class Boilerplate:
             text = blocks[i].text
             if len(text) <= _MAX_TAIL_START_CHARS and self.tail_start.fullmatch(text.strip()):
                 for j in range(i, start):
+                    if j > i and self.prose(blocks[j]):
+                        break  # a sentence ends the list: the text goes on (a "Find a specialist" section)
                     reasons[j] = reasons[j] or f"trailing list of links after {text!r}"
                 break
 

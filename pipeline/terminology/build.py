@@ -21,9 +21,9 @@ Filters, in order: drop names with parentheses or brackets, or with commas (sing
 MeSH forms are un-inverted first: "Liver, Enlarged" -> "Enlarged Liver"; a MeSH name that
 its descriptor also lists without its commas keeps them: "Hand, Foot and Mouth Disease");
 drop the stop-list; drop single-token common English words (wordfreq Zipf >= threshold)
-unless allow-listed; drop too-short names. Short all-capital names are case-sensitive; one
-that a source gives to several concepts goes to the concept whose name it spells ("RA":
-rheumatoid arthritis, not refractory anemia), or is dropped when none or several do.
+unless allow-listed; drop too-short names. Short all-capital names are case-sensitive; the
+allow-list's `acronyms` say which concept a clinical abbreviation that a source gives to
+several concepts stands for ("RA": rheumatoid arthritis, not refractory anemia).
 """
 
 from __future__ import annotations
@@ -538,51 +538,6 @@ def _is_own_name(r: RawTerm) -> bool:
     return r.name.casefold() == r.canonical.casefold()
 
 
-_INITIAL_SKIP = frozenset({"of", "the", "and", "in", "with", "to", "or", "for", "on", "by", "due"})
-
-
-def initials(name: str) -> str:
-    """The capital initials of a name's words (parts of hyphened words too, function words not).
-
-    >>> initials("attention deficit-hyperactivity disorder"), initials("Paget disease of the nipple")
-    ('ADHD', 'PDN')
-    """
-    return "".join(w[0] for w in re.split(r"[\s\-/,()]+", name) if w and w.lower() not in _INITIAL_SKIP).upper()
-
-
-def spelled_by(acronym: str, canonical: str) -> bool:
-    """The acronym is the initials of the concept's name, or of its last words ("CLL" of
-    "B-cell chronic lymphocytic leukemia").
-
-    >>> spelled_by("RA", "rheumatoid arthritis"), spelled_by("RA", "myelodysplastic syndrome with single lineage dysplasia")
-    (True, False)
-    """
-    letters = "".join(c for c in acronym.upper() if c.isalnum())
-    return bool(letters) and initials(canonical).endswith(letters)
-
-
-def settle_acronym(rivals: list[RawTerm]) -> RawTerm | None:
-    """The concept a short case-sensitive name ("RA", "IBD") stands for when one source gives it
-    to several concepts as a synonym: the one whose name it spells (its initials), if exactly
-    one does; else None (the name is dropped: the page's own definition, if any, still labels it).
-
-    >>> ra = [RawTerm("RA", "DISEASE", "myelodysplastic syndrome with single lineage dysplasia", "MONDO:1", "mondo"),
-    ...       RawTerm("RA", "DISEASE", "rheumatoid arthritis", "MONDO:2", "mondo")]
-    >>> settle_acronym(ra).kb_id
-    'MONDO:2'
-    >>> pd = [RawTerm("PD", "DISEASE", "Parkinson disease", "M:1", "mondo"),
-    ...       RawTerm("PD", "DISEASE", "Paget disease", "M:2", "mondo")]
-    >>> settle_acronym(pd) is None
-    True
-    """
-    by_id = {r.kb_id: r for r in rivals}
-    own = [r for r in by_id.values() if _is_own_name(r)]
-    if own:
-        return own[0]
-    spelled = [r for r in by_id.values() if spelled_by(r.name, r.canonical)]
-    return spelled[0] if len(spelled) == 1 else None
-
-
 def _own_name_of_a_disease_only(bucket: list[RawTerm]) -> bool:
     """True if every SYMPTOM entry gives the name as a synonym of its concept and some
     DISEASE entry gives it as its concept's own name.
@@ -695,7 +650,6 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
     dropped: dict[str, int] = {}
     kept_per_source: dict[str, int] = {}
     word_zipf: dict[str, float] = {}
-    rivals: dict[tuple[str, str, str], list[RawTerm]] = {}  # (cased key, source, label) -> its concepts
 
     def drop(reason: str) -> None:
         dropped[reason] = dropped.get(reason, 0) + 1
@@ -748,8 +702,6 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
                 continue
             bucket = pending.setdefault((cs, key), [])
             same = next((k for k, r in enumerate(bucket) if r.source == raw.source and r.label == raw.label), None)
-            if same is not None and cs and raw.kb_id != bucket[same].kb_id:
-                rivals.setdefault((key, raw.source, raw.label), [bucket[same]]).append(raw)
             if same is not None:
                 # One name per source and label: a concept's own name before another's synonym.
                 if _is_own_name(raw) and not _is_own_name(bucket[same]):
@@ -760,18 +712,6 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
         kept_per_source[source] = len(pending) - n_before
         say(f"{source}: {kept_per_source[source]} new names")
 
-    # A short case-sensitive name one source gives to several concepts: the one it spells, or none.
-    for (key, source, label), raws in rivals.items():
-        bucket = pending[(True, key)]
-        k = next(k for k, r in enumerate(bucket) if r.source == source and r.label == label)
-        settled = settle_acronym(raws)
-        if settled is not None:
-            bucket[k] = settled
-            continue
-        drop("ambiguous_acronym")
-        del bucket[k]
-        if not bucket:
-            del pending[(True, key)]
     rules = ConflictRules.from_config(cfg.get("conflicts") or {})
     chosen = {k: resolve(k[1].lower(), bucket, rules) for k, bucket in pending.items()}
     if rules.disease_when_phenotype_synonym:
@@ -791,6 +731,8 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
 
     n_syn = add_synonyms(cfg["_allow"].get("synonyms") or {}, terms, index, cs_index, tokenizer, cs_max)
     say(f"allow-list synonyms: {n_syn} names added")
+    n_acr = add_synonyms(cfg["_allow"].get("acronyms") or {}, terms, index, cs_index, tokenizer, cs_max, override=True)
+    say(f"allow-list acronyms: {n_acr} names set")
     last_words = {k.rsplit(" ", 1)[-1] for k in index}
     # A species epithet is no plural: "Streptococcus pneumoniae" is not "Streptococcus pneumonia"
     # (a name of pneumococcal pneumonia), though spaCy's lemma table singularizes "pneumoniae".
@@ -835,8 +777,10 @@ def add_synonyms(
     cs_index: dict[str, int],
     tokenizer: Any,
     cs_max: int,
+    override: bool = False,
 ) -> int:
-    """Add the allow-list's extra names of concepts that a source already has.
+    """Add the allow-list's extra names of concepts that a source already has (`override`:
+    set them, also where a source gave the name to another concept).
 
     Each entry maps a surface form to the id of a concept built from the sources; the
     concept gives the label and canonical name, so this list cannot invent concepts.
@@ -852,7 +796,7 @@ def add_synonyms(
         cs = is_case_sensitive(name, cs_max)
         key = " ".join(key_tokens(tokenizer(name), cased=cs))
         target = cs_index if cs else index
-        if key not in target:
+        if override or key not in target:
             target[key] = by_id[kb_id]
             added += 1
     return added
