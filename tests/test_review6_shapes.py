@@ -99,3 +99,24 @@ def test_a_readability_dump_header_gives_the_title_and_is_removed(pipe: Pipeline
 def test_a_finder_heading_over_prose_keeps_the_prose(pipe: Pipeline) -> None:
     record = run(pipe, f"GERD\n\n{PARAS[0]}\n\n{PARAS[1]}\n\nFind a specialist\n{PARAS[2]}\n")
     assert PARAS[2] in [p for s in record["sections"] for p in s["paragraphs"]]
+
+
+def test_image_placeholders_and_evidence_grades_in_brackets_are_no_headings(pipe: Pipeline) -> None:
+    images = "".join(f"[{alt}]\n\n{p}\n\n" for alt, p in zip(["Axillary nodules", "Groin tunnels", "Scarring"], PARAS,
+                                                            strict=True))
+    record = run(pipe, f"Hidradenitis\n\n{images}")
+    assert outline(record) == [(1, "Hidradenitis")]
+    grades = "".join(f"1.1.{k} {p}\n[{g}]\n{p}\n\n" for k, (g, p) in enumerate(zip("CBA", PARAS, strict=True)))
+    record = run(pipe, f"Leg ulcer\n\n{grades}")
+    assert not any(h in ("C", "B", "A") for _level, h in outline(record))
+
+
+def test_a_key_facts_box_that_the_body_repeats_stays(pipe: Pipeline) -> None:
+    facts = ["Hepatitis A is spread by contaminated food and water.", "Most children have no symptoms.",
+             "A safe and effective vaccine is available."]
+    page = ("<html><body><main><h1>Hepatitis A</h1><div><h2>Key facts</h2><ul>"
+            + "".join(f"<li>{f}</li>" for f in facts) + "</ul></div>"
+            + "".join(f"<h2>Part {k}</h2><p>{PARAS[k]}</p><p>{f}</p>" for k, f in enumerate(facts))
+            + "</main></body></html>")
+    record = run(pipe, page, "hep.html")
+    assert by_heading(record)["Key facts"] == facts

@@ -153,12 +153,15 @@ def find_runs(keys: list[str], settings: Settings) -> tuple[list[Run], list[int]
 _ANCHOR_WORDS = 4  # a run starts at a block whose first words stood above, this many of them
 
 
-def rewrapped_runs(keys: list[str], settings: Settings) -> list[Run]:
+def rewrapped_runs(keys: list[str], settings: Settings, whole: list[bool] | None = None) -> list[Run]:
     """Runs of blocks that repeat earlier text wrapped at another width: `min_run_lines` or more
     consecutive blocks whose words each stand unbroken in the words of the blocks above the
     run, each after where the block before it stood, with `rewrap_min_words` words or more in
     all. A run starts at a block that begins as a block above began (its first 4 words): a
-    copy wrapped otherwise still starts its paragraphs where the first copy did.
+    copy wrapped otherwise still starts its paragraphs where the first copy did. And one of its
+    blocks is cut mid-sentence (`whole[k]` False: a block that does not end a sentence) or
+    stands across two blocks above (paragraphs run together): a summary of whole sentences
+    that the body says again ("Key points") is no copy.
 
     >>> text = "the face droops on one side it is hard to close the eye or to smile evenly"
     >>> copy = ["the face droops on", "one side it is", "hard to close the eye", "or to smile evenly"]
@@ -187,13 +190,16 @@ def rewrapped_runs(keys: list[str], settings: Settings) -> list[Run]:
             i += 1
             continue
         limit = offsets[i] + 1  # a needle ends at or before block i's leading space
-        end, pos, total = i, 0, 0
+        end, pos, total, rewrapped = i, 0, 0, False
         while end < n:
             found = text.find(f" {norm[end]} ", pos, limit)
             if found < 0 or not norm[end]:
                 break
-            pos, total, end = found + len(norm[end]) + 1, total + norm[end].count(" ") + 1, end + 1
-        if end - i >= settings.min_run_lines and total >= settings.rewrap_min_words:
+            after = found + len(norm[end]) + 1
+            rewrapped = (rewrapped or (whole is not None and not whole[end])
+                         or bisect_right(offsets, found) != bisect_right(offsets, after - 1))
+            pos, total, end = after, total + norm[end].count(" ") + 1, end + 1
+        if end - i >= settings.min_run_lines and total >= settings.rewrap_min_words and rewrapped:
             source = bisect_right(offsets, text.find(f" {norm[i]} ", 0, limit)) - 1
             runs.append(Run(i, end, source))
             i = end
@@ -232,7 +238,8 @@ class Dedup:
             runs, repeats = find_runs(block_keys, self.settings)
             what = "repeated copy"
             if not runs and not repeats:  # whole blocks first; then a copy wrapped otherwise
-                runs, what = rewrapped_runs(block_keys, self.settings), "repeated copy, wrapped otherwise,"
+                whole = [b.text.rstrip()[-1:] in ".!?:" for b in blocks]
+                runs, what = rewrapped_runs(block_keys, self.settings, whole), "repeated copy, wrapped otherwise,"
             if runs or repeats:
                 drop: set[int] = set(repeats)
                 for run in runs:
@@ -247,7 +254,8 @@ class Dedup:
                 continue
             # Then a table of contents, in the same loop: what it leaves may repeat in turn.
             toc = table_of_contents([keys[b.text] for b in blocks], [b.kind for b in blocks], self.settings,
-                                    lambda k, blocks=blocks: self.lead_in(blocks[k].text))
+                                    lambda k, blocks=blocks: self.lead_in(blocks[k].text),
+                                    lambda k, blocks=blocks: blocks[k].text.rstrip()[-1:] in ".!")
             if toc is None:
                 break
             doc.removed.append(_removal(blocks, toc[0], toc[1], TOC_REASON))
@@ -257,12 +265,15 @@ class Dedup:
 
 
 def table_of_contents(keys: list[str], kinds: list[str], settings: Settings,
-                      lead_in: Callable[[int], bool] | None = None) -> tuple[int, int] | None:
+                      lead_in: Callable[[int], bool] | None = None,
+                      sentence: Callable[[int], bool] | None = None) -> tuple[int, int] | None:
     """(start, end) of the first run of `min_run_lines` or more short blocks (at most
     `toc_max_words` words, no heading) each of which recurs, after the run, in the same order
     ("1. What Metformin is", "2. How to take it" listed above the sections they name), or None
     (always None when `toc_max_words` is 0). `lead_in(k)`: whether block k introduces a list
     (`Dedup.lead_in`); a run right under one is that list, not a table of contents.
+    `sentence(k)`: whether block k ends a sentence ("Most children have no symptoms."): no entry
+    of a table of contents, but a key fact the body repeats.
 
     >>> table_of_contents("intro a b c x a y b z c".split(), ["text"] * 10, Settings())
     (1, 4)
@@ -286,7 +297,8 @@ def table_of_contents(keys: list[str], kinds: list[str], settings: Settings,
     while start < n:
         end, pos = start, start
         while (end < n and kinds[end] != "heading" and keys[end].count(" ") < settings.toc_max_words
-               and positions[keys[end]][-1] > pos and (end == start or keys[end] != keys[end - 1])):
+               and positions[keys[end]][-1] > pos and (end == start or keys[end] != keys[end - 1])
+               and not (sentence is not None and sentence(end))):
             pos = next_at(keys[end], max(pos, end) + 1)
             end += 1
         if (end - start >= settings.min_run_lines and not (lead_in is not None and start > 0 and lead_in(start - 1))

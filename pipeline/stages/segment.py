@@ -268,16 +268,20 @@ class Classifier:
             return Line(block, "candidate")
         return Line(block, "paragraph")
 
-    def wrapped_headings(self, lines: list[Line]) -> None:
+    def wrapped_headings(self, lines: list[Line], blank_between: Callable[[int, int], bool] | None = None) -> None:
         """Make candidates of the paragraphs that wrap a title-like line in a mark the document
         uses for its headings (`_WRAPPED`), when it does so `wrapped_headings_min` times or more,
-        each time over a paragraph."""
+        each time right over a paragraph (no blank line between: `blank_between`, for text; an
+        image's `[alt text]` stands apart) and with a word in it (not an evidence grade, `[B]`)."""
         for form in _WRAPPED:
             found = []
             for k, ln in enumerate(lines[:-1]):
                 wrapped = form.match(ln.block.text.strip()) if ln.kind == "paragraph" else None
-                if (wrapped and len(wrapped.group(1).split()) <= self.s.wrapped_heading_words
-                        and self.title_like(wrapped.group(1)) and lines[k + 1].kind == "paragraph"):
+                inner = wrapped.group(1) if wrapped else ""
+                if (wrapped and len(inner.split()) <= self.s.wrapped_heading_words
+                        and (any(c.islower() for c in inner) or self.all_caps(inner))
+                        and self.title_like(inner) and lines[k + 1].kind == "paragraph"
+                        and not (blank_between is not None and blank_between(ln.block.line, lines[k + 1].block.line))):
                     found.append(ln)
             if len(found) >= self.s.wrapped_headings_min:
                 for ln in found:
@@ -589,9 +593,10 @@ class Segment:
         lines = [classifier.first_pass(b) for b in doc.blocks]
         if len(lines) > 1 and lines[0].kind in ("paragraph", "candidate") and classifier.colon_title(lines[0].block.text):
             lines[0].kind, lines[0].level = "heading", 1  # "Chronic Kidney Disease: A Guide for Primary Care"
+        blank_between = blank_lines_between(doc.text) if doc.kind == "text" else None
         if not marked:
-            classifier.wrapped_headings(lines)
-        classifier.resolve(lines, blank_lines_between(doc.text) if doc.kind == "text" else None)
+            classifier.wrapped_headings(lines, blank_between)
+        classifier.resolve(lines, blank_between)
         if self.settings.drop_emptied_headings:
             emptied = set(emptied_headings(lines, doc.removed))
             for idx in sorted(emptied):
