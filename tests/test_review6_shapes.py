@@ -120,3 +120,10 @@ def test_a_key_facts_box_that_the_body_repeats_stays(pipe: Pipeline) -> None:
             + "</main></body></html>")
     record = run(pipe, page, "hep.html")
     assert by_heading(record)["Key facts"] == facts
+
+
+def test_a_text_box_between_paragraphs_is_kept_without_an_article(pipe: Pipeline) -> None:
+    page = (f"<html><body><section><h1>Bronchiectasis</h1><p>{PARAS[0]}</p><aside class='box'><h3>Box 7.1 Tests</h3>"
+            f"<p>{PARAS[1]}</p></aside><h2>Management</h2><p>{PARAS[2]}</p></section></body></html>")
+    record = run(pipe, page, "b.html")
+    assert PARAS[1] in [p for s in record["sections"] for p in s["paragraphs"]]

@@ -379,6 +379,23 @@ def class_lead(p: Tag) -> tuple[Tag, list[Tag | NavigableString]] | None:
     return children[0], p.contents[p.contents.index(children[0]) + 1:]
 
 
+_TEXT_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def amid_text(tag: Tag) -> bool:
+    """True if `tag` stands between paragraphs or headings of its parent (a box of the text, as
+    an EPUB chapter's `<aside>` in its `<section>`), not beside or after the content (a sidebar).
+
+    >>> page = BeautifulSoup("<section><p>A.</p><aside>Box</aside><h2>B</h2><aside>Side</aside></section>", "html.parser")
+    >>> [amid_text(a) for a in page.find_all("aside")]
+    [True, False]
+    """
+    def text_tag(node: object) -> bool:
+        return isinstance(node, Tag) and node.name in _TEXT_TAGS
+
+    return any(map(text_tag, tag.previous_siblings)) and any(map(text_tag, tag.next_siblings))
+
+
 # An <aside> inside the article is kept when it holds this much text, mostly not link text.
 _MIN_BOX_CHARS = 80
 _MAX_BOX_LINK_SHARE = 0.3
@@ -635,7 +652,8 @@ class PageWalker:
             return f"<!-- {tag[_REGION_ATTR]} --> region"
         if tag.name == "header" and tag.find_parent(["article", "main"]) is not None:
             return None  # an article's own header holds its title, not site chrome
-        if tag.name == "aside" and tag.find_parent(["article", "main"]) is not None and is_text_box(tag):
+        if tag.name == "aside" and is_text_box(tag) and (tag.find_parent(["article", "main"]) is not None
+                                                         or amid_text(tag)):
             pass  # a fact box of the article ("Key facts"), not a sidebar: unless its class says otherwise
         elif tag.name in self.drop:
             return f"<{tag.name}>"
