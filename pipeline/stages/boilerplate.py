@@ -104,8 +104,10 @@ class Settings(StageSettings):
                 r"|\bwas this (?:page|article|information|answer) (?:helpful|useful)\b|\buncontrolled (?:copy )?when printed\b"
                 r"|^printed (?:by|on)\b|^(?:you are )?(?:logged|signed) in as\b|^pasted from\s*<|\bsee (?:slideshow|answer)$"
                 # a share bar: three or more share targets and nothing else
-                r"|^(?:(?:share|facebook|twitter|x|linkedin|pinterest|whatsapp|reddit|threads|bluesky|messenger"
-                r"|telegram|sms|email|e-mail|mail|copy link|print)\b[\s|·•,/]*){3,}$"
+                # (X, the former Twitter, is a separator here: as a target of its own, a letter
+                # any line holds would gate this whole pattern, see `pipeline.prefilter`)
+                r"|^(?:(?:share|facebook|twitter|linkedin|pinterest|whatsapp|reddit|threads|bluesky|messenger"
+                r"|telegram|sms|email|e-mail|mail|copy link|print)\b(?:[\s|·•,/]|\bx\b)*){3,}$"
             ),
             # An author line, "By Jane K. Doe, MD, University of X": its two cues together.
             "byline": (

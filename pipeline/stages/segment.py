@@ -173,11 +173,12 @@ def display_heading(raw: str, small_words: frozenset[str], slug: bool = False) -
         text = num.group(2)
     text = _QUESTION_MARK.sub("", text)  # an FAQ's "Q: What causes gout?"
     text = text.strip().rstrip(":").strip()
-    for form in _WRAPPED:  # "[Symptoms]", "Symptoms.": the mark is not the heading's
-        wrapped = form.match(text)
-        if wrapped:
-            text = wrapped.group(1).strip()
-            break
+    if text[:1] == "[" or text[-1:] == ".":  # "[Symptoms]", "Symptoms.": the mark is not the heading's
+        for form in _WRAPPED:
+            wrapped = form.match(text)
+            if wrapped:
+                text = wrapped.group(1).strip()
+                break
     if _SLUG.match(text):
         words = re.split("[-_]", text)
         text = " ".join(
@@ -273,10 +274,14 @@ class Classifier:
         uses for its headings (`_WRAPPED`), when it does so `wrapped_headings_min` times or more,
         each time right over a paragraph (no blank line between: `blank_between`, for text; an
         image's `[alt text]` stands apart) and with a word in it (not an evidence grade, `[B]`)."""
+        limit = self.s.max_heading_chars
+        short = [k for k, ln in enumerate(lines[:-1]) if ln.kind == "paragraph" and len(ln.block.text) <= limit]
         for form in _WRAPPED:
             found = []
-            for k, ln in enumerate(lines[:-1]):
-                wrapped = form.match(ln.block.text.strip()) if ln.kind == "paragraph" else None
+            for k in short:
+                ln = lines[k]
+                text = ln.block.text.strip()
+                wrapped = form.match(text) if text[:1] == "[" or text[-1:] == "." else None
                 inner = wrapped.group(1) if wrapped else ""
                 if (wrapped and len(inner.split()) <= self.s.wrapped_heading_words
                         and (any(c.islower() for c in inner) or self.all_caps(inner))
@@ -465,22 +470,24 @@ class Classifier:
         return 1
 
 
-def blank_lines_between(text: str) -> Callable[[int, int], bool]:
-    """A test of whether two source lines (1-based) of `text` are apart, with only blank lines
-    between them; the text is split on the first call only.
+def blank_lines_between(removed: list[Removal]) -> Callable[[int, int], bool]:
+    """A test of whether two source lines (1-based) of a text are apart with nothing but blank
+    lines (or markup, such as a rule) between them: no line between them was removed (a
+    removed line, boilerplate or a repeat, is not a blank line). `removed`: the document's rows.
 
-    >>> apart = blank_lines_between("a\\nb\\n\\n  \\nc\\nd")
-    >>> apart(1, 2), apart(2, 5), apart(5, 6)
+    >>> apart = blank_lines_between([Removal("boilerplate", "ad", 7, 7, "Advertisement")])
+    >>> apart(1, 2), apart(2, 5), apart(5, 8)
     (False, True, False)
     """
-    cache: list[list[str]] = []
+    spans: list[tuple[int, int]] = []
 
     def between(a: int, b: int) -> bool:
         if b <= a + 1:
             return False
-        if not cache:
-            cache.append(text.split("\n"))
-        return not any(line.strip() for line in cache[0][a:b - 1])
+        if not spans:
+            spans.extend(sorted((r.line_start, r.line_end) for r in removed))
+            spans.append((0, 0))  # computed: never empty again
+        return not any(start < b and end > a for start, end in spans)
 
     return between
 
@@ -593,7 +600,7 @@ class Segment:
         lines = [classifier.first_pass(b) for b in doc.blocks]
         if len(lines) > 1 and lines[0].kind in ("paragraph", "candidate") and classifier.colon_title(lines[0].block.text):
             lines[0].kind, lines[0].level = "heading", 1  # "Chronic Kidney Disease: A Guide for Primary Care"
-        blank_between = blank_lines_between(doc.text) if doc.kind == "text" else None
+        blank_between = blank_lines_between(doc.removed) if doc.kind == "text" else None
         if not marked:
             classifier.wrapped_headings(lines, blank_between)
         classifier.resolve(lines, blank_between)
