@@ -127,3 +127,11 @@ def test_a_text_box_between_paragraphs_is_kept_without_an_article(pipe: Pipeline
             f"<p>{PARAS[1]}</p></aside><h2>Management</h2><p>{PARAS[2]}</p></section></body></html>")
     record = run(pipe, page, "b.html")
     assert PARAS[1] in [p for s in record["sections"] for p in s["paragraphs"]]
+
+
+def test_nested_numbered_headings_stacked_without_text_are_headings(pipe: Pipeline) -> None:
+    text = f"Leg ulcers\n\n{PARAS[0]}\n\n3 Infection\n\n3.1 Diagnosis of infection\n\n3.1.1 Clinical signs\n\n{PARAS[1]}\n"
+    record = run(pipe, text)
+    assert outline(record) == [(1, "Leg ulcers"), (1, "Infection"), (2, "Diagnosis of infection"), (3, "Clinical signs")]
+    record = run(pipe, f"Sprains\n\n{PARAS[0]}\n\n1. Rest\n2. Ice\n3. Elevation\n\n{PARAS[1]}\n")
+    assert outline(record) == [(1, "Sprains")]  # a numbered list stays a list

@@ -114,8 +114,13 @@ def heading_key(text: str) -> str:
     'differential diagnosis'
     >>> heading_key("How is POEMS Syndrome diagnosed?")
     'how is poem syndrome diagnosed'
+    >>> heading_key("B. Sources")  # a section letter is no word of its name
+    'source'
     """
-    return " ".join(singular(w) for w in _NON_WORD.sub(" ", text.lower()).split())
+    return " ".join(singular(w) for w in _NON_WORD.sub(" ", _LETTER.sub("", text).lower()).split())
+
+
+_LETTER = re.compile(r"^[A-Z]\.\s+(?=\w)")  # "A. Background": a section's letter
 
 
 @dataclass(frozen=True)

@@ -318,9 +318,11 @@ class Classifier:
             run = lines[i:j]
             prev = lines[i - 1] if i else None
             intro = prev is not None and prev.kind == "paragraph" and prev.block.text.rstrip().endswith(":")
-            # Colon, ALL-CAPS and back matter headings stay headings inside a run of short lines.
+            # Colon, ALL-CAPS and back matter headings stay headings inside a run of short lines,
+            # and so do numbered ones whose numbers nest ("3 Infection", "3.1 Diagnosis").
+            nested = nested_numbers([ln.block.text for ln in run])
             marked = [not intro and (self.colon_heading(ln.block.text) or self.all_caps(ln.block.text)
-                                     or self.matter(ln.block.text)) for ln in run]
+                                     or self.matter(ln.block.text) or k in nested) for k, ln in enumerate(run)]
             plain = [ln for ln, m in zip(run, marked, strict=True) if not m]
             if intro or (len(plain) >= self.s.list_min_run and not self.heading_run(plain)):
                 for ln, m in zip(run, marked, strict=True):
@@ -468,6 +470,28 @@ class Classifier:
         if under_l1 and text[0].islower() and len(text.split()) <= 3 and not _SLUG.match(text):
             return 1 if slugs and self.one_word_slug(text) else 2
         return 1
+
+
+def nested_numbers(texts: list[str]) -> set[int]:
+    """Positions of the numbered lines of a run whose numbers nest: a line numbered `3.1` or
+    deeper under the line numbered `3` or `3.x` just before it, and that line too ("3 Infection",
+    "3.1 Diagnosis of infection", "3.1.1 Clinical signs": headings, not a list).
+
+    >>> sorted(nested_numbers(["3 Infection", "3.1 Diagnosis", "3.1.1 Clinical signs", "4 Prevention"]))
+    [0, 1, 2]
+    >>> sorted(nested_numbers(["1. Rest", "2. Ice", "3. Elevation"]))  # a numbered list
+    []
+    """
+    numbers = []
+    for text in texts:
+        num = _NUMBERED.match(text.strip())
+        numbers.append(num.group(1).rstrip(".)") if num else None)
+    found: set[int] = set()
+    for k in range(1, len(numbers)):
+        parent, child = numbers[k - 1], numbers[k]
+        if parent and child and child.startswith(parent + ".") and child[len(parent) + 1:].isdigit():
+            found.update((k - 1, k))
+    return found
 
 
 def blank_lines_between(removed: list[Removal]) -> Callable[[int, int], bool]:
