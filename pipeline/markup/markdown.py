@@ -110,6 +110,24 @@ _FOOTNOTE_REF = re.compile(r"\[\^[^\]\s]{1,40}\](?!:)")
 _FOOTNOTE_DEF = re.compile(r"^([ \t]*)\[\^[^\]\s]{1,40}\]:[ \t]*", re.MULTILINE)
 
 
+_PAGE_NAME = re.compile(r"[\w.]+(?:-[\w.]+)+")  # a wiki page's file name: words joined by hyphens
+
+
+def wikilink_text(link: re.Match[str]) -> str:
+    """The shown text of a wikilink: Obsidian writes `[[page|shown text]]`, GitHub's wikis (Gollum)
+    `[[shown text|Page-Name]]`; a side written as a page name (hyphen-joined, no space) is the page.
+
+    >>> [_WIKILINK.sub(wikilink_text, t) for t in ("[[Insulin|insulin therapy]]", "[[colchicine|Colchicine-dosing]]", "[[Gout]]")]
+    ['insulin therapy', 'colchicine', 'Gout']
+    """
+    first, second = link.group(1), link.group(2)
+    if second is None:
+        return first
+    if _PAGE_NAME.fullmatch(second.strip()) and not _PAGE_NAME.fullmatch(first.strip()):
+        return first
+    return second
+
+
 def obsidian_marks(text: str) -> str:
     """`text` without Obsidian's marks: a wikilink becomes its shown text, a callout's type,
     a task's box and an inline tag go; and without footnote marks (a definition keeps its text).
@@ -126,7 +144,7 @@ def obsidian_marks(text: str) -> str:
     if "[^" in text:  # footnotes, which markdown-it's core leaves as text
         text = _FOOTNOTE_REF.sub("", _FOOTNOTE_DEF.sub(r"\1", text))
     if "[[" in text:
-        text = _WIKILINK.sub(lambda m: m.group(2) or m.group(1), text)
+        text = _WIKILINK.sub(wikilink_text, text)
     if "[!" in text:
         text = _CALLOUT.sub(r"\1", text)
     if "[" in text:
