@@ -1,5 +1,6 @@
 from pipeline.document import Block, Document
 from pipeline.stages.dedup import Dedup, Settings, block_key, find_runs
+from tests.test_review_shapes import wrap
 
 
 def _dedup(lines: list[str], **kw: object) -> list[str]:
@@ -75,19 +76,8 @@ BODY = [
 
 def _wrapped(lines: list[str], width: int) -> list[str]:
     """The body's text lines wrapped at `width`, without its headings: a scraper's later copy."""
-    out: list[str] = []
-    for line in lines:
-        if line in ("Overview", "Symptoms", "Treatment"):
-            continue
-        cur = ""
-        for word in line.split():
-            if cur and len(cur) + 1 + len(word) > width:
-                out.append(cur)
-                cur = word
-            else:
-                cur = f"{cur} {word}".strip()
-        out.append(cur)
-    return out
+    return [part for line in lines if line not in ("Overview", "Symptoms", "Treatment")
+            for part in wrap(line, width).split("\n")]
 
 
 def test_a_copy_wrapped_at_another_width_is_removed() -> None:

@@ -355,7 +355,7 @@ class Classifier:
         styled_level: int | None = None  # level of the last numbered or ALL-CAPS heading
         # A page whose headings are slugs ("signs-and-symptoms") writes one-word ones in lower
         # case too ("overview"): those are its sections, not drug-name sub-headings.
-        slugs = any(_SLUG.match(ln.block.text.strip()) for ln in lines if ln.kind == "heading")
+        slugs = slug_headed(lines)
         for ln in lines:
             if ln.kind != "heading":
                 continue
@@ -472,6 +472,11 @@ class Classifier:
         return 1
 
 
+def slug_headed(lines: list[Line]) -> bool:
+    """Whether the document writes headings as slugs ("signs-and-symptoms")."""
+    return any(ln.kind == "heading" and _SLUG.match(ln.block.text.strip()) for ln in lines)
+
+
 def nested_numbers(texts: list[str]) -> set[int]:
     """Positions of the numbered lines of a run whose numbers nest: a line numbered `3.1` or
     deeper under the line numbered `3` or `3.x` just before it, and that line too ("3 Infection",
@@ -557,7 +562,7 @@ def build_sections(doc_id: str, lines: list[Line], small_words: frozenset[str],
     stack: list[tuple[int, str]] = []
     current: Section | None = None
     offset = 0
-    slugs = any(ln.kind == "heading" and _SLUG.match(ln.block.text.strip()) for ln in lines)
+    slugs = slug_headed(lines)
 
     def new_section(heading: str | None, raw: str | None, level: int, path: list[str]) -> Section:
         sec = Section(f"{doc_id}:{len(sections):03d}", heading, raw, level, path, [])
