@@ -6,11 +6,12 @@ with page chrome dropped and listed. Used by the `strip_html` stage.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Protocol
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag, XMLParsedAsHTMLWarning
 from bs4.element import CData, Declaration, Doctype, PageElement, ProcessingInstruction
 
 from pipeline.document import Block, Link, Removal
@@ -1027,7 +1028,9 @@ def page_blocks(html: str, settings: PageSettings, walker: PageWalker | None = N
     The documents of its `<iframe srcdoc>`s are part of it (`embed_frames`), and its content
     is the one that holds most of the page's text (`frame_root`) when one does; its title is
     then theirs."""
-    soup = BeautifulSoup(html, "lxml")
+    with warnings.catch_warnings():  # an XHTML or XML page read as HTML on purpose: no noise on stderr
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        soup = BeautifulSoup(html, "lxml")
     frames = embed_frames(soup) if _SRCDOC.search(html) else []
     wrap_comment_regions(soup, {begin: end for begin, end in settings.chrome_comment_regions.items() if begin in html})
     root = content_root(soup, settings.article_min_share)
