@@ -32,6 +32,7 @@ from pipeline.config import Config
 from pipeline.executors import Executor, make_executor, output_failed
 from pipeline.products import Scan, products_settings, write_products
 from pipeline.runner import DocResult, InputFile, Task, discover, read_task
+from pipeline.stages.decode import Settings as DecodeSettings
 from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, is_output_dir, output_lock, run_parts, source_fingerprint
 from pipeline.writers import CorpusWriter, doc_rows, remove_stale_tmp
 
@@ -143,29 +144,37 @@ def learn_batch_lines(config: Config, items: list[InputFile]) -> tuple[dict[str,
     if settings is None or not min_docs or len(items) < min_docs:
         return {}, {}
     counter = LineCounter()
+    decode = decode_settings(config)
     for item in items:
         task = read_task(item)
         if isinstance(task, Task):
-            counter.add(doc_line_keys(task.raw))
+            counter.add(doc_line_keys(task.raw, decode))
     recurring = counter.recurring(min_docs)
     return recurring, actionable(recurring, settings)  # type: ignore[arg-type]
 
 
-def _with_batch_lines(task: Task, learned: dict[str, int]) -> tuple[Task, str]:
+def decode_settings(config: Config) -> DecodeSettings | None:
+    """The run's decode settings, which the pre-pass reads documents with as the stage does."""
+    settings = config.stages.get("decode")
+    return settings if isinstance(settings, DecodeSettings) else None
+
+
+def _with_batch_lines(task: Task, learned: dict[str, int], decode: DecodeSettings | None) -> tuple[Task, str]:
     """The task carrying its learned lines, and its content hash (bytes + those lines)."""
     sha = hashlib.sha256(task.raw).hexdigest()
     if not learned:
         return task, sha
-    held = lines_in(doc_line_keys(task.raw), learned)
+    held = lines_in(doc_line_keys(task.raw, decode), learned)
     return Task(task.doc_id, task.source, task.raw, held), content_hash(sha, held)
 
 
-def _plan(item: InputFile, store: StateStore, force: bool, learned: dict[str, int]) -> _Slot:
+def _plan(item: InputFile, store: StateStore, force: bool, learned: dict[str, int],
+          decode: DecodeSettings | None) -> _Slot:
     """Read and hash one input: reuse its stored result, or make it a task."""
     task = read_task(item)
     if isinstance(task, DocResult):
         return _Slot(item, result=task)
-    task, identity = _with_batch_lines(task, learned)
+    task, identity = _with_batch_lines(task, learned, decode)
     key = store.key(item.source, item.doc_id, identity)
     if not force and store.matches(key):
         return _Slot(item, key=key, reuse=True)
@@ -262,6 +271,7 @@ def _stream(
     write them in input order."""
     pending: deque[_Slot] = deque()
     tickets: dict[int, _Slot] = {}
+    decode = decode_settings(config)
     unwritten = 0  # submitted and not yet written: bounds the results held in memory
     todo = iter(items)
     exhausted = False
@@ -274,7 +284,7 @@ def _stream(
                 if item is None:
                     exhausted = True
                     break
-                slot = _plan(item, store, force, learned)
+                slot = _plan(item, store, force, learned, decode)
                 if slot.task is not None:
                     tickets[pool.submit(slot.task)] = slot
                     slot.task = None
@@ -291,7 +301,7 @@ def _stream(
                     if isinstance(task, DocResult):
                         head.result, head.key = task, None
                     else:
-                        task, identity = _with_batch_lines(task, learned)
+                        task, identity = _with_batch_lines(task, learned, decode)
                         head.key = store.key(head.item.source, head.item.doc_id, identity)
                         tickets[pool.submit(task)] = head
                         unwritten += 1

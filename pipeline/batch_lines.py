@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pipeline.stages import StageError
 from pipeline.stages.boilerplate import Settings as BoilerplateSettings
 from pipeline.stages.boilerplate import batch_cues, compile_cues, line_keys
+from pipeline.stages.decode import Settings as DecodeSettings
 from pipeline.stages.decode import decode_bytes, sniff_binary
 from pipeline.stages.strip_html import is_html_page
 
@@ -35,16 +36,17 @@ from pipeline.stages.strip_html import is_html_page
 MAX_COUNTED_WORDS = 60
 
 
-def doc_line_keys(raw: bytes) -> set[str]:
-    """The countable line keys of one raw document (empty for binary files and HTML pages).
+def doc_line_keys(raw: bytes, decode: DecodeSettings | None = None) -> set[str]:
+    """The countable line keys of one raw document (empty for binary files and HTML pages),
+    decoded as the decode stage does with `decode`, the run's decode settings.
 
     >>> sorted(doc_line_keys(b"Share this page\\nShare this page\\n<p>x</p>"))
     ['<p>x</p>', 'share this page']
     """
-    if not raw or sniff_binary(raw):
+    if not raw or sniff_binary(raw, decode):
         return set()
     try:
-        text = decode_bytes(raw)[0]
+        text = decode_bytes(raw, decode)[0]
     except StageError:  # the document's own run reports it
         return set()
     if is_html_page(text):

@@ -508,15 +508,10 @@ def blank_lines_between(removed: list[Removal]) -> Callable[[int, int], bool]:
     >>> apart(1, 2), apart(2, 5), apart(5, 8)
     (False, True, False)
     """
-    spans: list[tuple[int, int]] = []
+    spans = [(r.line_start, r.line_end) for r in removed]
 
     def between(a: int, b: int) -> bool:
-        if b <= a + 1:
-            return False
-        if not spans:
-            spans.extend(sorted((r.line_start, r.line_end) for r in removed))
-            spans.append((0, 0))  # computed: never empty again
-        return not any(start < b and end > a for start, end in spans)
+        return b > a + 1 and not any(start < b and end > a for start, end in spans)
 
     return between
 
