@@ -54,6 +54,15 @@ class SiteConfig(_Strict):
 class RunSettings(_Strict):
     site: str = "auto"
     stages: list[str]
+    # glibc's malloc threshold (bytes) above which an allocation gets its own mapping, fixed in
+    # the process that writes the output while workers process the documents (see
+    # `pipeline.batch.cap_heap`); 0 leaves glibc's sliding default. Speed and memory only: not
+    # part of the config digest, so changing it reprocesses nothing.
+    writer_mmap_threshold: int = Field(131_072, ge=0)
+
+
+# RunSettings fields that cannot change the output (left out of `config_digest`).
+NOT_OUTPUT = frozenset({"writer_mmap_threshold"})
 
 
 @dataclass(frozen=True)
@@ -107,10 +116,10 @@ def load_config(path: Path) -> Config:
     data = _read_yaml(path)
     config_dir = path.parent
     try:
-        run = RunSettings.model_validate({k: data[k] for k in ("site", "stages") if k in data})
+        run = RunSettings.model_validate({k: data[k] for k in RunSettings.model_fields if k in data})
     except ValidationError as exc:
         raise ConfigError(f"{path}: {_first_error(exc)}") from exc
-    unknown = [k for k in data if k not in ("site", "stages", "products") and k not in STAGE_MODULES]
+    unknown = [k for k in data if k not in RunSettings.model_fields and k != "products" and k not in STAGE_MODULES]
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     for name in run.stages:
@@ -141,7 +150,7 @@ def config_digest(
     """A stable hash of everything that can change the output (validated values, not file bytes)."""
     payload = {
         "products": products.model_dump(mode="json"),
-        "run": run.model_dump(mode="json"),
+        "run": run.model_dump(mode="json", exclude=set(NOT_OUTPUT)),
         "stages": {k: v.model_dump(mode="json") for k, v in stages.items()},
         "sites": {k: v.model_dump(mode="json") for k, v in sorted(sites.items())},
     }

@@ -37,3 +37,25 @@ def test_digest_changes_with_a_value(tmp_path: Path) -> None:
     a = load_config(_write(tmp_path, "stages: [dedup]\n"))
     b = load_config(_write(tmp_path, "stages: [dedup]\ndedup:\n  min_run_lines: 4\n"))
     assert a.digest != b.digest
+
+
+def test_writer_memory_setting_is_validated_and_outside_the_digest(tmp_path: Path) -> None:
+    """The writing process's mmap threshold changes memory only: the same digest (nothing is
+    reprocessed when it changes); a negative value is refused with its key."""
+    a = load_config(_write(tmp_path, "stages: [dedup]\n"))
+    b = load_config(_write(tmp_path, "stages: [dedup]\nwriter_mmap_threshold: 0\n"))
+    assert (a.run.writer_mmap_threshold, b.run.writer_mmap_threshold) == (131_072, 0)
+    assert a.digest == b.digest
+    with pytest.raises(ConfigError, match="writer_mmap_threshold"):
+        load_config(_write(tmp_path, "stages: [dedup]\nwriter_mmap_threshold: -1\n"))
+
+
+def test_cap_heap_sets_the_threshold_where_glibc_has_mallopt() -> None:
+    import ctypes
+    import platform
+
+    from pipeline.batch import cap_heap
+
+    assert cap_heap(0) is False  # 0: glibc's own default, untouched
+    has_mallopt = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc" and hasattr(ctypes.CDLL(None), "mallopt")
+    assert cap_heap(131_072) is has_mallopt
