@@ -144,13 +144,13 @@ def learn_batch_lines(config: Config, items: list[InputFile]) -> tuple[dict[str,
     min_docs = int(getattr(settings, "batch_min_docs", 0) or 0)
     if settings is None or not min_docs or len(items) < min_docs:
         return {}, {}
-    counter = LineCounter()
+    counter = LineCounter(min_docs)
     decode = decode_settings(config)
     for item in items:
         task = read_task(item)
         if isinstance(task, Task):
             counter.add(doc_line_keys(task.raw, decode))
-    recurring = counter.recurring(min_docs)
+    recurring = counter.recurring()
     return recurring, actionable(recurring, settings)  # type: ignore[arg-type]
 
 

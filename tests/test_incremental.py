@@ -246,3 +246,21 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path: Path, config: Conf
     with output_lock(tmp_path / "out"), pytest.raises(StateLocked):
         run_batch(config, raw, tmp_path / "out", progress=False)
     assert run_batch(config, raw, tmp_path / "out", progress=False).ok == 1
+
+
+def test_line_counter_counts_documents_and_keeps_only_recurring_texts() -> None:
+    """Counts are per document, by digest; a line's text is kept only once it reaches the
+    counter's threshold, so one-document lines cost no text; asking below it is an error."""
+    from pipeline.batch_lines import LineCounter
+
+    counter = LineCounter(2)
+    for keys in ({"share this page", "gout is common"}, {"share this page", "print"}, {"share this page", "print"}):
+        counter.add(keys)
+    assert counter.recurring() == {"print": 2, "share this page": 3}
+    assert counter.recurring(3) == {"share this page": 3}
+    assert sorted(counter.texts.values()) == ["print", "share this page"]  # not "gout is common"
+    with pytest.raises(ValueError, match="2 documents or more"):
+        counter.recurring(1)
+    single = LineCounter(1)
+    single.add({"a line"})
+    assert single.recurring() == {"a line": 1}
