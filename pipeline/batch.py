@@ -299,7 +299,7 @@ def _stream(
     unwritten = 0  # submitted and not yet written: bounds the results held in memory
     todo = iter(items)
     exhausted = False
-    docs: dict[str, Any] = {}
+    n_written = 0  # documents written (ok or failed): the manifest's entries went to the writer
     bar = tqdm(total=len(items), unit="doc", disable=not progress or len(items) < 2, leave=False)
     with bar, CorpusWriter(output_dir) as writer:  # the bar is cleared on Ctrl-C too
         while True:
@@ -350,11 +350,12 @@ def _stream(
             result = _ready(head.result, scan)
             counts = writer.write(result, result.rows)
             if result.status == "ok":
-                scan.add(result.doc_id, len(docs), counts, result.derived, result.record, result.removed)
+                scan.add(result.doc_id, n_written, counts, result.derived, result.record, result.removed)
             result.rows = result.derived = None  # written, or kept by `scan`
             summary.add(result)
-            docs[result.doc_id] = manifest_entry(result)
+            writer.add_manifest_entry(result.doc_id, manifest_entry(result))
+            n_written += 1
             bar.update(1)
         bar.close()  # before the commit, whose time is no document's
         extra = [("learned_boilerplate.csv", learned_csv(recurring, learned))]
-        writer.commit(manifest(config, provenance, docs, summary), extra=extra)
+        writer.commit(manifest(config, provenance, {}, summary), extra=extra)  # its entries: streamed

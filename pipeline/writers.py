@@ -48,11 +48,47 @@ FILES = (
 )
 
 
+MANIFEST_DOCS = "manifest-documents.json"  # the manifest's "documents" entries, streamed (a temporary file only)
+
+
 def remove_stale_tmp(out_dir: Path) -> None:
     """Remove the temporary output files a killed run left behind (only this module's names)."""
-    for name in FILES:
+    for name in (*FILES, MANIFEST_DOCS):
         for tmp in out_dir.glob(f".{name}.tmp-*"):
             tmp.unlink(missing_ok=True)
+
+
+def manifest_entry_text(doc_id: str, entry: dict[str, Any]) -> str:
+    """One `"doc_id": {...}` member of the manifest's "documents" object, as
+    `json.dumps(manifest, ensure_ascii=False, indent=2)` writes it there (two levels deep), so
+    that the entries can be written as documents finish instead of held until the end.
+
+    >>> print(manifest_entry_text("gout", {"status": "ok", "stats": {}}))
+        "gout": {
+          "status": "ok",
+          "stats": {}
+        }
+    """
+    lines = json.dumps({doc_id: entry}, ensure_ascii=False, indent=2).split("\n")[1:-1]  # without the outer braces
+    return "\n".join("  " + line for line in lines)  # JSON text holds no raw line break
+
+
+def manifest_text(manifest: dict[str, Any], documents: str | None = None) -> str:
+    """`json.dumps(manifest, ensure_ascii=False, indent=2)`, its last member "documents" made
+    of `documents` (the `manifest_entry_text` of each document, joined by ",\n") when given.
+
+    >>> m = {"totals": {"documents": 1}, "documents": {"a": {"status": "ok"}}}
+    >>> manifest_text(m) == manifest_text({**m, "documents": {}}, manifest_entry_text("a", {"status": "ok"}))
+    True
+    """
+    if documents is None:
+        return json.dumps(manifest, ensure_ascii=False, indent=2)
+    assert list(manifest)[-1] == "documents" and not manifest["documents"], "documents: the last member, empty"
+    head = json.dumps(manifest, ensure_ascii=False, indent=2)
+    if not documents:
+        return head
+    cut = head.rindex("{}")
+    return head[:cut] + "{\n" + documents + "\n  }" + head[cut + 2:]
 
 
 def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> str:
@@ -134,6 +170,10 @@ class CorpusWriter:
         self.row_group_docs = row_group_docs
         self.section_batches: list[pa.RecordBatch] = []
         self.entity_batches: list[pa.RecordBatch] = []
+        # The manifest's per-document entries, written as they come (`add_manifest_entry`):
+        # held in memory, they grew with the corpus (about 3 KB per document).
+        self.manifest_docs = open(self._tmp(MANIFEST_DOCS), "w+", encoding="utf-8", newline="")
+        self.n_manifest_docs = 0
         self.committed = False
 
     def _tmp(self, name: str) -> Path:
@@ -174,7 +214,13 @@ class CorpusWriter:
         for handle in self.files.values():
             handle.close()
         with open(self._tmp("manifest.json"), "w", encoding="utf-8", newline="") as fh:
-            fh.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+            if self.n_manifest_docs:
+                self.manifest_docs.seek(0)
+                fh.write(manifest_text(manifest, self.manifest_docs.read()) + "\n")
+            else:
+                fh.write(manifest_text(manifest) + "\n")
+        self.manifest_docs.close()
+        self._tmp(MANIFEST_DOCS).unlink(missing_ok=True)
         extra_names = []
         for name, content in extra:
             with open(self._tmp(name), "w", encoding="utf-8", newline="") as fh:
@@ -184,9 +230,16 @@ class CorpusWriter:
             os.replace(self._tmp(name), self.out_dir / name)
         self.committed = True
 
+    def add_manifest_entry(self, doc_id: str, entry: dict[str, Any]) -> None:
+        """The manifest's entry of one document, in output order (see `commit`)."""
+        if self.n_manifest_docs:
+            self.manifest_docs.write(",\n")
+        self.manifest_docs.write(manifest_entry_text(doc_id, entry))
+        self.n_manifest_docs += 1
+
     def abort(self) -> None:
         """Remove the temporary files (the previous output, if any, stays intact)."""
-        for handle in self.files.values():
+        for handle in (*self.files.values(), self.manifest_docs):
             handle.close()
         for w in (self.section_writer, self.entity_writer):
             try:

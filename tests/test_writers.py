@@ -119,3 +119,32 @@ def test_csv_chunk_rows_with_other_keys_take_the_general_path() -> None:
     assert csv_chunk([{"a": 1, "b": 2, "c": 3}, {"a": 4}], ["a", "b"], header=False) == "1,2\n4,\n"
     assert csv_chunk([{"a": "x"}], ["a"], header=False) == "x\n"  # one column
     assert csv_chunk([], ["a"], header=True) == "a\n"
+
+
+def test_streamed_manifest_is_json_dumps_of_the_whole_manifest(tmp_path: Path, config: Config) -> None:
+    """The manifest's document entries are written as documents finish; the file is byte for
+    byte `json.dumps(manifest, ensure_ascii=False, indent=2)` of the manifest holding them all
+    (unicode ids and sources, nested and empty values), and no temporary file stays behind."""
+    from pipeline.batch import Summary
+    from pipeline.writers import MANIFEST_DOCS
+
+    pipe = Pipeline(config)
+    entries = {
+        "gout – ünïcode": {"source": "a/gout – ünïcode.txt", "status": "ok", "sha256": "ab",
+                           "stats": {"segment": {"sections": 3}, "dedup": {}}},
+        "bad": {"source": "bad.bin", "status": "failed", "error": {"doc": "bad", "message": "a \"quoted\"\nline"}},
+        "empty": {"source": "empty.txt", "status": "ok", "stats": {}, "list": [], "nested": [{"a": [1, 2]}]},
+    }
+    head = manifest(config, pipe.provenance, {}, Summary())
+    out = tmp_path / "out"
+    with CorpusWriter(out) as writer:
+        for doc_id, entry in entries.items():
+            writer.add_manifest_entry(doc_id, entry)
+        writer.commit(head)
+    whole = json.dumps({**head, "documents": entries}, ensure_ascii=False, indent=2) + "\n"
+    assert (out / "manifest.json").read_text(encoding="utf-8") == whole
+    assert not list(out.glob(f".{MANIFEST_DOCS}*"))
+    with CorpusWriter(tmp_path / "none") as writer:  # no document at all
+        writer.commit(head)
+    alone = json.dumps(head, ensure_ascii=False, indent=2) + "\n"
+    assert (tmp_path / "none" / "manifest.json").read_text(encoding="utf-8") == alone
