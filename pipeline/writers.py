@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
@@ -73,22 +74,21 @@ def manifest_entry_text(doc_id: str, entry: dict[str, Any]) -> str:
     return "\n".join("  " + line for line in lines)  # JSON text holds no raw line break
 
 
-def manifest_text(manifest: dict[str, Any], documents: str | None = None) -> str:
-    """`json.dumps(manifest, ensure_ascii=False, indent=2)`, its last member "documents" made
-    of `documents` (the `manifest_entry_text` of each document, joined by ",\n") when given.
+def manifest_around(manifest: dict[str, Any]) -> tuple[str, str]:
+    """The text of `json.dumps(manifest, ensure_ascii=False, indent=2)` before and after the
+    members of its last member, "documents" (given empty), where the `manifest_entry_text` of
+    each document goes, joined by ",\n": the file is written around them without holding them.
 
     >>> m = {"totals": {"documents": 1}, "documents": {"a": {"status": "ok"}}}
-    >>> manifest_text(m) == manifest_text({**m, "documents": {}}, manifest_entry_text("a", {"status": "ok"}))
+    >>> before, after = manifest_around({**m, "documents": {}})
+    >>> before + manifest_entry_text("a", {"status": "ok"}) + after == json.dumps(m, indent=2)
     True
     """
-    if documents is None:
-        return json.dumps(manifest, ensure_ascii=False, indent=2)
-    assert list(manifest)[-1] == "documents" and not manifest["documents"], "documents: the last member, empty"
+    if list(manifest)[-1:] != ["documents"] or manifest["documents"]:
+        raise ValueError('the manifest\'s last member must be "documents", empty')
     head = json.dumps(manifest, ensure_ascii=False, indent=2)
-    if not documents:
-        return head
     cut = head.rindex("{}")
-    return head[:cut] + "{\n" + documents + "\n  }" + head[cut + 2:]
+    return head[:cut] + "{\n", "\n  }" + head[cut + 2:]
 
 
 def csv_chunk(rows: list[dict[str, Any]], columns: list[str], header: bool) -> str:
@@ -214,11 +214,14 @@ class CorpusWriter:
         for handle in self.files.values():
             handle.close()
         with open(self._tmp("manifest.json"), "w", encoding="utf-8", newline="") as fh:
-            if self.n_manifest_docs:
+            if self.n_manifest_docs:  # the streamed entries, copied in, never held whole
+                before, after = manifest_around(manifest)
+                fh.write(before)
                 self.manifest_docs.seek(0)
-                fh.write(manifest_text(manifest, self.manifest_docs.read()) + "\n")
+                shutil.copyfileobj(self.manifest_docs, fh)
+                fh.write(after + "\n")
             else:
-                fh.write(manifest_text(manifest) + "\n")
+                fh.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
         self.manifest_docs.close()
         self._tmp(MANIFEST_DOCS).unlink(missing_ok=True)
         extra_names = []
