@@ -86,6 +86,7 @@ def test_abort_keeps_previous_files_and_stale_tmp_cleanup_is_narrow(tmp_path: Pa
     assert (tmp_path / "corpus.jsonl").read_text(encoding="utf-8") == "previous\n"
     assert not list(tmp_path.glob(".*.tmp-*"))
     (tmp_path / ".corpus.jsonl.tmp-123").write_text("half", encoding="utf-8")
+    (tmp_path / ".manifest-documents.json.tmp-123").write_text('    "d": {}', encoding="utf-8")  # streamed entries
     (tmp_path / ".someone-else.tmp-123").write_text("theirs", encoding="utf-8")
     remove_stale_tmp(tmp_path)
     assert [p.name for p in tmp_path.glob(".*")] == [".someone-else.tmp-123"]
