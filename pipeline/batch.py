@@ -165,7 +165,7 @@ def cap_heap(threshold: int) -> bool:
     and raises that threshold (up to 32 MB) each time such a block is freed: after a few
     documents, their large strings (corpus lines, CSV text, report pages) come from the heap
     instead, whose freed space is kept and fragments. A fixed threshold keeps them mapped: the
-    writing process of a 2-worker batch of 2,000 documents peaked at 343 MB instead of 478.
+    writing process of a 2-worker batch of 2,000 documents peaked at 344 MB instead of 478.
     The setting stays for the rest of the process (a program calling `run_batch` keeps it)."""
     if threshold <= 0:
         return False

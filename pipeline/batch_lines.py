@@ -20,7 +20,6 @@ import csv
 import hashlib
 import io
 import json
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -74,7 +73,7 @@ class LineCounter:
     313 MB with digests, from 219 MB before it)."""
 
     min_docs: int = 1
-    counts: Counter[bytes] = field(default_factory=Counter)
+    counts: dict[bytes, int] = field(default_factory=dict)  # digest -> documents holding the line
     texts: dict[bytes, str] = field(default_factory=dict)  # the lines found in `min_docs` documents
 
     def add(self, keys: Iterable[str]) -> None:

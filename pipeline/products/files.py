@@ -143,7 +143,8 @@ def rewrite_corpus(out: OutputDir, drops: dict[str, Pair], n_pairs: int) -> None
             else:
                 result.record = record
             writer.write(result)
-        writer.commit(manifest)
+            writer.add_manifest_entry(doc_id, entry)
+        writer.commit({**manifest, "documents": {}})  # its entries: added with their documents
     if drops:
         os.replace(dropped_tmp, out.path / DROPPED_FILE)
     else:
