@@ -64,6 +64,16 @@ def test_fix_is_idempotent(sample_bytes: bytes) -> None:
     assert fix(once, S)[0] == once
 
 
+@pytest.mark.parametrize("text", ["\u00a0\u00dc\x98", "x\u00a0\u00dc\x98 y\nnext \u00a0line"])
+def test_a_space_made_of_a_no_break_space_is_fixed_again(text: str) -> None:
+    """ftfy leaves `\xa0Ü\x98` as text but decodes ` Ü\x98` (U+0718): once the no-break
+    space is a space, the line goes through ftfy again, so a second fix changes nothing
+    (found by the property test `test_fix_text_is_idempotent`)."""
+    once = fix(text, S)[0]
+    assert "\u0718" in once
+    assert fix(once, S)[0] == once
+
+
 def test_rules_can_be_switched_off() -> None:
     settings = Settings(remove_ghost_a_circumflex=False, normalize_spaces=False)
     assert fix("a\u00c2\n\u00a0", settings)[0] == "a\u00c2\n\u00a0"

@@ -282,9 +282,11 @@ def ftfy_config(settings: Settings) -> ftfy.TextFixerConfig:
 
 # The rules after ftfy can make a line ftfy would change: a removed zero-width character or
 # soft hyphen (`_JOINERS`) can join the halves of a mojibake sequence it kept apart
-# (`Ü<U+00AD>\x86` is `Ü†`, the mojibake of U+0706). ftfy then runs again on the lines they
-# changed (entities are not decoded twice), until nothing changes; two passes suffice but for
-# contrived text, and the bound keeps it finite.
+# (`Ü<U+00AD>\x86` is `Ü†`, the mojibake of U+0706), and a no-break space made a space changes
+# ftfy's verdict on its neighbours (`\xa0Ü\x98` is left as text, ` Ü\x98` decoded). ftfy then
+# runs again on the lines they changed (entities are not decoded twice), until nothing
+# changes, so that fixing a fixed text changes nothing; two passes suffice but for contrived
+# text, and the bound keeps it finite.
 _MAX_PASSES = 3
 
 
@@ -326,7 +328,6 @@ def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = Non
     fixed = ftfy_fix(text, config)
     ftfy_changed = fixed != text
     for n_pass in range(1, _MAX_PASSES + 1):
-        joins = any(ch in fixed for ch in _JOINERS)
         text = fixed
         if settings.remove_ghost_a_circumflex:
             text, n = remove_ghost_a_circumflex(text)
@@ -337,7 +338,7 @@ def fix(text: str, settings: Settings, config: ftfy.TextFixerConfig | None = Non
         if settings.normalize_hyphens:
             text, n = normalize_hyphens(text)
             n_hyphens += n
-        if not joins or text == fixed or n_pass == _MAX_PASSES:
+        if text == fixed or n_pass == _MAX_PASSES:
             break
         fixed = refix_changed_lines(fixed, text, config._replace(unescape_html=False))
         if fixed == text:
