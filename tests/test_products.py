@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from datasketch import MinHash
+from datasketch import MinHash, MinHashLSH
 
 from pipeline import SCHEMA_VERSION
 from pipeline.batch import run_batch
@@ -33,7 +33,7 @@ from pipeline.products import (
     validate_output,
     write_products,
 )
-from pipeline.products.duplicates import Signer, choose_drops, find_pairs, min_hashes, shingle_hashes
+from pipeline.products.duplicates import Pair, Signature, Signer, choose_drops, find_pairs, min_hashes, shingle_hashes
 from pipeline.products.schema import SCHEMA_FILES, Checker, Validators, load_schema, shape_errors
 from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS
 from pipeline.runner import DocResult
@@ -215,6 +215,59 @@ def test_each_copy_is_paired_with_its_original_only() -> None:
     assert {"d", "e"}.isdisjoint(p.doc_b for p in pairs)  # below the threshold against every original
     ranks = {d: i for i, (d, _) in enumerate(docs)}
     assert set(choose_drops(pairs, ranks)) == {p.doc_b for p in pairs}
+
+
+def _pairs_with_datasketch_lsh(signatures: list[Signature], threshold: float, num_perm: int) -> list[Pair]:
+    """`find_pairs` as it was written on datasketch's `MinHashLSH` (the reference for its arrays)."""
+    sigs = sorted(signatures, key=lambda s: s.rank)
+    hashes = {s.doc_id: MinHash(num_perm=num_perm, hashvalues=s.values) for s in sigs}
+    originals: dict[str, Signature] = {}
+    lsh = MinHashLSH(threshold=max(0.05, threshold - 0.15), num_perm=num_perm)
+    found: list[Pair] = []
+    for s in sigs:
+        best: tuple[float, int, str] | None = None
+        for other_id in lsh.query(hashes[s.doc_id]):
+            other = originals[other_id]
+            sim = round(float(hashes[s.doc_id].jaccard(hashes[other_id])), 4)
+            if sim >= threshold and (best is None or (-sim, other.rank) < best[:2]):
+                best = (-sim, other.rank, other.doc_id)
+        if best is None:
+            originals[s.doc_id] = s
+            lsh.insert(s.doc_id, hashes[s.doc_id])
+        else:
+            found.append(Pair(best[2], s.doc_id, -best[0]))
+    return found
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.8, 0.95])
+def test_pairs_equal_those_of_datasketch_lsh(threshold: float) -> None:
+    """Families of documents, each an original and copies that change a share of its values
+    (so that some share a band with it and some do not, some pass the threshold and some do
+    not), keep only its first bands (originals in the same band groups) or change one value
+    in each later band (copies that only those first bands find), shuffled among
+    distinct documents: the same pairs as with `MinHashLSH`."""
+    rng = np.random.default_rng(11)
+    values: list[np.ndarray] = []
+    for _ in range(40):
+        base = rng.integers(0, 2**32 - 1, size=128, dtype=np.uint64)
+        values.append(base)
+        for _ in range(int(rng.integers(0, 6))):
+            copy = base.copy()
+            kind, kept = rng.random(), 8 * int(rng.integers(1, 4))
+            if kind < 0.3:  # the first bands kept, the rest new: an original in the same groups
+                changed = np.arange(128) >= kept
+            elif kind < 0.6:  # one value changed in every later band: similar, found by the first bands only
+                changed = np.isin(np.arange(128), np.arange(kept, 128, 8) + int(rng.integers(0, 8)))
+            else:
+                changed = rng.random(128) < rng.uniform(0.0, 0.6)
+            copy[changed] = rng.integers(0, 2**32 - 1, size=int(changed.sum()), dtype=np.uint64)
+            values.append(copy)
+    values += [np.full(128, 2**32 - 1, dtype=np.uint64)] * 3  # equal values: ties broken by rank
+    order = rng.permutation(len(values)).tolist()
+    sigs = [Signer.signature(f"d{i:03d}", rank, values[i]) for rank, i in enumerate(order)]
+    expected = _pairs_with_datasketch_lsh(sigs, threshold, 128)
+    assert len(expected) > 5 and find_pairs(sigs, threshold, 128) == expected
+    assert len({p.doc_a for p in expected}) > 1
 
 
 def test_blocked_min_hashes_equal_datasketch_update_batch() -> None:

@@ -16,6 +16,7 @@ import csv
 import io
 import re
 import zlib
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -111,11 +112,11 @@ def min_hashes(values: np.ndarray, a: np.ndarray, b: np.ndarray, rows: int = 128
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Signature:
     doc_id: str
     rank: int  # position in the corpus (input order)
-    minhash: MinHash
+    values: np.ndarray  # the MinHash values, uint32 (`Signer.values`)
 
 
 class Signer:
@@ -126,16 +127,18 @@ class Signer:
         self.permutations = MinHash(num_perm=settings.num_perm, seed=settings.seed).permutations
 
     def values(self, record: dict[str, Any]) -> np.ndarray | None:
-        """The record's MinHash values (None: too few words to compare)."""
+        """The record's MinHash values, as uint32 (None: too few words to compare). They are
+        datasketch's, all below 2^32 (`min_hashes`), in half the bytes of its uint64: what a
+        worker sends and the writing process keeps per document until the corpus is compared."""
         tokens = words(record)
         if len(tokens) < self.s.min_words:
             return None
         a, b = self.permutations
-        return min_hashes(shingle_hashes(tokens, self.s.shingle_words), a, b)
+        return min_hashes(shingle_hashes(tokens, self.s.shingle_words), a, b).astype(np.uint32)
 
-    def signature(self, doc_id: str, rank: int, values: np.ndarray) -> Signature:
-        mh = MinHash(num_perm=self.s.num_perm, seed=self.s.seed, hashvalues=values, permutations=self.permutations)
-        return Signature(doc_id, rank, mh)
+    @staticmethod
+    def signature(doc_id: str, rank: int, values: np.ndarray) -> Signature:
+        return Signature(doc_id, rank, np.asarray(values, dtype=np.uint32))
 
     def sign(self, record: dict[str, Any], rank: int) -> Signature | None:
         values = self.values(record)
@@ -149,6 +152,33 @@ class Pair:
     similarity: float
 
 
+def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) that datasketch's `MinHashLSH` picks for `threshold`.
+
+    >>> lsh_bands(0.65, 128)
+    (16, 8)
+    """
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
+def band_groups(values: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(bands, documents) group numbers: two documents share a band's group exactly when their
+    values in that band are equal (what datasketch's LSH hash tables key on), found by sorting
+    the bands' bytes, so no hash can collide.
+
+    >>> v = np.array([[1, 2, 3, 4], [1, 2, 5, 6], [0, 2, 5, 6]], dtype=np.uint32)
+    >>> band_groups(v, 2, 2).tolist()
+    [[1, 1, 0], [0, 1, 1]]
+    """
+    groups = np.empty((bands, len(values)), dtype=np.int32)
+    width = np.dtype((np.void, rows * values.dtype.itemsize))
+    for band in range(bands):
+        block = np.ascontiguousarray(values[:, band * rows:(band + 1) * rows]).view(width).ravel()
+        groups[band] = np.unique(block, return_inverse=True)[1].ravel()
+    return groups
+
+
 def find_pairs(signatures: Iterable[Signature], threshold: float, num_perm: int) -> list[Pair]:
     """One pair per later document that nearly copies an earlier one: `(original, copy, similarity)`,
     sorted by the copy's rank.
@@ -160,24 +190,43 @@ def find_pairs(signatures: Iterable[Signature], threshold: float, num_perm: int)
     costs 10,000 comparisons and 9,999 rows, not the 50 million pairs of all against all; the
     originals are exactly the documents `choose_drops` keeps. The result does not depend on the
     order `signatures` come in.
+
+    The candidates are those of datasketch's `MinHashLSH` at `threshold - 0.15` (LSH bands can
+    miss pairs just above the threshold: index at a lower one, filter exactly): the originals
+    that share all the values of at least one band. The index is arrays, not its hash tables:
+    per band, the latest original of each group of equal values and, per original, the one
+    before it in the group. That is 8 bytes per band and document (128 with 16 bands) where
+    `MinHashLSH` kept about 5 KB of Python objects per original, so a corpus of distinct
+    documents (where every document is an original) is compared in little memory. A test
+    checks the pairs against `MinHashLSH`'s.
     """
     sigs = sorted(signatures, key=lambda s: s.rank)
     if len(sigs) < 2:
         return []
-    originals: dict[str, Signature] = {}
-    # LSH bands can miss pairs just above the threshold: index at a lower one, filter exactly.
-    lsh = MinHashLSH(threshold=max(0.05, threshold - 0.15), num_perm=num_perm)
+    n_bands, rows = lsh_bands(max(0.05, threshold - 0.15), num_perm)
+    values = np.stack([s.values for s in sigs])
+    groups = band_groups(values, n_bands, rows)
+    latest = [array("i", [-1]) * len(sigs) for _ in range(n_bands)]  # band, group -> latest original
+    before = [array("i", [-1]) * len(sigs) for _ in range(n_bands)]  # band, original -> the one before it
     found: list[Pair] = []
-    for s in sigs:
+    for k, s in enumerate(sigs):
+        mine = groups[:, k].tolist()
+        candidates: set[int] = set()
+        for band, group in enumerate(mine):
+            j = latest[band][group]
+            while j >= 0:
+                candidates.add(j)
+                j = before[band][j]
         best: tuple[float, int, str] | None = None  # (-similarity, rank, doc_id)
-        for other_id in lsh.query(s.minhash):
-            other = originals[other_id]
-            sim = round(float(s.minhash.jaccard(other.minhash)), 4)
+        for j in candidates:
+            other = sigs[j]
+            sim = round(float(np.count_nonzero(values[k] == values[j])) / float(values.shape[1]), 4)  # `MinHash.jaccard`
             if sim >= threshold and (best is None or (-sim, other.rank) < best[:2]):
                 best = (-sim, other.rank, other.doc_id)
         if best is None:
-            originals[s.doc_id] = s
-            lsh.insert(s.doc_id, s.minhash)
+            for band, group in enumerate(mine):
+                before[band][k] = latest[band][group]
+                latest[band][group] = k
         else:
             found.append(Pair(best[2], s.doc_id, -best[0]))
     return found

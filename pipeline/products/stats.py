@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -92,6 +93,10 @@ def flags(doc: DocSummary, s: ReportSettings) -> list[str]:
     return out
 
 
+def _interned(counts: dict[str, int]) -> dict[str, int]:
+    return {sys.intern(key): n for key, n in counts.items()}
+
+
 @dataclass
 class ConceptIndex:
     """The concepts of a corpus, numbered in the order first seen, so that each document's
@@ -110,7 +115,14 @@ class ConceptIndex:
     keys: list[Concept] = field(default_factory=list)
 
     def pack(self, doc: DocSummary) -> None:
+        """Make `doc` compact for keeping: its concept counts numbered against this index, and
+        the keys of its other counts (section types, labels, stages) the interned strings every
+        summary shares, not copies unpickled from a worker."""
         assert doc.packed is None, f"{doc.doc_id}: concept counts packed twice"
+        doc.types = Counter(_interned(doc.types))
+        doc.labels = Counter(_interned(doc.labels))
+        doc.chars_removed = _interned(doc.chars_removed)
+        doc.lines_removed = _interned(doc.lines_removed)
         numbers = []
         for key in doc.concepts:
             number = self.ids.get(key)
