@@ -61,7 +61,8 @@ class RunSettings(_Strict):
     writer_mmap_threshold: int = Field(131_072, ge=0)
 
 
-# RunSettings fields that cannot change the output (left out of `config_digest`).
+# RunSettings fields that cannot change the output (left out of `config_digest`; a stage's
+# are its settings' `not_output`).
 NOT_OUTPUT = frozenset({"writer_mmap_threshold"})
 
 
@@ -151,7 +152,7 @@ def config_digest(
     payload = {
         "products": products.model_dump(mode="json"),
         "run": run.model_dump(mode="json", exclude=set(NOT_OUTPUT)),
-        "stages": {k: v.model_dump(mode="json") for k, v in stages.items()},
+        "stages": {k: v.model_dump(mode="json", exclude=set(v.not_output)) for k, v in stages.items()},
         "sites": {k: v.model_dump(mode="json") for k, v in sorted(sites.items())},
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")

@@ -50,6 +50,17 @@ def test_writer_memory_setting_is_validated_and_outside_the_digest(tmp_path: Pat
         load_config(_write(tmp_path, "stages: [dedup]\nwriter_mmap_threshold: -1\n"))
 
 
+def test_speed_only_stage_settings_are_outside_the_digest(tmp_path: Path) -> None:
+    """The entities stage's batching, grouping and cache sizes change speed only (its tests
+    check that the mentions stay the same): the same digest; its head-noun rule is output."""
+    base = "stages: [decode, entities]\nentities:\n  lexicon_dir: x\n"
+    a = load_config(_write(tmp_path, base))
+    b = load_config(_write(tmp_path, base + "  join_chars: 0\n  token_cache: 5\n  batch_size: 8\n  docs_per_batch: 1\n"))
+    c = load_config(_write(tmp_path, base + "  head_nouns: false\n"))
+    assert b.stages["entities"].join_chars == 0  # type: ignore[attr-defined]
+    assert a.digest == b.digest != c.digest
+
+
 def test_cap_heap_sets_the_threshold_where_glibc_has_mallopt() -> None:
     import ctypes
     import platform

@@ -273,3 +273,32 @@ def test_greek_letters_eponyms_and_compound_adjectives(stage: E.EntitiesStage) -
     assert found["Crohn’s"] == "Crohn Disease" and found["Motor neurone disease"] == "Motor Neuron Disease"
     assert "β-blockers" in found and "antibiotic" in found
     assert "Flu" not in found and "Steroid" not in found  # parts of adjectives ("flu-like"), not the concepts
+
+
+def _found(doc: Document) -> tuple[object, ...]:
+    return (
+        [(m.section_id, m.start, m.end, m.label, m.kb_id, m.source) for m in doc.entities],
+        [(m.section_id, m.start, m.end, m.label, m.kb_id) for m in doc.heading_entities],
+        doc.abbreviations,
+    )
+
+
+@pytest.mark.parametrize("join_chars", [1, 60, 2000, 100_000])
+def test_paragraphs_matched_together_give_the_mentions_of_one_by_one(stage: E.EntitiesStage, join_chars: int) -> None:
+    """Joined paragraphs (`join_chars`) are one spaCy Doc; no mention, head-noun walk or token
+    pattern crosses from one paragraph into the next ("multiple" | "myeloma", "bone" |
+    "lesions", "CD4" | "+ T cells"), and every offset points into its own paragraph."""
+    traps = [
+        ("Bone marrow findings", ["Patients may have multiple", "myeloma is not diagnosed here.", "", "Sclerotic bone",
+                                  "lesions were seen.", "Counts of CD4", "+ T cells fell.", "Prednisone (PDN) helps."]),
+        ("References", ["Goldfarb DS. Kidney stones."]),  # a skipped section between the others
+        ("PDN", ["PDN was stopped; POEMS syndrome and CD20 remain.", "x" * 150]),
+    ]
+    one_by_one = E.EntitiesStage(stage.nlp, stage.lexicon, stage.settings.model_copy(update={"join_chars": 0}), {})
+    joined = E.EntitiesStage(stage.nlp, stage.lexicon, stage.settings.model_copy(update={"join_chars": join_chars}), {})
+    for make in (sample_doc, lambda: make_doc(traps)):
+        expected, got = one_by_one(make()), joined(make())
+        assert _found(got) == _found(expected)
+        assert_offsets(got)
+    texts = {m.text for m in expected.entities}
+    assert {"multiple myeloma", "bone lesions"}.isdisjoint(texts) and {"myeloma", "CD4", "CD20", "PDN"} <= texts

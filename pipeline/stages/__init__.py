@@ -22,6 +22,9 @@ class StageSettings(BaseModel):
     """Base of every stage's settings: unknown keys are rejected, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # Fields that change speed or memory only, never the output: left out of the config
+    # digest, so changing one reprocesses nothing (each stage's tests check the claim).
+    not_output: ClassVar[frozenset[str]] = frozenset()
 
 
 class StageError(Exception):

@@ -2,7 +2,8 @@
 
 Built once per run (`build`): a blank English spaCy pipeline (tokenizer only) and the
 lexicon artifact of `pipeline.terminology.build`, rebuilt first when it is missing or
-stale. On each document, paragraphs and headings go through `nlp.pipe` in batches, the
+stale. On each document, paragraphs and headings go through `nlp.pipe` in batches (short
+ones joined into one Doc, `group_pieces`), the
 lexicon matcher finds mentions (rules in `pipeline/terminology/matcher.py`), and
 `Long Form (ABBR)` definitions give every later use of ABBR the long form's label and id.
 
@@ -29,7 +30,7 @@ from pipeline.document import Abbreviation, Document, Mention, Section
 from pipeline.stages import RunContext, StageError, StageSettings
 from pipeline.terminology.abbreviations import find_definitions, short_form_pattern
 from pipeline.terminology.build import BuildError, build_lexicon, is_stale, read_meta
-from pipeline.terminology.matcher import ARTIFACT_NAME, Lexicon, Match, TokenInfo
+from pipeline.terminology.matcher import ARTIFACT_NAME, SEPARATOR, Lexicon, Match, TokenInfo
 
 ABBREVIATION_SOURCE = "abbreviation"
 # Texts longer than this are tokenised in pieces cut at a sentence end (or, failing
@@ -79,7 +80,37 @@ def split_text(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int, s
     return pieces
 
 
+def group_pieces(pieces: list[str], max_chars: int) -> list[tuple[str, int, list[int]]]:
+    """Consecutive pieces joined by `SEPARATOR` into texts of at most `max_chars` characters (a
+    longer piece stays alone): per joined text, the index of its first piece and the start of
+    each of its pieces in it.
+
+    >>> group_pieces(["ab", "c", "defg", "h"], 5)
+    [('ab\u2029c', 0, [0, 3]), ('defg', 2, [0]), ('h', 3, [0])]
+    >>> group_pieces(["ab", "c"], 0)
+    [('ab', 0, [0]), ('c', 1, [0])]
+    """
+    groups: list[tuple[str, int, list[int]]] = []
+    members: list[str] = []
+    starts: list[int] = []
+    size = first = 0
+    for i, piece in enumerate(pieces):
+        if members and size + len(SEPARATOR) + len(piece) > max_chars:
+            groups.append((SEPARATOR.join(members), first, starts))
+            members, starts = [], []
+        if not members:
+            first, size = i, -len(SEPARATOR)
+        size += len(SEPARATOR)
+        starts.append(size)
+        members.append(piece)
+        size += len(piece)
+    if members:
+        groups.append((SEPARATOR.join(members), first, starts))
+    return groups
+
+
 class Settings(StageSettings):
+    not_output: ClassVar[frozenset[str]] = frozenset({"batch_size", "docs_per_batch", "join_chars", "token_cache"})
     # Terminology build config, relative to the configs folder. Its allow/stop lists
     # (configs/terms/) are named inside it, so one file says how the lexicon is made.
     terminology: str = "terminology.yaml"
@@ -89,11 +120,17 @@ class Settings(StageSettings):
     # Build the artifact when it is missing or stale (config or package versions
     # changed). False makes a stale artifact an error, for runs that must not rebuild.
     auto_build: bool = True
-    # Texts (paragraphs and headings) per nlp.pipe batch: paragraphs, not whole
-    # documents, since spaCy's tokenizer slows down on long strings.
+    # spaCy Docs (groups of paragraphs and headings, `join_chars`) per nlp.pipe batch.
     batch_size: int = Field(256, ge=1)
     # Documents gathered before tokenizing, so short documents still fill a batch.
     docs_per_batch: int = Field(16, ge=1)
+    # Consecutive paragraphs and headings are tokenized and matched together, joined by
+    # `SEPARATOR` (which no mention crosses), up to this many characters: one spaCy Doc and
+    # one matcher call per group instead of per paragraph; the same mentions. Kept short
+    # because spaCy's tokenizer stops caching a Doc's words after the Doc's first tokenizer
+    # exception ("e.g.", "'s", "\n"; spaCy issue #1250): whole 16,000-character groups made
+    # the stage slower than one Doc per paragraph. 0: one Doc per paragraph.
+    join_chars: int = Field(2000, ge=0)
     # Token look-ups (`Lexicon.token_info`) kept from one document to the next, like spaCy's
     # own tokenizer cache: what the lexicon says of a token depends on its text alone, so
     # this changes speed, never results. Emptied when it holds more entries than this
@@ -179,24 +216,30 @@ class EntitiesStage:
                 texts.extend([""] * len(section.paragraphs) if skip else section.paragraphs)  # "": no pieces, no mentions
                 if section.heading is not None:
                     texts.append("" if skip else section.heading)
-        # Long texts are matched piece by piece (see `split_text`), offsets shifted back.
-        # One spaCy Doc per paragraph: joining paragraphs into longer pieces made the
-        # tokenizer 1.5 to 9 times slower (pieces of 300 to 4,000 characters) on unseen documents.
+        # Long texts are matched piece by piece (see `split_text`), short ones in groups
+        # (`group_pieces`); each match's offsets are shifted back into its own text.
         owners: list[tuple[int, int]] = []  # (text index, piece offset) per piece
         pieces: list[str] = []
         for t_idx, text in enumerate(texts):
             for offset, piece in split_text(text):
-                owners.append((t_idx, offset))
-                pieces.append(piece)
+                if piece:  # "": nothing to match
+                    owners.append((t_idx, offset))
+                    pieces.append(piece)
+        groups = group_pieces(pieces, self.settings.join_chars)
         per_text: list[list[Match]] = [[] for _ in texts]
         if len(self.token_memo) > self.settings.token_cache:
             self.token_memo = {}
         memo = self.token_memo  # token (orth) -> what the lexicon says of it
-        for (t_idx, offset), sdoc in zip(owners, self.nlp.pipe(pieces, batch_size=self.settings.batch_size), strict=True):
-            found = self.lexicon.match(sdoc, memo)
-            if offset:
-                found = [m._replace(start=m.start + offset, end=m.end + offset) for m in found]
-            per_text[t_idx].extend(found)
+        sdocs = self.nlp.pipe([joined for joined, _first, _starts in groups], batch_size=self.settings.batch_size)
+        for (_joined, first, starts), sdoc in zip(groups, sdocs, strict=True):
+            k = 0  # the group's piece of the match: matches come in text order
+            last = len(starts) - 1
+            for m in self.lexicon.match(sdoc, memo):
+                while k < last and m.start >= starts[k + 1]:
+                    k += 1
+                t_idx, offset = owners[first + k]
+                shift = offset - starts[k]
+                per_text[t_idx].append(m._replace(start=m.start + shift, end=m.end + shift) if shift else m)
         matches = iter(per_text)
         for doc, doc_skips in zip(docs, skips, strict=True):
             self._annotate(doc, matches, doc_skips)
