@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import re
+import sys
+
 import pytest
 
-from pipeline.terminology.abbreviations import best_long_form, find_definitions, is_short_form, short_form_pattern
+from pipeline.terminology.abbreviations import best_long_form, find_definitions, is_short_form, last_word, short_form_uses
 
 # (text, expected [(short, long)])
 CASES = [
@@ -56,6 +60,26 @@ def test_long_form_needs_first_letter_at_word_start() -> None:
     assert best_long_form("SLE", "is a possible") is None
 
 
-def test_short_form_pattern_is_whole_word_and_case_sensitive() -> None:
+def test_short_form_uses_are_whole_word_and_case_sensitive() -> None:
     text = "SLE and sle and SLEs and (SLE): and non-SLE"
-    assert [m.start() for m in short_form_pattern("SLE").finditer(text)] == [0, 26]
+    assert list(short_form_uses("SLE", text)) == [(0, 3), (26, 29)]
+
+
+def test_string_methods_find_what_the_regexes_found() -> None:
+    """`short_form_uses` and `last_word` replace two regexes: the same results on random texts
+    of word characters, hyphens, spaces, line breaks and non-ASCII letters and digits, and the
+    same character classes (`\\w` is `str.isalnum()` or "_", `\\s` is `str.isspace()`) on every
+    code point."""
+    rng = random.Random(3)
+    alphabet = ["SLE", "SL", "S", "L", "E", "x", "_", "-", " ", "  ", "\n", "é", "٣", "Ⅻ", "(", ")", ".", "\t"]
+    last = re.compile(r"(\S+)\s{0,20}$")
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+        text += rng.choice(["", " " * rng.randrange(15, 25), " " * rng.randrange(15, 25) + "\n", "\n"])
+        for short in ("SLE", "SL", "E-", "x_"):
+            expected = [m.span() for m in re.finditer(r"(?<![\w-])" + re.escape(short) + r"(?![\w-])", text)]
+            assert list(short_form_uses(short, text)) == expected, (short, text)
+        m = last.search(text)
+        assert last_word(text) == (None if m is None else (m.start(1), m.group(1))), repr(text)
+    for c in map(chr, range(sys.maxunicode + 1)):
+        assert bool(re.match(r"\w", c)) == (c.isalnum() or c == "_") and bool(re.match(r"\s", c)) == c.isspace(), hex(ord(c))

@@ -28,7 +28,7 @@ from pydantic import Field
 
 from pipeline.document import Abbreviation, Document, Mention, Section
 from pipeline.stages import RunContext, StageError, StageSettings
-from pipeline.terminology.abbreviations import find_definitions, short_form_pattern
+from pipeline.terminology.abbreviations import find_definitions, short_form_uses
 from pipeline.terminology.build import BuildError, build_lexicon, is_stale, read_meta
 from pipeline.terminology.matcher import ARTIFACT_NAME, SEPARATOR, Lexicon, Match, TokenInfo
 
@@ -239,7 +239,7 @@ class EntitiesStage:
                     k += 1
                 t_idx, offset = owners[first + k]
                 shift = offset - starts[k]
-                per_text[t_idx].append(m._replace(start=m.start + shift, end=m.end + shift) if shift else m)
+                per_text[t_idx].append(Match(m.start + shift, m.end + shift, m.label, m.term, m.source) if shift else m)
         matches = iter(per_text)
         for doc, doc_skips in zip(docs, skips, strict=True):
             self._annotate(doc, matches, doc_skips)
@@ -360,13 +360,12 @@ class EntitiesStage:
                 continue
             cands = by_short[short]
             positions = [d.pos for d in cands]
-            for occ in short_form_pattern(short).finditer(paragraph):
+            for start, end in short_form_uses(short, paragraph):
                 # the latest definition at or before this occurrence
-                k = bisect_left(positions, (s_idx, p_idx, occ.start() + 1))
+                k = bisect_left(positions, (s_idx, p_idx, start + 1))
                 if k == 0:
                     continue
                 d = cands[k - 1]
-                start, end = occ.start(), occ.end()
                 j = bisect_left(starts, end) - 1  # spans starting before `end`
                 longer = False
                 while j >= 0 and ordered[j][1] > start:

@@ -12,12 +12,14 @@ Demyelinating Polyneuropathy (CIDP):".
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import NamedTuple
 
 _PAREN = re.compile(r"\(([^()\n]{1,120})\)")
 _WORD = re.compile(r"[^\s]+")
 _BOUNDARY = re.compile(r"[.;:!?\n]\s")
-_LAST_WORD = re.compile(r"(\S+)\s{0,20}$")
+# At most this many whitespace characters between the short form and `(Long Form)`.
+_MAX_GAP = 20
 
 
 class Definition(NamedTuple):
@@ -124,23 +126,56 @@ def find_definitions(text: str) -> list[Definition]:
             continue
         # `ABBR (Long Form)`: the word right before the parenthesis is the short form.
         window_start = max(0, m.start() - 100)
-        before = _LAST_WORD.search(text[window_start : m.start()])
-        if before is None or not is_short_form(before.group(1)) or len(inner.split()) < 2:
+        before = last_word(text[window_start : m.start()])
+        if before is None or not is_short_form(before[1]) or len(inner.split()) < 2:
             continue
-        if before.start(1) == 0 and window_start > 0 and not text[window_start - 1].isspace():
+        if before[0] == 0 and window_start > 0 and not text[window_start - 1].isspace():
             continue  # the window cut a longer word
-        short = before.group(1)
+        short = before[1]
         rel = best_long_form(short, inner)
         if rel != 0:  # the whole parenthesis must be the long form
             continue
-        found.append(Definition(short, inner, window_start + before.start(1), inner_start, inner_start + len(inner)))
+        found.append(Definition(short, inner, window_start + before[0], inner_start, inner_start + len(inner)))
     return found
 
 
-def short_form_pattern(short: str) -> re.Pattern[str]:
-    """A regex for whole-word, case-sensitive uses of a short form.
+def last_word(text: str) -> tuple[int, str] | None:
+    r"""(start, word) of the last word of `text` when at most `_MAX_GAP` whitespace characters
+    follow it (a final line break may be one more): what the regex `(\S+)\s{0,20}$` finds, in
+    string methods (`str.isspace` is the regex's `\s`, a test checks every code point), without
+    the regex's attempt at every position of the text.
 
-    >>> [m.start() for m in short_form_pattern("SLE").finditer("SLE, SLEs, aSLE (SLE)")]
-    [0, 17]
+    >>> last_word("is rare; SLE  "), last_word("SLE" + " " * 21), last_word("  ")
+    ((9, 'SLE'), None, None)
     """
-    return re.compile(r"(?<![\w-])" + re.escape(short) + r"(?![\w-])")
+    stripped = text.rstrip()
+    gap = len(text) - len(stripped)
+    if not stripped or gap > _MAX_GAP + (text[-1:] == "\n"):  # `$` also matches before a final "\n"
+        return None
+    word = stripped.rsplit(None, 1)[-1]
+    return len(stripped) - len(word), word
+
+
+def _word_char(c: str) -> bool:
+    r"""`[\w-]` of a regex, for one character (`\w`: `str.isalnum()` and "_")."""
+    return c.isalnum() or c == "_" or c == "-"
+
+
+def short_form_uses(short: str, text: str) -> Iterator[tuple[int, int]]:
+    r"""(start, end) of the whole-word, case-sensitive uses of a short form in `text`: neither
+    side touches a word character or a hyphen (the regex `(?<![\w-])ABBR(?![\w-])`, found with
+    `str.find` rather than a regex that, with a look-behind first, is tried at every position).
+
+    >>> list(short_form_uses("SLE", "SLE, SLEs, aSLE (SLE) non-SLE"))
+    [(0, 3), (17, 20)]
+    """
+    size, n = len(short), len(text)
+    i = text.find(short)
+    while i >= 0:
+        end = i + size
+        if (i == 0 or not _word_char(text[i - 1])) and (end == n or not _word_char(text[end])):
+            yield i, end
+            i = text.find(short, end)
+        else:
+            i = text.find(short, i + 1)
+

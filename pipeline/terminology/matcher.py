@@ -42,7 +42,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import is_not
+from operator import is_not, itemgetter
 from typing import Any, NamedTuple
 
 ARTIFACT_NAME = "lexicon.pkl"
@@ -58,6 +58,7 @@ _SKIP = frozenset({"-", "–", "—"})
 # texts joined by "\n" two to five times slower to tokenize than the same texts one by one.
 SEPARATOR = "\u2029"  # PARAGRAPH SEPARATOR
 HEAD_NOUN_SOURCE = "head_noun"
+_FIRST_TWO = itemgetter(0, 1)  # sort key: (-length, start) of a candidate, (start, end) of a span
 PATTERN_SOURCE = "pattern"
 
 
@@ -385,9 +386,6 @@ class Lexicon:
                     infos[k] = memo[orths[k]] = self.token_info(toks[k])
         texts, lower, cased, skip, newline, hit1, grow1, can_start, head, pattern, later = zip(*infos, strict=False)  # type: ignore[misc]  # 11 fields each
 
-        def end(j: int) -> int:
-            return idxs[j] + len(texts[j])  # type: ignore[no-any-return]
-
         # Candidate spans: from each token, extend token by token (skipping bare hyphens
         # and spaces, up to MAX_KEY_TOKENS key tokens, never across a line break) and look
         # each span up as `lookup` does: exact case, lower case, singular last token. The
@@ -411,7 +409,8 @@ class Lexicon:
                 continue
             stem = ""  # the lower-case key of the span without its last token
             n_parts = 1
-            for j in range(i + 1, min(n, i + 4 * MAX_KEY_TOKENS)):
+            stop = i + 4 * MAX_KEY_TOKENS
+            for j in range(i + 1, stop if stop < n else n):
                 if newline[j]:
                     break  # before the skip test: a line break is a space token too
                 if skip[j]:
@@ -434,10 +433,10 @@ class Lexicon:
                             break
                 if hit is not None:
                     first = idxs[i]
-                    cands.append((-(end(j) - first), first, i, j + 1, terms[hit]))
+                    cands.append((first - idxs[j] - len(texts[j]), first, i, j + 1, terms[hit]))
                 if key_l not in pre_lower and key_c not in pre_cased:
                     break  # no longer span is a key
-        cands.sort(key=lambda c: (c[0], c[1]))
+        cands.sort(key=_FIRST_TWO)
         taken = [False] * n
         chosen: list[tuple[int, int, Term]] = []
         for _neg, _start, i, j, term in cands:
@@ -450,9 +449,9 @@ class Lexicon:
         spans = self._head_nouns(toks, lower, skip, head, chosen)
         if self.patterns:
             spans += self._patterns(toks, texts, pattern, taken, spans)
-        spans.sort(key=lambda s: (s[0], s[1]))
+        spans.sort(key=_FIRST_TWO)
         return [
-            Match(idxs[i], end(j - 1), term.label if term else label, term, term.source if term else src)
+            Match(idxs[i], idxs[j - 1] + len(texts[j - 1]), term.label if term else label, term, term.source if term else src)
             for i, j, term, label, src in spans
         ]
 
