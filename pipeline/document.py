@@ -65,7 +65,7 @@ class Section:
         return "\n".join(self.paragraphs)
 
 
-@dataclass
+@dataclass(slots=True)
 class Mention:
     """An entity mention: `section.text[start:end] == text` (or `heading` for heading mentions)."""
 

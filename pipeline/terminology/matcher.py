@@ -380,7 +380,7 @@ class Lexicon:
         orths, idxs = doc.to_array(_orth_idx()).T.tolist()  # no Token objects: 30% faster
         n = len(orths)
         infos = list(map(memo.get, orths))
-        if None in infos:
+        if not all(infos):  # a None (not yet looked up); `None in infos` compares each tuple with None
             for k, found in enumerate(infos):
                 if found is None:
                     infos[k] = memo[orths[k]] = self.token_info(toks[k])
