@@ -350,14 +350,13 @@ class EntitiesStage:
         Linear-logarithmic in the paragraph: definitions and spans are looked up by
         bisection, so a huge paragraph with many mentions stays fast."""
         n = 0
-        if not by_short:
+        present = [short for short in by_short if short in paragraph]
+        if not present:  # most paragraphs
             return 0
         # Lexicon spans never overlap, so sorted by start their ends increase too.
         ordered = sorted(spans)
         starts = [s for s, _e in ordered]
-        for short in by_short:
-            if short not in paragraph:
-                continue
+        for short in present:
             cands = by_short[short]
             positions = [d.pos for d in cands]
             for start, end in short_form_uses(short, paragraph):

@@ -106,6 +106,8 @@ def find_definitions(text: str) -> list[Definition]:
      ('IgG', 'immunoglobulin G')]
     """
     found: list[Definition] = []
+    if "(" not in text:  # most paragraphs
+        return found
     for m in _PAREN.finditer(text):
         inner = m.group(1).strip()
         inner_start = m.start(1) + (len(m.group(1)) - len(m.group(1).lstrip()))

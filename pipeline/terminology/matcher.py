@@ -446,7 +446,7 @@ class Lexicon:
                 taken[k] = True
             chosen.append((i, j, term))
 
-        spans = self._head_nouns(toks, lower, skip, head, chosen)
+        spans = self._head_nouns(texts, idxs, lower, skip, head, chosen)
         if self.patterns:
             spans += self._patterns(toks, texts, pattern, taken, spans)
         spans.sort(key=_FIRST_TWO)
@@ -483,11 +483,11 @@ class Lexicon:
         return out
 
     def _head_nouns(
-        self, toks: Any, lower: Sequence[str], skip: Sequence[bool], heads: Sequence[str | None],
-        chosen: list[tuple[int, int, Term]],
+        self, texts: Sequence[str], idxs: Sequence[int], lower: Sequence[str], skip: Sequence[bool],
+        heads: Sequence[str | None], chosen: list[tuple[int, int, Term]],
     ) -> list[tuple[int, int, Term | None, str, str]]:
-        """Apply the head-noun fallback to the dictionary spans (token offsets); `heads`: the
-        tokens' head-noun labels (`TokenInfo.head`)."""
+        """Apply the head-noun fallback to the dictionary spans (token offsets); `texts`, `idxs`:
+        the tokens' texts and offsets; `heads`: their head-noun labels (`TokenInfo.head`)."""
         spans: list[tuple[int, int, Term | None, str, str]] = [(i, j, t, t.label, t.source) for i, j, t in chosen]
         # Only tokens with a head-noun label, or inside a term whose label acts as one, can be
         # heads: the others are rejected by the label test below, with no effect on later tokens.
@@ -505,14 +505,19 @@ class Lexicon:
         dead: set[int] = set()
         new: list[tuple[int, int, Term | None, str, str]] = []
 
+        def spaced(k: int) -> bool:
+            """Whitespace follows token k (spaCy's `whitespace_`; token k + 1 exists), read from
+            the offsets: no `Token` object made."""
+            return idxs[k + 1] > idxs[k] + len(texts[k])  # type: ignore[no-any-return]
+
         def attached_hyphen(k: int) -> bool:
             """Token k is a hyphen glued to the words on both sides ("steroid-sparing")."""
             return (
                 k >= 1
                 and skip[k]
-                and not toks[k].is_space
-                and not toks[k - 1].whitespace_
-                and not toks[k].whitespace_
+                and not texts[k].isspace()  # spaCy's `is_space`
+                and not spaced(k - 1)
+                and not spaced(k)
                 and lower[k - 1].isalpha()
             )
 
@@ -531,7 +536,7 @@ class Lexicon:
                     label = term_label
             if label is None or not word.isalpha():
                 continue
-            if h >= 1 and not toks[h - 1].whitespace_ and skip[h - 1]:
+            if h >= 1 and skip[h - 1] and not spaced(h - 1):
                 continue  # the head is the second half of a hyphenated word
             if head_match is not None and chosen[head_match][:2] != (h, h + 1):
                 continue
@@ -541,7 +546,7 @@ class Lexicon:
             k = h - 1
             while k >= 0 and n_mod < self.head_noun_max_modifiers:
                 if skip[k]:
-                    if toks[k].is_space or toks[k].whitespace_ or (k + 1 < len(toks) and skip[k + 1]):
+                    if texts[k].isspace() or spaced(k) or skip[k + 1]:  # k < h: token k + 1 exists
                         break  # a dash between words, not a hyphenated compound
                     k -= 1
                     continue
