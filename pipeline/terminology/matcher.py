@@ -407,7 +407,11 @@ class Lexicon:
                 cands.append((-len(texts[i]), idxs[i], i, i + 1, terms[hit]))
             if not grow:
                 continue
-            stem = ""  # the lower-case key of the span without its last token
+            # Each side (lower case, exact case) goes on only while its key is a proper prefix of
+            # one of its keys: a longer key of that side would need it. Most spans are alive on
+            # the lower-case side only (few names are case-sensitive).
+            alive_l = key_l in pre_lower
+            alive_c = key_c in pre_cased
             n_parts = 1
             stop = i + 4 * MAX_KEY_TOKENS
             for j in range(i + 1, stop if stop < n else n):
@@ -420,21 +424,26 @@ class Lexicon:
                 n_parts += 1
                 if n_parts > MAX_KEY_TOKENS:
                     break
-                stem = key_l
-                key_l = f"{key_l} {lower[j]}"
-                key_c = f"{key_c} {cased[j]}"
-                hit = cs_get(key_c)
-                if hit is None:
-                    hit = index_get(key_l)
-                if hit is None and (lower[j][-1:] == "s" or lower[j] in plurals):
-                    for sing in singular_candidates(lower[j], plurals):
-                        hit = index_get(f"{stem} {sing}")
-                        if hit is not None:
-                            break
+                hit = None
+                if alive_c:
+                    key_c = f"{key_c} {cased[j]}"
+                    hit = cs_get(key_c)
+                    alive_c = key_c in pre_cased
+                if alive_l:
+                    stem = key_l  # the lower-case key of the span without its last token
+                    key_l = f"{stem} {lower[j]}"
+                    if hit is None:
+                        hit = index_get(key_l)
+                    if hit is None and (lower[j][-1:] == "s" or lower[j] in plurals):
+                        for sing in singular_candidates(lower[j], plurals):
+                            hit = index_get(f"{stem} {sing}")
+                            if hit is not None:
+                                break
+                    alive_l = key_l in pre_lower
                 if hit is not None:
                     first = idxs[i]
                     cands.append((first - idxs[j] - len(texts[j]), first, i, j + 1, terms[hit]))
-                if key_l not in pre_lower and key_c not in pre_cased:
+                if not (alive_l or alive_c):
                     break  # no longer span is a key
         cands.sort(key=_FIRST_TWO)
         taken = [False] * n
