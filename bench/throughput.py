@@ -230,6 +230,7 @@ def print_table(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> Non
         shares = ", ".join(f"{s} {100 * v / total:.0f}% ({1000 * v / n:.1f} ms/doc)" for s, v in stages.items())
         print(f"stages {k} (time in the pipeline stages, summed over workers): {shares}")
         top, top_v = max(stages.items(), key=lambda kv: kv[1])
+        print(f"largest stage {k}: {top}, {100 * top_v / total:.1f}% of the text stages (goal: 40% or less)")
         print(f"workers {k}: document outputs (rows, products' part, schema check) {1000 * output / n:.1f} ms/doc; "
               "of all the workers' "
               f"per-document time, {top} is {100 * top_v / (total + output):.0f}%")

@@ -270,11 +270,12 @@ class EntitiesStage:
                 spans = {
                     (m.start, m.end): self._mention(section.section_id, paragraph, m) for m in par_matches[s_idx][p_idx]
                 }
+                added = 0
                 if by_short and not skipped[s_idx]:
-                    n_abbr_mentions += self._apply_abbreviations(
-                        by_short, s_idx, p_idx, section.section_id, paragraph, spans
-                    )
-                for (start, end), mention in sorted(spans.items()):
+                    added = self._apply_abbreviations(by_short, s_idx, p_idx, section.section_id, paragraph, spans)
+                    n_abbr_mentions += added
+                # The matcher's spans come in text order and never overlap; abbreviation uses may not.
+                for (start, end), mention in sorted(spans.items()) if added else spans.items():
                     mention.start, mention.end = start + offset, end + offset
                     entities.append(mention)
                 offset += len(paragraph) + 1
