@@ -274,7 +274,7 @@ class EntitiesStage:
                 if by_short and not skipped[s_idx]:
                     added = self._apply_abbreviations(by_short, s_idx, p_idx, section.section_id, paragraph, spans)
                     n_abbr_mentions += added
-                # The matcher's spans come in text order and never overlap; abbreviation uses may not.
+                # The matcher's spans come in text order; abbreviation uses are added after them.
                 for (start, end), mention in sorted(spans.items()) if added else spans.items():
                     mention.start, mention.end = start + offset, end + offset
                     entities.append(mention)
