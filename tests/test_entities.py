@@ -302,3 +302,18 @@ def test_paragraphs_matched_together_give_the_mentions_of_one_by_one(stage: E.En
         assert_offsets(got)
     texts = {m.text for m in expected.entities}
     assert {"multiple myeloma", "bone lesions"}.isdisjoint(texts) and {"myeloma", "CD4", "CD20", "PDN"} <= texts
+
+
+@pytest.mark.parametrize("speed_only", [
+    {"token_cache": 0}, {"token_cache": 3}, {"batch_size": 1}, {"docs_per_batch": 1}, {"docs_per_batch": 3, "join_chars": 0},
+])
+def test_speed_only_settings_leave_the_mentions_unchanged(stage: E.EntitiesStage, speed_only: dict[str, int]) -> None:
+    """The settings the config digest leaves out (`Settings.not_output`) change speed only: the
+    same mentions over a batch of documents piped together, the token cache emptied as it fills."""
+    assert set(speed_only) <= E.Settings.not_output
+    docs = [sample_doc, lambda: make_doc([("Plan", ["Lenalidomide and prednisone."])]), sample_doc]
+    default = E.EntitiesStage(stage.nlp, stage.lexicon, stage.settings, {})
+    other = E.EntitiesStage(stage.nlp, stage.lexicon, stage.settings.model_copy(update=speed_only), {})
+    expected = [_found(d) for d in default.pipe([make() for make in docs])]
+    assert [_found(d) for d in other.pipe([make() for make in docs])] == expected
+    assert len(expected[0][0]) > 50

@@ -55,7 +55,8 @@ _SKIP = frozenset({"-", "–", "—"})
 # Joins texts that are tokenized as one spaCy Doc (the entities stage groups short paragraphs
 # and headings). A whitespace token that, like a line break, no span, head-noun walk or
 # pattern crosses; unlike "\n", not one of spaCy's tokenizer exceptions, whose handling made
-# texts joined by "\n" two to five times slower to tokenize than the same texts one by one.
+# texts joined by "\n" two to six times slower to tokenize than the same texts one by one
+# (5 to 20 test-fixture lines per text, warm cache; one-off timing).
 SEPARATOR = "\u2029"  # PARAGRAPH SEPARATOR
 HEAD_NOUN_SOURCE = "head_noun"
 _FIRST_TWO = itemgetter(0, 1)  # sort key: (-length, start) of a candidate, (start, end) of a span
