@@ -33,8 +33,9 @@ from pipeline.products import (
     validate_output,
     write_products,
 )
+from pipeline.products import schema as schema_module
 from pipeline.products.duplicates import Pair, Signature, Signer, choose_drops, find_pairs, min_hashes, shingle_hashes
-from pipeline.products.schema import SCHEMA_FILES, Checker, Validators, load_schema, shape_errors
+from pipeline.products.schema import SCHEMA_FILES, Checker, Validators, compile_schema, load_schema, shape_errors
 from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS
 from pipeline.runner import DocResult
 from pipeline.writers import CorpusWriter
@@ -128,6 +129,21 @@ def test_schemas_are_2020_12_and_match_the_records() -> None:
         assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION
         assert SCHEMA_VERSION in schema["$id"]
     assert list(load_schema("section")["properties"]) == SECTION_COLUMNS
+
+
+@pytest.mark.parametrize("rust", [True, False])
+def test_compile_schema_rejects_a_schema_the_meta_schema_rejects(rust: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # jsonschema-rs checks a schema against its meta-schema itself; the pure-Python path calls
+    # `check_schema`. Either way a bad schema never becomes a validator that accepts anything.
+    if rust and schema_module.jsonschema_rs is None:
+        pytest.skip("jsonschema-rs not installed")
+    if not rust:
+        monkeypatch.setattr(schema_module, "jsonschema_rs", None)
+    bad = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "strin"}
+    with pytest.raises(Exception, match="strin"):
+        compile_schema(bad)
+    good = compile_schema(load_schema("mention"))
+    assert not good.is_valid({})
     assert list(load_schema("mention")["properties"]) == ENTITY_COLUMNS
     mention = load_schema("corpus")["$defs"]["mention"]["properties"]
     assert {k: v for k, v in load_schema("mention")["properties"].items() if k in mention} == mention
