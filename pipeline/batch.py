@@ -32,6 +32,7 @@ from pipeline.batch_lines import LineCounter, actionable, content_hash, doc_line
 from pipeline.config import Config
 from pipeline.executors import Executor, make_executor, output_failed
 from pipeline.products import Scan, products_settings, write_products
+from pipeline.products.report import page_name
 from pipeline.runner import DocResult, InputFile, Task, discover, read_task
 from pipeline.stages.decode import Settings as DecodeSettings
 from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, is_output_dir, output_lock, run_parts, source_fingerprint
@@ -259,7 +260,7 @@ def run_batch(
             pool.close(cancel=True)
             raise
         try:
-            store.prune({item.source for item in items})
+            store.prune({item.source for item in items}, outputs=config.run.output_cache)
             started = time.perf_counter()
             # In this process, from what the scan collected as the records were written (a
             # pool forked from it would inherit, and count, its memory, which grows with the
@@ -269,6 +270,18 @@ def run_batch(
         finally:
             pool.close()
     return summary
+
+
+def _load(store: StateStore, key: DocKey, config: Config, scan: Scan) -> DocResult | None:
+    """A reused document's stored result: with the output it was written with, when kept and
+    its page is still in place (`StateStore.load_output`), else with its record, to make
+    them from."""
+    if config.run.output_cache:
+        page = scan.pages_dir / page_name(key.doc_id) if scan.pages_dir is not None else None
+        result = store.load_output(key, page)
+        if result is not None:
+            return result
+    return store.load(key)
 
 
 def _ready(result: DocResult, scan: Scan) -> DocResult:
@@ -319,7 +332,7 @@ def _stream(
                 break
             head = pending[0]
             if head.reuse and head.result is None:
-                head.result = store.load(head.key) if head.key is not None else None
+                head.result = _load(store, head.key, config, scan) if head.key is not None else None
                 if head.result is None:  # vanished or corrupted since planned: process it after all
                     head.reuse = False
                     task = read_task(head.item)
@@ -336,7 +349,7 @@ def _stream(
                 for ticket, result in pool.wait():
                     slot = tickets.pop(ticket)
                     if slot.key is not None and cacheable(result):
-                        store.save(slot.key, result)
+                        store.save(slot.key, result, output=config.run.output_cache)
                     slot.result = result
                     summary.processed += 1
                     summary.add_seconds(result)

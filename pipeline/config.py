@@ -59,11 +59,16 @@ class RunSettings(_Strict):
     # `pipeline.batch.cap_heap`); 0 leaves glibc's sliding default. Speed and memory only: not
     # part of the config digest, so changing it reprocesses nothing.
     writer_mmap_threshold: int = Field(131_072, ge=0)
+    # Keep each document's share of the output files and products beside its state
+    # (`.state/docs/<name>.out`, about 150 KB per document of the bench corpus), so that a
+    # re-run writes a reused document without making it again (`pipeline.state`). False: less
+    # disk, slower re-runs. Not part of the config digest: the output is the same either way.
+    output_cache: bool = True
 
 
 # RunSettings fields that cannot change the output (left out of `config_digest`; a stage's
 # are its settings' `not_output`).
-NOT_OUTPUT = frozenset({"writer_mmap_threshold"})
+NOT_OUTPUT = frozenset({"writer_mmap_threshold", "output_cache"})
 
 
 @dataclass(frozen=True)

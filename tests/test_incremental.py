@@ -17,7 +17,8 @@ import pytest
 
 from pipeline.batch import run_batch
 from pipeline.config import Config, load_config
-from pipeline.state import STATE_DIR, StateLocked, StateStore, output_lock, run_key, run_parts, state_name
+from pipeline.runner import DocResult
+from pipeline.state import STATE_DIR, DocKey, StateLocked, StateStore, output_lock, run_key, run_parts, state_name
 
 from .conftest import DEFAULT_CONFIG, ROOT, SAMPLE
 from .test_runner import assert_same_output, make_raw, outputs, synthetic
@@ -62,6 +63,66 @@ def test_rerun_reuses_adds_one_drops_removed_and_matches_a_fresh_run(tmp_path: P
     forced = run_batch(config, raw, out, force=True, progress=False)
     assert (forced.processed, forced.reused) == (7, 0)
     assert_same_output(out, tmp_path / "fresh_changed")
+
+
+def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The doc ids whose stored result is loaded with its record (to make its output again)."""
+    loaded: list[str] = []
+    real = StateStore.load
+
+    def load(self: StateStore, key: DocKey) -> DocResult | None:
+        loaded.append(key.doc_id)
+        return real(self, key)
+
+    monkeypatch.setattr(StateStore, "load", load)
+    return loaded
+
+
+def test_reused_documents_are_written_from_their_kept_output(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = make_raw(tmp_path, 4)  # 4 synthetic documents, the sample, a refused file
+    out = tmp_path / "out"
+    run_batch(config, raw, out, progress=False)
+    docs = out / STATE_DIR / "docs"
+    kept = {name: docs / Path(state_name(name)).with_suffix(".out").name
+            for name in ("doc_000.txt", "doc_001.txt", "doc_002.txt", "doc_003.txt", SAMPLE.name)}
+    assert sorted(docs.glob("*.out")) == sorted(kept.values())  # the refused file has none
+    before = tree(out)
+
+    loaded = _count_loads(monkeypatch)
+    again = run_batch(config, raw, out, progress=False)
+    assert (again.processed, again.reused) == (0, 6)
+    assert loaded == ["scan"]  # only the refused file, which has no output to keep
+    assert tree(out) == before
+
+    # A broken cache, another document's, a document page changed since: those documents are
+    # made again from their state, to the same bytes.
+    kept["doc_000.txt"].write_bytes(kept["doc_000.txt"].read_bytes()[:-100])
+    kept["doc_001.txt"].write_bytes(kept["doc_002.txt"].read_bytes())
+    page = out / "report" / "doc_003.html"
+    page.write_text(page.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    broken = {name: kept[name].read_bytes() for name in ("doc_000.txt", "doc_001.txt")}
+    loaded.clear()
+    again = run_batch(config, raw, out, progress=False)
+    assert (again.processed, again.reused) == (0, 6)
+    assert sorted(loaded) == ["doc_000", "doc_001", "doc_003", "scan"]
+    assert tree(out) == {**before, **{str(kept[n].relative_to(out)): b for n, b in broken.items()}}
+
+
+def test_without_the_output_cache_the_output_is_the_same(tmp_path: Path, config: Config) -> None:
+    raw = make_raw(tmp_path, 2)
+    run_batch(config, raw, tmp_path / "with", progress=False)
+    off = replace(config, run=config.run.model_copy(update={"output_cache": False}))
+    assert off.digest == config.digest  # it changes no output: nothing is redone for it
+    run_batch(off, raw, tmp_path / "without", progress=False)
+    assert not list((tmp_path / "without" / STATE_DIR / "docs").glob("*.out"))
+    assert_same_output(tmp_path / "with", tmp_path / "without")
+    # switched off after a run, the kept output is neither used nor left stale
+    again = run_batch(off, raw, tmp_path / "with", progress=False)
+    assert again.reused == 4
+    assert not list((tmp_path / "with" / STATE_DIR / "docs").glob("*.out"))
+    assert_same_output(tmp_path / "with", tmp_path / "without")
 
 
 def test_a_document_sharing_learned_boilerplate_changes_no_other(tmp_path: Path, config: Config) -> None:
