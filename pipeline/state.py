@@ -208,29 +208,30 @@ class StateStore:
     def save(self, key: DocKey, result: DocResult, output: bool = True) -> None:
         """Write the result atomically (temporary file, rename), and, when `output` is set and
         the result carries what its worker made for the output (`rows`, `derived`, the record
-        dropped as valid), that too, as the `.out` file (else any old one is removed). No fsync:
-        the files survive the process being killed; after a power loss a truncated file fails
-        to parse and is recomputed."""
+        dropped as valid), that too, as the `.out` file (else any old one is removed). The
+        `.out` file first: a run killed between the two has no state for the document and makes
+        it again, so a resumed run keeps the same files as an uninterrupted one. No fsync: the
+        files survive the process being killed; after a power loss a truncated file fails to
+        parse and is recomputed."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.path(key.source)
+        out = self.output_path(key.source)
+        derived = result.derived
+        if output and result.rows is not None and derived is not None and result.record is None \
+                and result.record_json is not None:
+            page = getattr(derived, "page", None)
+            page_sha256 = hashlib.sha256(page.encode("utf-8")).hexdigest() if page is not None else None
+            blob = pickle.dumps(
+                (replace(result.rows, corpus_line=""), replace(derived, page=None), page_sha256), protocol=5,
+            )
+            _write_atomic(out, json.dumps({"format": STATE_FORMAT, "key": asdict(key)}).encode("utf-8") + b"\n" + blob)
+        else:
+            out.unlink(missing_ok=True)
         header = {"format": STATE_FORMAT, "key": asdict(key), "run": self.parts}
-        _write_atomic(path, "".join((
+        _write_atomic(self.path(key.source), "".join((
             json.dumps(header, ensure_ascii=False), "\n",
             json_line(result_to_json(result)), "\n",
             record_line(result), "\n",
         )).encode("utf-8"))
-        out = self.output_path(key.source)
-        derived = result.derived
-        if not (output and result.rows is not None and derived is not None and result.record is None
-                and result.record_json is not None):
-            out.unlink(missing_ok=True)
-            return
-        page = getattr(derived, "page", None)
-        page_sha256 = hashlib.sha256(page.encode("utf-8")).hexdigest() if page is not None else None
-        blob = pickle.dumps(
-            (replace(result.rows, corpus_line=""), replace(derived, page=None), page_sha256), protocol=5,
-        )
-        _write_atomic(out, json.dumps({"format": STATE_FORMAT, "key": asdict(key)}).encode("utf-8") + b"\n" + blob)
 
     def prune(self, sources: set[str], outputs: bool = True) -> int:
         """Delete the files of documents no longer in the input, stale temporary files, and,

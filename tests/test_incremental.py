@@ -110,6 +110,36 @@ def test_reused_documents_are_written_from_their_kept_output(
     assert tree(out) == {**before, **{str(kept[n].relative_to(out)): b for n, b in broken.items()}}
 
 
+def test_a_run_killed_between_a_documents_two_files_resumes_to_the_same_bytes(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept output is written before the state: killed in between, the document has no
+    state, is made again, and the folder ends as an uninterrupted run's."""
+    import pipeline.state as state
+
+    class Killed(BaseException):
+        pass
+
+    raw = make_raw(tmp_path, 3, sample=False, bad=False)
+    out = tmp_path / "out"
+    real = state._write_atomic
+
+    def killed_at_the_second_state(path: Path, data: bytes) -> None:
+        if path.suffix == ".json" and len(state_files(out)) == 1:
+            raise Killed
+        real(path, data)
+
+    monkeypatch.setattr(state, "_write_atomic", killed_at_the_second_state)
+    with pytest.raises(Killed):
+        run_batch(config, raw, out, progress=False)
+    monkeypatch.setattr(state, "_write_atomic", real)
+    assert (len(state_files(out)), len(list((out / STATE_DIR / "docs").glob("*.out")))) == (1, 2)
+    resumed = run_batch(config, raw, out, progress=False)
+    assert (resumed.reused, resumed.processed) == (1, 2)
+    run_batch(config, raw, tmp_path / "uninterrupted", progress=False)
+    assert tree(out) == tree(tmp_path / "uninterrupted")
+
+
 def test_without_the_output_cache_the_output_is_the_same(tmp_path: Path, config: Config) -> None:
     raw = make_raw(tmp_path, 2)
     run_batch(config, raw, tmp_path / "with", progress=False)

@@ -4,6 +4,7 @@ through `run_batch` and `cli.main`, on inputs made under tmp_path."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -146,9 +147,11 @@ def test_a_failed_output_step_is_the_documents_error_line(tmp_path: Path, config
 
     monkeypatch.setattr(executors, "doc_rows", real)
     monkeypatch.setattr(batch, "doc_rows", failing)  # in the writer, for a result reused from the state
+    # (from its record: without the output its worker made, which a reused result is written from)
+    uncached = dataclasses.replace(config, run=config.run.model_copy(update={"output_cache": False}))
     again = tmp_path / "again"
-    run_batch(config, raw, again, progress=False)
-    summary = run_batch(config, raw, again, progress=False)
+    run_batch(uncached, raw, again, progress=False)
+    summary = run_batch(uncached, raw, again, progress=False)
     assert (summary.reused, summary.ok, summary.failed) == (3, 2, 1)
     assert [e["stage"] for e in _errors(again)] == ["doc_output"]
     assert [r["doc_id"] for r in _records(again)] == ["a", "c"]
