@@ -161,14 +161,14 @@ class StateStore:
                 header = json.loads(fh.readline())
         except (OSError, ValueError):
             return False
-        return isinstance(header, dict) and header.get("key") == asdict(key) and header.get("format") == STATE_FORMAT
+        return _of(header, key)
 
     def load(self, key: DocKey) -> DocResult | None:
         """The stored result for `key`, or None when missing, unreadable or computed under another key."""
         try:
             with self.path(key.source).open(encoding="utf-8") as fh:
                 header = json.loads(fh.readline())
-                if not isinstance(header, dict) or header.get("key") != asdict(key) or header.get("format") != STATE_FORMAT:
+                if not _of(header, key):
                     return None
                 return result_from_lines(fh.readline(), fh.readline())
         except (OSError, ValueError, TypeError):
@@ -191,8 +191,7 @@ class StateStore:
                 if hashlib.sha256(page.read_bytes()).hexdigest() != page_sha256:
                     return None  # rewritten since (a duplicate's page), or gone: made again
             with self.path(key.source).open(encoding="utf-8") as fh:
-                header = json.loads(fh.readline())
-                if not isinstance(header, dict) or header.get("key") != asdict(key) or header.get("format") != STATE_FORMAT:
+                if not _of(json.loads(fh.readline()), key):
                     return None
                 result = DocResult(**json.loads(fh.readline()))
                 line = fh.readline()
@@ -249,7 +248,14 @@ class StateStore:
         return removed
 
 
+def _of(header: Any, key: DocKey) -> bool:
+    """Whether a state file's first line says it holds a result computed under `key`, in this format."""
+    return isinstance(header, dict) and header.get("key") == asdict(key) and header.get("format") == STATE_FORMAT
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
+    """`data` to a temporary name beside `path` (the name `clean_tmp` removes after a kill), then
+    renamed into place."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with tmp.open("wb") as fh:
         fh.write(data)
