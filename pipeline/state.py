@@ -19,7 +19,7 @@ source, the config hash and the stages' provenance (the entities lexicon version
 The `.out` file keeps what the worker made from the record for the output files and the
 products (CSV text, Arrow rows, summary, MinHash values, the hash of the document page), after
 a line with its key: a reused document is then written without parsing its record or making
-any of it again (about 11 ms per document made again, 1 ms reused this way). It is a cache:
+any of it again (made again, about 11 ms per document in the writing process). It is a cache:
 missing, foreign or unreadable, the document is made again from its `.json` file. It is a
 pickle, so, like any cache of pickles, it is only for output folders written by your own runs.
 """
