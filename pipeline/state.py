@@ -163,14 +163,19 @@ class StateStore:
             return False
         return _of(header, key)
 
+    def _lines(self, key: DocKey) -> tuple[str, str] | None:
+        """The state file's result line and record line (with its line end), when the file holds
+        a result computed under `key`; raises `OSError` or `ValueError` when it cannot be read."""
+        with self.path(key.source).open(encoding="utf-8") as fh:
+            if not _of(json.loads(fh.readline()), key):
+                return None
+            return fh.readline(), fh.readline()
+
     def load(self, key: DocKey) -> DocResult | None:
         """The stored result for `key`, or None when missing, unreadable or computed under another key."""
         try:
-            with self.path(key.source).open(encoding="utf-8") as fh:
-                header = json.loads(fh.readline())
-                if not _of(header, key):
-                    return None
-                return result_from_lines(fh.readline(), fh.readline())
+            lines = self._lines(key)
+            return result_from_lines(*lines) if lines is not None else None
         except (OSError, ValueError, TypeError):
             return None
 
@@ -184,19 +189,19 @@ class StateStore:
         made it (then the caller loads the result and makes them again)."""
         try:
             with self.output_path(key.source).open("rb") as fh:
-                if json.loads(fh.readline()) != {"format": STATE_FORMAT, "key": asdict(key)}:
+                if not _of(json.loads(fh.readline()), key):
                     return None
                 rows, derived, page_sha256 = pickle.load(fh)
             if page_sha256 is not None and page is not None:
                 if hashlib.sha256(page.read_bytes()).hexdigest() != page_sha256:
                     return None  # rewritten since (a duplicate's page), or gone: made again
-            with self.path(key.source).open(encoding="utf-8") as fh:
-                if not _of(json.loads(fh.readline()), key):
-                    return None
-                result = DocResult(**json.loads(fh.readline()))
-                line = fh.readline()
+            lines = self._lines(key)
+            if lines is None:
+                return None
+            body, line = lines
             if not line.endswith("\n") or line == "null\n":  # cut short (a power loss), or no record
                 return None
+            result = DocResult(**json.loads(body))
             result.record_json = line[:-1]
             result.rows = replace(rows, corpus_line=result.record_json)
             result.derived = derived
