@@ -17,7 +17,6 @@ into place at the end. Hence:
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -28,14 +27,25 @@ from typing import Any
 from tqdm import tqdm
 
 from pipeline import SCHEMA_VERSION, __version__
-from pipeline.batch_lines import LineCounter, actionable, content_hash, doc_line_keys, learned_csv, lines_in
+from pipeline.batch_lines import actionable, learned_csv
 from pipeline.config import Config
 from pipeline.executors import Executor, make_executor, output_failed
+from pipeline.prepass import Prepass, lines_key, run_prepass
 from pipeline.products import Scan, products_settings, write_products
 from pipeline.products.report import page_name
 from pipeline.runner import DocResult, InputFile, Task, discover, read_task
 from pipeline.stages.decode import Settings as DecodeSettings
-from pipeline.state import DocKey, StateStore, cacheable, clean_tmp, is_output_dir, output_lock, run_parts, source_fingerprint
+from pipeline.state import (
+    STATE_DIR,
+    DocKey,
+    StateStore,
+    cacheable,
+    clean_tmp,
+    is_output_dir,
+    output_lock,
+    run_parts,
+    source_fingerprint,
+)
 from pipeline.writers import CorpusWriter, doc_rows, remove_stale_tmp
 
 
@@ -132,27 +142,20 @@ class _Slot:
     """One input document on its way to the writer."""
 
     item: InputFile
+    index: int  # its position in the batch
     key: DocKey | None = None  # None: not cacheable (unreadable file)
     task: Task | None = None  # kept until submitted, for a reused state that turns out unreadable
     result: DocResult | None = None
     reuse: bool = False
 
 
-def learn_batch_lines(config: Config, items: list[InputFile]) -> tuple[dict[str, int], dict[str, int]]:
-    """The batch pre-pass (see pipeline.batch_lines): (recurring lines, those the boilerplate
-    stage acts on)."""
+def learn_batch_lines(config: Config, items: list[InputFile], state_dir: Path, key: str) -> Prepass:
+    """The batch pre-pass (see pipeline.batch_lines and pipeline.prepass): the recurring
+    lines, those the boilerplate stage acts on, and what it read of each input."""
     settings = config.stages.get("boilerplate")
-    min_docs = int(getattr(settings, "batch_min_docs", 0) or 0)
-    if settings is None or not min_docs or len(items) < min_docs:
-        return {}, {}
-    counter = LineCounter(min_docs)
-    decode = decode_settings(config)
-    for item in items:
-        task = read_task(item)
-        if isinstance(task, Task):
-            counter.add(doc_line_keys(task.raw, decode))
-    recurring = counter.recurring()
-    return recurring, actionable(recurring, settings)  # type: ignore[arg-type]
+    min_docs = int(getattr(settings, "batch_min_docs", 0) or 0) if settings is not None else 0
+    return run_prepass(items, min_docs, decode_settings(config), state_dir, key,
+                       lambda recurring: actionable(recurring, settings))  # type: ignore[arg-type]
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
@@ -183,26 +186,30 @@ def decode_settings(config: Config) -> DecodeSettings | None:
     return settings if isinstance(settings, DecodeSettings) else None
 
 
-def _with_batch_lines(task: Task, learned: dict[str, int], decode: DecodeSettings | None) -> tuple[Task, str]:
-    """The task carrying its learned lines, and its content hash (bytes + those lines)."""
-    sha = hashlib.sha256(task.raw).hexdigest()
-    if not learned:
-        return task, sha
-    held = lines_in(doc_line_keys(task.raw, decode), learned)
-    return Task(task.doc_id, task.source, task.raw, held), content_hash(sha, held)
+def _with_batch_lines(task: Task, index: int, prepass: Prepass, decode: DecodeSettings | None) -> tuple[Task, str]:
+    """The task carrying its learned lines, and its cache identity (bytes + those lines)."""
+    identity, held = prepass.of_bytes(index, task.raw, decode)
+    return (Task(task.doc_id, task.source, task.raw, held) if held else task), identity
 
 
-def _plan(item: InputFile, store: StateStore, force: bool, learned: dict[str, int],
+def _plan(index: int, item: InputFile, store: StateStore, force: bool, prepass: Prepass,
           decode: DecodeSettings | None) -> _Slot:
-    """Read and hash one input: reuse its stored result, or make it a task."""
+    """Reuse the input's stored result when its identity, as the pre-pass read it, matches
+    one (the input is not read again); else read it and make it a task."""
+    if not force:
+        identity = prepass.identity(index)
+        if identity is not None:
+            key = store.key(item.source, item.doc_id, identity)
+            if store.matches(key):
+                return _Slot(item, index, key=key, reuse=True)
     task = read_task(item)
     if isinstance(task, DocResult):
-        return _Slot(item, result=task)
-    task, identity = _with_batch_lines(task, learned, decode)
+        return _Slot(item, index, result=task)
+    task, identity = _with_batch_lines(task, index, prepass, decode)
     key = store.key(item.source, item.doc_id, identity)
     if not force and store.matches(key):
-        return _Slot(item, key=key, reuse=True)
-    return _Slot(item, key=key, task=task)
+        return _Slot(item, index, key=key, reuse=True)
+    return _Slot(item, index, key=key, task=task)
 
 
 def outputs_of(output_dir: Path) -> Callable[[Path], bool]:
@@ -237,6 +244,7 @@ def run_batch(
     with output_lock(output_dir):  # before touching anything in output_dir
         remove_stale_tmp(output_dir)
         clean_tmp(output_dir)
+        prepass = Prepass()
         try:
             # The workers start (a local pool forks them) before the pre-pass: forked after it,
             # they inherited its memory, which grows with the batch, and their allocations
@@ -244,21 +252,24 @@ def run_batch(
             provenance = pool.start()
             if pool.workers > 1:  # this process only writes: its heap, not the workers'
                 cap_heap(config.run.writer_mmap_threshold)
+            code = source_fingerprint()
             started = time.perf_counter()
-            recurring, learned = learn_batch_lines(config, items)
+            prepass = learn_batch_lines(config, items, output_dir / STATE_DIR, lines_key(code, config.digest))
             summary.phases["prepass"] = time.perf_counter() - started
-            summary.learned_lines = len(learned)
-            parts = run_parts(__version__, SCHEMA_VERSION, source_fingerprint(), config.digest, provenance)
+            summary.learned_lines = len(prepass.learned)
+            parts = run_parts(__version__, SCHEMA_VERSION, code, config.digest, provenance)
             store = StateStore(output_dir, parts)
             scan = Scan(products_settings(config), pages_dir=output_dir / "report")
             _stream(items, store, pool, summary, provenance, config, output_dir, force, progress,
-                    window or max(4, 4 * pool.workers), learned, recurring, scan)
+                    window or max(4, 4 * pool.workers), prepass, scan)
         except KeyboardInterrupt:
             pool.close(cancel=True)
             raise BatchInterrupted(summary) from None
         except BaseException:
             pool.close(cancel=True)
             raise
+        finally:
+            prepass.close()
         try:
             store.prune({item.source for item in items}, outputs=config.run.output_cache)
             started = time.perf_counter()
@@ -302,8 +313,7 @@ def _ready(result: DocResult, scan: Scan) -> DocResult:
 
 def _stream(
     items: list[InputFile], store: StateStore, pool: Executor, summary: Summary, provenance: dict[str, Any],
-    config: Config, output_dir: Path, force: bool, progress: bool, window: int, learned: dict[str, int],
-    recurring: dict[str, int], scan: Scan,
+    config: Config, output_dir: Path, force: bool, progress: bool, window: int, prepass: Prepass, scan: Scan,
 ) -> None:
     """The sliding window: plan ahead in input order, submit, save results as they finish,
     write them in input order."""
@@ -311,18 +321,18 @@ def _stream(
     tickets: dict[int, _Slot] = {}
     decode = decode_settings(config)
     unwritten = 0  # submitted and not yet written: bounds the results held in memory
-    todo = iter(items)
+    todo = iter(enumerate(items))
     exhausted = False
     n_written = 0  # documents written (ok or failed): the manifest's entries went to the writer
     bar = tqdm(total=len(items), unit="doc", disable=not progress or len(items) < 2, leave=False)
     with bar, CorpusWriter(output_dir) as writer:  # the bar is cleared on Ctrl-C too
         while True:
             while not exhausted and unwritten < window and len(pending) < 16 * window:
-                item = next(todo, None)
-                if item is None:
+                planned = next(todo, None)
+                if planned is None:
                     exhausted = True
                     break
-                slot = _plan(item, store, force, learned, decode)
+                slot = _plan(*planned, store, force, prepass, decode)
                 if slot.task is not None:
                     tickets[pool.submit(slot.task)] = slot
                     slot.task = None
@@ -339,7 +349,7 @@ def _stream(
                     if isinstance(task, DocResult):
                         head.result, head.key = task, None
                     else:
-                        task, identity = _with_batch_lines(task, learned, decode)
+                        task, identity = _with_batch_lines(task, head.index, prepass, decode)
                         head.key = store.key(head.item.source, head.item.doc_id, identity)
                         tickets[pool.submit(task)] = head
                         unwritten += 1
@@ -371,5 +381,5 @@ def _stream(
             n_written += 1
             bar.update(1)
         bar.close()  # before the commit, whose time is no document's
-        extra = [("learned_boilerplate.csv", learned_csv(recurring, learned))]
+        extra = [("learned_boilerplate.csv", learned_csv(prepass.recurring, prepass.learned))]
         writer.commit(manifest(config, provenance, {}, summary), extra=extra)  # its entries: streamed

@@ -20,7 +20,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pipeline.stages import StageError
@@ -75,15 +75,47 @@ class LineCounter:
     min_docs: int = 1
     counts: dict[bytes, int] = field(default_factory=dict)  # digest -> documents holding the line
     texts: dict[bytes, str] = field(default_factory=dict)  # the lines found in `min_docs` documents
+    # Digests that reached `min_docs` in a document counted by digest alone (`add_digests`),
+    # with that document's position: `fill` reads their texts from it.
+    missing: dict[bytes, int] = field(default_factory=dict)
 
-    def add(self, keys: Iterable[str]) -> None:
-        counts, texts, at = self.counts, self.texts, max(1, self.min_docs)
+    def add(self, keys: Iterable[str]) -> list[bytes]:
+        """Count one document's keys; returns their digests."""
+        counts, texts, missing, at = self.counts, self.texts, self.missing, max(1, self.min_docs)
+        digests = []
         for key in keys:
             digest = line_digest(key)
+            digests.append(digest)
             n = counts.get(digest, 0) + 1
             counts[digest] = n
-            if n == at:
+            if n == at or (n > at and missing and digest in missing):
                 texts[digest] = key
+                missing.pop(digest, None)
+        return digests
+
+    def add_digests(self, digests: Iterable[bytes], doc: int) -> None:
+        """Count one document's line digests (kept from an earlier run: no texts); `doc` is
+        its position, to read the texts of lines it makes recur from (`fill`)."""
+        counts, texts, missing, at = self.counts, self.texts, self.missing, max(1, self.min_docs)
+        for digest in digests:
+            n = counts.get(digest, 0) + 1
+            counts[digest] = n
+            if n == at and digest not in texts:
+                missing[digest] = doc
+
+    def fill(self, keys_of: Callable[[int], Iterable[str]]) -> None:
+        """Find the texts of the recurring lines counted by digest alone, in the keys of the
+        documents that made them recur (`keys_of(position)`); a line whose text is not found
+        there (the file changed since it was counted) is left out of `recurring`."""
+        wanted: dict[int, set[bytes]] = {}
+        for digest, doc in self.missing.items():
+            wanted.setdefault(doc, set()).add(digest)
+        for doc in sorted(wanted):
+            for key in keys_of(doc):
+                digest = line_digest(key)
+                if digest in wanted[doc]:
+                    self.texts[digest] = key
+        self.missing = {}
 
     def recurring(self, min_docs: int | None = None) -> dict[str, int]:
         """Keys found in at least `min_docs` documents (default: the counter's own, the

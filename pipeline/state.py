@@ -6,6 +6,7 @@ Layout::
     OUTPUT/.state/lock                 held (flock) by the run writing OUTPUT
     OUTPUT/.state/docs/<name>.json     one file per input document, <name> = sha256(source)[:32]
     OUTPUT/.state/docs/<name>.out      its share of the output files, as made (`run.output_cache`)
+    OUTPUT/.state/lines                what the batch pre-pass read of each input (`pipeline.prepass`)
 
 A document file has three lines: the key it was computed under (source, doc id, sha256 of
 the raw bytes, run key, and the parts of the run key for people reading it), the `DocResult`
@@ -268,11 +269,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def clean_tmp(out_dir: Path) -> None:
-    """Remove the state's temporary files left by a killed run."""
-    docs = out_dir / STATE_DIR / "docs"
-    if docs.is_dir():
-        for path in docs.glob(".*.tmp-*"):
-            path.unlink(missing_ok=True)
+    """Remove the state's temporary files left by a killed run (its own and the pre-pass's,
+    `pipeline.prepass`)."""
+    for folder in (out_dir / STATE_DIR, out_dir / STATE_DIR / "docs"):
+        if folder.is_dir():
+            for path in folder.glob(".*.tmp-*"):
+                path.unlink(missing_ok=True)
 
 
 def is_output_dir(path: Path) -> bool:

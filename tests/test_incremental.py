@@ -3,6 +3,7 @@ dropped, a config change redoes everything, and a killed run resumes to the same
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -342,7 +343,7 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path: Path, config: Conf
 def test_line_counter_counts_documents_and_keeps_only_recurring_texts() -> None:
     """Counts are per document, by digest; a line's text is kept only once it reaches the
     counter's threshold, so one-document lines cost no text; asking below it is an error."""
-    from pipeline.batch_lines import LineCounter
+    from pipeline.batch_lines import LineCounter, line_digest
 
     counter = LineCounter(2)
     for keys in ({"share this page", "gout is common"}, {"share this page", "print"}, {"share this page", "print"}):
@@ -352,6 +353,115 @@ def test_line_counter_counts_documents_and_keeps_only_recurring_texts() -> None:
     assert sorted(counter.texts.values()) == ["print", "share this page"]  # not "gout is common"
     with pytest.raises(ValueError, match="2 documents or more"):
         counter.recurring(1)
+    # A re-run counts kept documents by digest, without their texts: a line that recurs in
+    # them is read back from the document that made it recur, unless a document counted with
+    # its texts holds it too.
+    docs = [{"share this page", "gout is common", "print"}, {"share this page", "print"}, {"share this page"}]
+    by_keys, by_digest = LineCounter(2), LineCounter(2)
+    for keys in docs:
+        by_keys.add(keys)
+    by_digest.add_digests([line_digest(k) for k in docs[0]], 0)
+    by_digest.add_digests([line_digest(k) for k in docs[1]], 1)
+    by_digest.add(docs[2])  # holds "share this page": its text comes with it
+    assert by_digest.missing == {line_digest("print"): 1}
+    asked: list[int] = []
+    by_digest.fill(lambda doc: asked.append(doc) or docs[doc])
+    assert asked == [1] and not by_digest.missing
+    assert by_digest.recurring() == by_keys.recurring() == {"print": 2, "share this page": 3}
     single = LineCounter(1)
     single.add({"a line"})
     assert single.recurring() == {"a line": 1}
+
+
+def _footer_batch(tmp_path: Path, n: int) -> Path:
+    footer = "Subscribe to our newsletter for weekly updates\n"  # recurs, and a cue confirms it
+    raw = tmp_path / "raw"
+    raw.mkdir(exist_ok=True)
+    for i in range(n):
+        (raw / f"doc_{i:03d}.txt").write_text(synthetic(i) + footer, encoding="utf-8")
+    return raw
+
+
+def test_a_rerun_reads_each_kept_input_once_and_cuts_only_new_ones_into_lines(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pre-pass keeps each input's line digests (`.state/lines`): a re-run counts an
+    unchanged input from them and plans it without reading it again; the output is a fresh
+    run's, and so is the digest file."""
+    import pipeline.batch
+    import pipeline.prepass
+
+    raw = _footer_batch(tmp_path, 6)
+    out = tmp_path / "out"
+    run_batch(config, raw, out, progress=False)
+    (raw / "doc_006.txt").write_text(synthetic(6) + "Subscribe to our newsletter for weekly updates\n", encoding="utf-8")
+
+    cut: list[bytes] = []
+    planned: list[str] = []
+    real_keys, real_read = pipeline.prepass.doc_line_keys, pipeline.batch.read_task
+    monkeypatch.setattr(pipeline.prepass, "doc_line_keys", lambda raw, decode=None: cut.append(raw) or real_keys(raw, decode))
+    monkeypatch.setattr(pipeline.batch, "read_task", lambda item: planned.append(item.source) or real_read(item))
+    added = run_batch(config, raw, out, progress=False)
+    assert (added.processed, added.reused, added.learned_lines) == (1, 6, 1)
+    assert cut == [(raw / "doc_006.txt").read_bytes()]  # in the pre-pass; its plan uses the digests
+    assert planned == ["doc_006.txt"]
+
+    # Without the new input, the line reaches the threshold in a document counted by digest:
+    # its text is read back from that one document.
+    (raw / "doc_006.txt").unlink()
+    cut.clear()
+    dropped = run_batch(config, raw, out, progress=False)
+    assert (dropped.processed, dropped.reused, dropped.learned_lines) == (0, 6, 1)
+    assert cut == [(raw / "doc_004.txt").read_bytes()]
+    monkeypatch.undo()
+    run_batch(config, raw, tmp_path / "fresh", progress=False)
+    assert_same_output(out, tmp_path / "fresh")
+    assert (out / STATE_DIR / "lines").read_bytes() == (tmp_path / "fresh" / STATE_DIR / "lines").read_bytes()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "foreign", "missing"])
+def test_a_damaged_digest_file_is_computed_again(tmp_path: Path, config: Config, damage: str) -> None:
+    raw = _footer_batch(tmp_path, 6)
+    out = tmp_path / "out"
+    run_batch(config, raw, out, progress=False)
+    lines = out / STATE_DIR / "lines"
+    before, kept = outputs(out), lines.read_bytes()
+    if damage == "garbage":
+        lines.write_bytes(b"\x00" * 40)
+    elif damage == "truncated":
+        lines.write_bytes(kept[:-5])
+    elif damage == "foreign":  # another code or config: its key differs
+        lines.write_bytes(kept.replace(json.loads(kept[kept.index(b'{"format"'):-9])["key"].encode(), b"0" * 16))
+    else:
+        lines.unlink()
+    again = run_batch(config, raw, out, progress=False)
+    assert (again.processed, again.reused, again.learned_lines) == (0, 6, 1)
+    assert outputs(out) == before
+    assert lines.read_bytes() == kept
+
+
+def test_an_input_changed_after_the_prepass_is_keyed_by_its_new_bytes(tmp_path: Path) -> None:
+    """A document read again to be processed keys on the bytes it is processed from: the
+    pre-pass's digests when they are the bytes it read, else lines cut from them."""
+    from pipeline.batch_lines import content_hash, doc_line_keys, lines_in
+    from pipeline.prepass import run_prepass
+    from pipeline.runner import discover
+
+    raw = _footer_batch(tmp_path, 3)
+    items = discover(raw)
+    prepass = run_prepass(items, 2, None, tmp_path / "state", "k", lambda recurring: recurring)
+    try:
+        assert "subscribe to our newsletter for weekly updates" in prepass.learned
+        same = (raw / "doc_001.txt").read_bytes()
+        held = lines_in(doc_line_keys(same), prepass.learned)
+        assert prepass.of_bytes(1, same, None) == (content_hash(hashlib.sha256(same).hexdigest(), held), held)
+        assert prepass.identity(1) == content_hash(hashlib.sha256(same).hexdigest(), held)
+        changed = b"A new text.\nSubscribe to our newsletter for weekly updates\n"
+        footer = ("subscribe to our newsletter for weekly updates",)
+        assert prepass.of_bytes(1, changed, None) == (content_hash(hashlib.sha256(changed).hexdigest(), footer), footer)
+        assert prepass.of_bytes(1, b"Nothing learned.\n", None) == (hashlib.sha256(b"Nothing learned.\n").hexdigest(), ())
+    finally:
+        prepass.close()
+    small = run_prepass(items[:1], 2, None, tmp_path / "state", "k", lambda recurring: recurring)
+    assert (small.learned, small.identity(0)) == ({}, None)
+    assert not (tmp_path / "state" / "lines").exists()  # too few inputs: no digests of another batch left
