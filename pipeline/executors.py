@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from pipeline.config import Config
 from pipeline.products import Deriver, products_settings
+from pipeline.records import removed_lines
 from pipeline.runner import DocResult, Pipeline, Task, one_line
 from pipeline.writers import doc_rows, table_rows, warm_up
 
@@ -101,6 +102,7 @@ def pack(result: DocResult, derive: Deriver) -> DocResult:
     tables = table_rows(result.record)
     result.rows = doc_rows(result.record, result.record_json, tables)
     result.derived = derive(result.record, result.removed, tables)
+    result.removed_json = removed_lines(result.removed)
     if result.derived.valid is not False:
         result.record = None
     return result

@@ -27,6 +27,25 @@ def json_line(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
+def removed_lines(rows: list[dict[str, Any]]) -> str:
+    """`rows` as removed.jsonl lines, each ending in a line break.
+
+    >>> removed_lines([{"line": 1}, {"line": 2}])
+    '{"line":1}\\n{"line":2}\\n'
+    """
+    return "".join([json_line(row) + "\n" for row in rows])
+
+
+def read_removed_lines(text: str) -> list[dict[str, Any]]:
+    """The rows of `removed_lines` text (split at line feeds only: a JSON string escapes them,
+    not U+2028 and the other line breaks `str.splitlines` knows).
+
+    >>> read_removed_lines(removed_lines([{"t": "a\\u2028b"}, {"t": "c\\nd"}])) == [{"t": "a\\u2028b"}, {"t": "c\\nd"}]
+    True
+    """
+    return [json.loads(line) for line in text.split("\n")[:-1]] if text else []
+
+
 def _mention(m: Mention) -> dict[str, Any]:
     return {
         "section_id": m.section_id, "start": m.start, "end": m.end, "text": m.text,

@@ -49,6 +49,9 @@ class DocResult:
     # stored in the state.
     rows: Any = field(default=None, compare=False, repr=False)
     derived: Any = None
+    # `removed_lines(removed)`, the document's removed.jsonl lines, encoded once (by the worker
+    # that made them, or read back from the state, which keeps them as they are written).
+    removed_json: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ Layout::
     OUTPUT/.state/docs/<name>.out      its share of the output files, as made (`run.output_cache`)
     OUTPUT/.state/lines                what the batch pre-pass read of each input (`pipeline.prepass`)
 
-A document file has three lines: the key it was computed under (source, doc id, sha256 of
-the raw bytes, run key, and the parts of the run key for people reading it), the `DocResult`
-without its record (removed lines, error, stats, the raw bytes' sha256), then the corpus
-record, which is the document's corpus.jsonl line, byte for byte (`null` when it failed). It
+A document file has the key it was computed under on its first line (source, doc id, sha256
+of the raw bytes, run key, and the parts of the run key for people reading it), the
+`DocResult` without its record and removed lines (error, stats, the raw bytes' sha256) on the
+second, the corpus record on the third, which is the document's corpus.jsonl line, byte for
+byte (`null` when it failed), then its removed.jsonl lines, byte for byte, to the end. It
 is written to a temporary name and renamed into place, so a file that exists is complete. A
 document is reused when its whole key is equal; the run key (`run_key`) hashes everything else
 that can change the output: pipeline and schema versions, a fingerprint of the package's
@@ -38,11 +39,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.records import json_line
+from pipeline.records import json_line, read_removed_lines, removed_lines
 from pipeline.runner import DocResult
 
 STATE_DIR = ".state"
-STATE_FORMAT = 2  # 2: the record on a line of its own; the `.out` file
+STATE_FORMAT = 3  # 2: the record on a line of its own; the `.out` file. 3: the removed lines at the end
 OUTPUT_SUFFIX = ".out"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -101,11 +102,12 @@ def state_name(source: str) -> str:
 
 
 def result_to_json(result: DocResult) -> dict[str, Any]:
-    """What the state keeps of a result, but its record (the file's next line). Not its stage
-    times: they change from run to run, and the state files must not, so that a resumed run's
-    folder is byte-identical to an uninterrupted run's, `.state/` included."""
+    """What the state keeps of a result on its line, but its record and removed lines (lines of
+    their own, after it). Not its stage times: they change from run to run, and the state files
+    must not, so that a resumed run's folder is byte-identical to an uninterrupted run's,
+    `.state/` included."""
     return {
-        "doc_id": result.doc_id, "source": result.source, "status": result.status, "removed": result.removed,
+        "doc_id": result.doc_id, "source": result.source, "status": result.status,
         "error": result.error, "stats": result.stats, "sha256": result.sha256,
     }
 
@@ -120,18 +122,22 @@ def record_line(result: DocResult) -> str:
     return result.record_json if result.record_json is not None else json_line(result.record)
 
 
-def result_from_lines(body: str, record: str) -> DocResult:
-    """The result of a state file's second and third lines, with its record parsed.
+def result_from_lines(body: str, record: str, removed: str, parse_record: bool = True) -> DocResult:
+    """The result of a state file's second line, third line and the rest (its removed lines),
+    with its record parsed, unless not `parse_record` (then `record_json` only).
 
-    >>> r = DocResult("d", "d.txt", "ok", record={"a": 1}, sha256="f0")
-    >>> back = result_from_lines(json_line(result_to_json(r)), record_line(r))
-    >>> back == r, back.record_json, back.sha256
-    (True, '{"a":1}', 'f0')
+    >>> r = DocResult("d", "d.txt", "ok", record={"a": 1}, removed=[{"line": 3}], sha256="f0")
+    >>> back = result_from_lines(json_line(result_to_json(r)), record_line(r), removed_lines(r.removed))
+    >>> back == r, back.record_json, back.sha256, back.removed_json
+    (True, '{"a":1}', 'f0', '{"line":3}\\n')
     """
     result = DocResult(**json.loads(body))
-    result.record = json.loads(record)
-    if result.record is not None:
-        result.record_json = record.rstrip("\n")
+    result.removed, result.removed_json = read_removed_lines(removed), removed
+    record_json = record.rstrip("\n")
+    if parse_record:
+        result.record = json.loads(record_json)
+    if record_json != "null":
+        result.record_json = record_json
     return result
 
 
@@ -164,13 +170,17 @@ class StateStore:
             return False
         return _of(header, key)
 
-    def _lines(self, key: DocKey) -> tuple[str, str] | None:
-        """The state file's result line and record line (with its line end), when the file holds
-        a result computed under `key`; raises `OSError` or `ValueError` when it cannot be read."""
-        with self.path(key.source).open(encoding="utf-8") as fh:
+    def _lines(self, key: DocKey) -> tuple[str, str, str] | None:
+        """The state file's result line, record line and removed lines, when the file holds a
+        result computed under `key` and is whole; raises `OSError` or `ValueError` when it
+        cannot be read."""
+        with self.path(key.source).open(encoding="utf-8", newline="\n") as fh:
             if not _of(json.loads(fh.readline()), key):
                 return None
-            return fh.readline(), fh.readline()
+            body, record, removed = fh.readline(), fh.readline(), fh.read()
+        if not record.endswith("\n") or (removed and not removed.endswith("\n")):
+            raise ValueError("cut short")  # a power loss
+        return body, record, removed
 
     def load(self, key: DocKey) -> DocResult | None:
         """The stored result for `key`, or None when missing, unreadable or computed under another key."""
@@ -197,13 +207,9 @@ class StateStore:
                 if hashlib.sha256(page.read_bytes()).hexdigest() != page_sha256:
                     return None  # rewritten since (a duplicate's page), or gone: made again
             lines = self._lines(key)
-            if lines is None:
+            if lines is None or lines[1] == "null\n":  # no record: nothing was kept for it
                 return None
-            body, line = lines
-            if not line.endswith("\n") or line == "null\n":  # cut short (a power loss), or no record
-                return None
-            result = DocResult(**json.loads(body))
-            result.record_json = line[:-1]
+            result = result_from_lines(*lines, parse_record=False)
             result.rows = replace(rows, corpus_line=result.record_json)
             result.derived = derived
         except Exception:  # a cache: whatever is wrong with it, the document is made again
@@ -236,6 +242,7 @@ class StateStore:
             json.dumps(header, ensure_ascii=False), "\n",
             json_line(result_to_json(result)), "\n",
             record_line(result), "\n",
+            result.removed_json if result.removed_json is not None else removed_lines(result.removed),
         )).encode("utf-8"))
 
     def prune(self, sources: set[str], outputs: bool = True) -> int:

@@ -28,7 +28,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, entity_rows, json_line, section_rows
+from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, entity_rows, json_line, removed_lines, section_rows
 from pipeline.runner import DocResult
 
 SECTION_SCHEMA = pa.schema([
@@ -184,8 +184,9 @@ class CorpusWriter:
         record); returns the number of (section, mention) rows written for it."""
         if result.error is not None:
             self.files["errors.jsonl"].write(json_line(result.error) + "\n")
-        for row in result.removed:
-            self.files["removed.jsonl"].write(json_line(row) + "\n")
+        if result.removed:
+            self.files["removed.jsonl"].write(
+                result.removed_json if result.removed_json is not None else removed_lines(result.removed))
         if rows is None:
             if result.record is None:
                 return 0, 0
