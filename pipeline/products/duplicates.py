@@ -217,19 +217,36 @@ def find_pairs(signatures: Iterable[Signature], threshold: float, num_perm: int)
             while j >= 0:
                 candidates.add(j)
                 j = before[band][j]
-        best: tuple[float, int, str] | None = None  # (-similarity, rank, doc_id)
-        for j in candidates:
-            other = sigs[j]
-            sim = round(float(np.count_nonzero(values[k] == values[j])) / float(values.shape[1]), 4)  # `MinHash.jaccard`
-            if sim >= threshold and (best is None or (-sim, other.rank) < best[:2]):
-                best = (-sim, other.rank, other.doc_id)
+        best = _most_similar(values, k, candidates, threshold)
         if best is None:
             for band, group in enumerate(mine):
                 before[band][k] = latest[band][group]
                 latest[band][group] = k
         else:
-            found.append(Pair(best[2], s.doc_id, -best[0]))
+            found.append(Pair(sigs[best[0]].doc_id, s.doc_id, best[1]))
     return found
+
+
+def _most_similar(values: np.ndarray, k: int, candidates: set[int], threshold: float) -> tuple[int, float] | None:
+    """The candidate most similar to document `k` (estimated Jaccard, `MinHash.jaccard`
+    rounded to 4 places), the earliest among equals, and that similarity, if at or above
+    `threshold`; rows of `values` are in rank order. Compared all at once: a document of a
+    family of near-copies can have hundreds of candidates. The most similar is the one sharing
+    the most values, since two counts' similarities differ by at least 1/num_perm before
+    rounding.
+
+    >>> v = np.array([[1, 2, 3, 4], [1, 2, 3, 9], [1, 2, 3, 4], [1, 2, 3, 4]], dtype=np.uint32)
+    >>> _most_similar(v, 3, {2, 0, 1}, 0.7), _most_similar(v, 1, {0}, 0.8)
+    ((0, 1.0), None)
+    """
+    if not candidates:
+        return None
+    ranked = np.fromiter(candidates, dtype=np.intp, count=len(candidates))
+    ranked.sort()  # argmax takes the first of equals: the earliest
+    shared = np.count_nonzero(values[ranked] == values[k], axis=1)
+    top = int(shared.argmax())
+    sim = round(float(shared[top]) / float(values.shape[1]), 4)
+    return (int(ranked[top]), sim) if sim >= threshold else None
 
 
 def choose_drops(pairs: list[Pair], ranks: dict[str, int]) -> dict[str, Pair]:
