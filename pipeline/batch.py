@@ -249,8 +249,7 @@ def run_batch(
             # The workers start (a local pool forks them) before the pre-pass: forked after it,
             # they inherited its memory, which grows with the batch, and their allocations
             # copied its pages (a worker's peak 412 MB at 10,000 documents, 321 MB without it).
-            # Workers in other processes build their pipelines while this one reads the inputs.
-            provenance_of = pool.start()
+            provenance = pool.start()
             if pool.workers > 1:  # this process only writes: its heap, not the workers'
                 cap_heap(config.run.writer_mmap_threshold)
             code = source_fingerprint()
@@ -258,7 +257,6 @@ def run_batch(
             prepass = learn_batch_lines(config, items, output_dir / STATE_DIR, lines_key(code, config.digest))
             summary.phases["prepass"] = time.perf_counter() - started
             summary.learned_lines = len(prepass.learned)
-            provenance = provenance_of()
             parts = run_parts(__version__, SCHEMA_VERSION, code, config.digest, provenance)
             store = StateStore(output_dir, parts)
             scan = Scan(products_settings(config), pages_dir=output_dir / "report")

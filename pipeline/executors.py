@@ -4,9 +4,7 @@ Every executor runs the same function, `Pipeline.run(task)`, on a pipeline built
 worker (process or Ray actor). The interface is deliberately small, so that the batch owns
 the sliding window, the order of the output and the checkpoints:
 
-- `start()` starts the workers and returns a function giving the stages' provenance (part of
-  the cache key), which waits for them: workers in other processes build their pipelines
-  while this process reads the inputs (the batch pre-pass);
+- `start()` builds the workers and returns the stages' provenance (part of the cache key);
 - `submit(task)` queues one document and returns a ticket (an int);
 - `wait()` blocks until at least one submitted document is done and returns `(ticket, result)`
   pairs for every finished one;
@@ -46,7 +44,7 @@ class ExecutorError(Exception):
 class Executor(Protocol):
     workers: int
 
-    def start(self) -> Callable[[], dict[str, Any]]: ...
+    def start(self) -> dict[str, Any]: ...
 
     def submit(self, task: Task) -> int: ...
 
@@ -137,10 +135,9 @@ class InlineExecutor:
         self.done: list[tuple[int, DocResult]] = []
         self.next_ticket = 0
 
-    def start(self) -> Callable[[], dict[str, Any]]:
+    def start(self) -> dict[str, Any]:
         self.pipeline = Worker(self.config)
-        provenance = self.pipeline.provenance
-        return lambda: provenance
+        return self.pipeline.provenance
 
     def submit(self, task: Task) -> int:
         assert self.pipeline is not None, "submit before start"
@@ -201,17 +198,12 @@ class PoolExecutor:
         self.futures: dict[Future[DocResult], int] = {}
         self.next_ticket = 0
 
-    def start(self) -> Callable[[], dict[str, Any]]:
+    def start(self) -> dict[str, Any]:
         self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(self.config,))
-        future = self.pool.submit(_provenance)  # forks the workers now (before the pre-pass grows this process)
-
-        def provenance() -> dict[str, Any]:
-            try:
-                return future.result()
-            except BrokenProcessPool as exc:
-                raise ExecutorError(f"the worker processes could not start: {exc}") from exc
-
-        return provenance
+        try:
+            return self.pool.submit(_provenance).result()
+        except BrokenProcessPool as exc:
+            raise ExecutorError(f"the worker processes could not start: {exc}") from exc
 
     def submit(self, task: Task) -> int:
         assert self.pool is not None, "submit before start"
@@ -281,15 +273,10 @@ class RayExecutor:
         actor_class = ray.remote(num_cpus=1)(PipelineActor)
         self.actors = [actor_class.remote(self.config, os.getcwd()) for _ in range(self.workers)]
         self.load = [0] * len(self.actors)
-        ref = self.actors[0].provenance.remote()
-
-        def provenance() -> dict[str, Any]:
-            try:
-                return dict(ray.get(ref))
-            except ray.exceptions.RayError as exc:
-                raise ExecutorError(f"the Ray workers could not build the pipeline: {exc}") from exc
-
-        return provenance
+        try:
+            return dict(ray.get(self.actors[0].provenance.remote()))
+        except ray.exceptions.RayError as exc:
+            raise ExecutorError(f"the Ray workers could not build the pipeline: {exc}") from exc
 
     def submit(self, task: Task) -> int:
         index = min(range(len(self.actors)), key=self.load.__getitem__)  # the least busy actor
