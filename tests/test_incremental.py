@@ -18,6 +18,7 @@ import pytest
 
 from pipeline.batch import run_batch
 from pipeline.config import Config, load_config
+from pipeline.records import removed_lines
 from pipeline.runner import DocResult
 from pipeline.state import STATE_DIR, DocKey, StateLocked, StateStore, output_lock, run_key, run_parts, state_name
 
@@ -242,6 +243,13 @@ def test_state_save_is_atomic_and_load_checks_the_key(tmp_path: Path, config: Co
     other = store.key("a.txt", "a", "1" * 64)
     assert not store.matches(other) and store.load(other) is None
     assert [p.name for p in (tmp_path / STATE_DIR / "docs").iterdir()] == [state_name("a.txt")]
+    # Its removed lines are kept as removed.jsonl has them, after the record, and read back so
+    assert result.removed and result.removed_json is None  # not packed by a worker: encoded on saving
+    text = store.path("a.txt").read_text(encoding="utf-8")
+    assert text.endswith("\n" + removed_lines(result.removed)) and text.count("\n") == 3 + len(result.removed)
+    assert store.load(key).removed_json == removed_lines(result.removed)
+    store.path("a.txt").write_text(text[:-1], encoding="utf-8")  # cut short in its removed lines
+    assert store.load(key) is None
 
 
 # Enough documents that a run is still busy when the signal arrives (about 30 ms each on one core).
