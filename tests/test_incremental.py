@@ -236,7 +236,7 @@ def test_state_save_is_atomic_and_load_checks_the_key(tmp_path: Path, config: Co
     from pipeline.runner import Pipeline, Task
 
     store = StateStore(tmp_path, {"config_hash": config.digest})
-    result = Pipeline(config).run(Task("a", "a.txt", synthetic(1).encode()))
+    result = Pipeline(config).run(Task("a", "a.txt", (synthetic(1) + "Share this page\n" + synthetic(1)).encode()))
     key = store.key("a.txt", "a", "0" * 64)
     store.save(key, result)
     assert store.matches(key) and store.load(key) == result
