@@ -375,7 +375,7 @@ def _stream(
             counts = writer.write(result, result.rows)
             if result.status == "ok":
                 scan.add(result.doc_id, n_written, counts, result.derived, result.record, result.removed)
-            result.rows = result.derived = None  # written, or kept by `scan`
+            result.rows = result.derived = result.kept = None  # written, or kept by `scan`
             summary.add(result)
             writer.add_manifest_entry(result.doc_id, manifest_entry(result))
             n_written += 1

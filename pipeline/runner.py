@@ -52,6 +52,11 @@ class DocResult:
     # `removed_lines(removed)`, the document's removed.jsonl lines, encoded once (by the worker
     # that made them, or read back from the state, which keeps them as they are written).
     removed_json: str | None = field(default=None, compare=False, repr=False)
+    # `rows` and `derived` as the `.out` file keeps them (`pipeline.state.output_blob`), pickled
+    # once by the worker in another process: they cross to the writing process in it, and it is
+    # written as it came. `kept_page`: the page, which the blob does not hold, while in transit.
+    kept: bytes | None = field(default=None, compare=False, repr=False)
+    kept_page: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

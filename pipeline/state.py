@@ -141,6 +141,29 @@ def result_from_lines(body: str, record: str, removed: str, parse_record: bool =
     return result
 
 
+def output_blob(rows: Any, derived: Any) -> tuple[bytes, str | None]:
+    """A document's output as its `.out` file keeps it after the key line, and its page, which
+    that does not hold: a pickle of its rows without the corpus line (the state file's record
+    line), its products' part without the page (written under report/) and the page's sha256."""
+    page = getattr(derived, "page", None)
+    page_sha256 = hashlib.sha256(page.encode("utf-8")).hexdigest() if page is not None else None
+    blob = pickle.dumps((replace(rows, corpus_line=""), replace(derived, page=None), page_sha256), protocol=5)
+    return blob, page
+
+
+def read_output_blob(blob: bytes, corpus_line: str, page: str | None) -> tuple[Any, Any, str | None]:
+    """(rows, derived, the page's sha256) of an `output_blob`, given what it left out."""
+    rows, derived, page_sha256 = pickle.loads(blob)
+    return replace(rows, corpus_line=corpus_line), replace(derived, page=page), page_sha256
+
+
+def has_output(result: DocResult) -> bool:
+    """Whether `result` carries what its worker made for the output (rows and products, the
+    record dropped as valid), which the `.out` file keeps."""
+    return (result.kept is not None or (result.rows is not None and result.derived is not None)) \
+        and result.record is None and result.record_json is not None
+
+
 def cacheable(result: DocResult) -> bool:
     """Whether a result depends only on its key: read errors (permissions, a file that
     vanished) may not happen next time, so they are retried."""
@@ -202,16 +225,16 @@ class StateStore:
             with self.output_path(key.source).open("rb") as fh:
                 if not _of(json.loads(fh.readline()), key):
                     return None
-                rows, derived, page_sha256 = pickle.load(fh)
-            if page_sha256 is not None and page is not None:
-                if hashlib.sha256(page.read_bytes()).hexdigest() != page_sha256:
-                    return None  # rewritten since (a duplicate's page), or gone: made again
+                blob = fh.read()
             lines = self._lines(key)
             if lines is None or lines[1] == "null\n":  # no record: nothing was kept for it
                 return None
             result = result_from_lines(*lines, parse_record=False)
-            result.rows = replace(rows, corpus_line=result.record_json)
-            result.derived = derived
+            assert result.record_json is not None
+            result.rows, result.derived, page_sha256 = read_output_blob(blob, result.record_json, None)
+            if page_sha256 is not None and page is not None:
+                if hashlib.sha256(page.read_bytes()).hexdigest() != page_sha256:
+                    return None  # rewritten since (a duplicate's page), or gone: made again
         except Exception:  # a cache: whatever is wrong with it, the document is made again
             return None
         return result
@@ -226,14 +249,8 @@ class StateStore:
         parse and is recomputed."""
         self.dir.mkdir(parents=True, exist_ok=True)
         out = self.output_path(key.source)
-        derived = result.derived
-        if output and result.rows is not None and derived is not None and result.record is None \
-                and result.record_json is not None:
-            page = getattr(derived, "page", None)
-            page_sha256 = hashlib.sha256(page.encode("utf-8")).hexdigest() if page is not None else None
-            blob = pickle.dumps(
-                (replace(result.rows, corpus_line=""), replace(derived, page=None), page_sha256), protocol=5,
-            )
+        if output and has_output(result):
+            blob = result.kept if result.kept is not None else output_blob(result.rows, result.derived)[0]
             _write_atomic(out, json.dumps({"format": STATE_FORMAT, "key": asdict(key)}).encode("utf-8") + b"\n" + blob)
         else:
             out.unlink(missing_ok=True)
