@@ -46,7 +46,7 @@ from pipeline.state import (
     run_parts,
     source_fingerprint,
 )
-from pipeline.writers import CorpusWriter, doc_rows, remove_stale_tmp
+from pipeline.writers import CorpusWriter, doc_rows, manifest_text, remove_stale_tmp
 
 
 @dataclass
@@ -125,16 +125,6 @@ def manifest(config: Config, pipeline_provenance: dict[str, Any], docs: dict[str
         },
         "documents": docs,
     }
-
-
-def manifest_entry(result: DocResult) -> dict[str, Any]:
-    entry: dict[str, Any] = {"source": result.source, "status": result.status}
-    if result.status == "ok":
-        entry["sha256"] = result.sha256
-        entry["stats"] = result.stats
-    if result.error is not None:
-        entry["error"] = result.error
-    return entry
 
 
 @dataclass
@@ -377,7 +367,7 @@ def _stream(
                 scan.add(result.doc_id, n_written, counts, result.derived, result.record, result.removed)
             result.rows = result.derived = result.kept = None  # written, or kept by `scan`
             summary.add(result)
-            writer.add_manifest_entry(result.doc_id, manifest_entry(result))
+            writer.add_manifest_text(manifest_text(result))
             n_written += 1
             bar.update(1)
         bar.close()  # before the commit, whose time is no document's

@@ -30,7 +30,7 @@ from pipeline.products import Deriver, products_settings
 from pipeline.records import removed_lines
 from pipeline.runner import DocResult, Pipeline, Task, one_line
 from pipeline.state import has_output, output_blob, read_output_blob
-from pipeline.writers import doc_rows, table_rows, warm_up
+from pipeline.writers import doc_rows, manifest_text, table_rows, warm_up
 
 EXECUTORS = ("local", "ray")
 OUTPUT_STEP = "doc_output"  # the key in `DocResult.seconds` of the worker's `Worker.run` after the stages
@@ -92,6 +92,7 @@ class Worker:
                 pack(result, self.derive)
             except Exception as exc:  # this document's failure, never the batch's
                 output_failed(result, exc)
+            result.manifest_json = manifest_text(result)
             result.seconds[OUTPUT_STEP] = time.perf_counter() - start
         return result
 
@@ -120,7 +121,7 @@ def output_failed(result: DocResult, exc: Exception) -> DocResult:
     result.status = "failed"
     result.error = {"doc": result.doc_id, "stage": OUTPUT_STEP, "kind": "internal_error",
                     "message": one_line(f"{type(exc).__name__}: {exc}")}
-    result.record = result.record_json = result.sha256 = result.rows = result.derived = result.kept = None
+    result.record = result.record_json = result.sha256 = result.rows = result.derived = result.kept = result.manifest_json = None
     result.stats = {}
     return result
 

@@ -56,6 +56,8 @@ class DocResult:
     # once by the worker in another process: they cross to the writing process in it, and it is
     # written as it came. `kept_page`: the page, which the blob does not hold, while in transit.
     kept: bytes | None = field(default=None, compare=False, repr=False)
+    # Its manifest entry's text (`pipeline.writers.manifest_text`), made by its worker.
+    manifest_json: str | None = field(default=None, compare=False, repr=False)
     kept_page: str | None = field(default=None, compare=False, repr=False)
 
 
