@@ -143,7 +143,7 @@ def learn_batch_lines(config: Config, items: list[InputFile], state_dir: Path, k
     """The batch pre-pass (see pipeline.batch_lines and pipeline.prepass): the recurring
     lines, those the boilerplate stage acts on, and what it read of each input."""
     settings = config.stages.get("boilerplate")
-    min_docs = int(getattr(settings, "batch_min_docs", 0) or 0) if settings is not None else 0
+    min_docs = int(getattr(settings, "batch_min_docs", 0) or 0)
     return run_prepass(items, min_docs, decode_settings(config), state_dir, key,
                        lambda recurring: actionable(recurring, settings))  # type: ignore[arg-type]
 
@@ -186,18 +186,17 @@ def _plan(index: int, item: InputFile, store: StateStore, force: bool, prepass: 
           decode: DecodeSettings | None) -> _Slot:
     """Reuse the input's stored result when its identity, as the pre-pass read it, matches
     one (the input is not read again); else read it and make it a task."""
-    if not force:
-        identity = prepass.identity(index)
-        if identity is not None:
-            key = store.key(item.source, item.doc_id, identity)
-            if store.matches(key):
-                return _Slot(item, index, key=key, reuse=True)
+    known = prepass.identity(index) if not force else None
+    if known is not None:
+        key = store.key(item.source, item.doc_id, known)
+        if store.matches(key):
+            return _Slot(item, index, key=key, reuse=True)
     task = read_task(item)
     if isinstance(task, DocResult):
         return _Slot(item, index, result=task)
     task, identity = _with_batch_lines(task, index, prepass, decode)
     key = store.key(item.source, item.doc_id, identity)
-    if not force and store.matches(key):
+    if not force and identity != known and store.matches(key):  # changed since the pre-pass, or not read by it
         return _Slot(item, index, key=key, reuse=True)
     return _Slot(item, index, key=key, task=task)
 

@@ -58,7 +58,7 @@ class Prepass:
     offsets: array[int] = field(default_factory=lambda: array("q"))
     counts: array[int] = field(default_factory=lambda: array("q"))
     fh: IO[bytes] | None = None
-    learned_digests: dict[bytes, str] = field(default_factory=dict)
+    learned_digests: dict[bytes, str] = field(init=False)  # `learned` by digest
 
     def __post_init__(self) -> None:
         self.learned_digests = {line_digest(line): line for line in self.learned}

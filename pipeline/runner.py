@@ -21,7 +21,7 @@ from typing import Any
 
 from pipeline.config import Config
 from pipeline.document import Document
-from pipeline.records import corpus_record, json_line, removal_rows
+from pipeline.records import corpus_record, json_line, removal_rows, removed_lines
 from pipeline.sites import compile_site
 from pipeline.stages import RunContext, Stage, StageError, build_stage
 
@@ -59,6 +59,10 @@ class DocResult:
     # Its manifest entry's text (`pipeline.writers.manifest_text`), made by its worker.
     manifest_json: str | None = field(default=None, compare=False, repr=False)
     kept_page: str | None = field(default=None, compare=False, repr=False)
+
+    def removed_text(self) -> str:
+        """Its removed.jsonl lines: as encoded once (`removed_json`), else encoded now."""
+        return self.removed_json if self.removed_json is not None else removed_lines(self.removed)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.records import json_line, read_removed_lines, removed_lines
+from pipeline.records import json_line, read_removed_lines
 from pipeline.runner import DocResult
 
 STATE_DIR = ".state"
@@ -127,7 +127,7 @@ def result_from_lines(body: str, record: str, removed: str, parse_record: bool =
     with its record parsed, unless not `parse_record` (then `record_json` only).
 
     >>> r = DocResult("d", "d.txt", "ok", record={"a": 1}, removed=[{"line": 3}], sha256="f0")
-    >>> back = result_from_lines(json_line(result_to_json(r)), record_line(r), removed_lines(r.removed))
+    >>> back = result_from_lines(json_line(result_to_json(r)), record_line(r), r.removed_text())
     >>> back == r, back.record_json, back.sha256, back.removed_json
     (True, '{"a":1}', 'f0', '{"line":3}\\n')
     """
@@ -259,7 +259,7 @@ class StateStore:
             json.dumps(header, ensure_ascii=False), "\n",
             json_line(result_to_json(result)), "\n",
             record_line(result), "\n",
-            result.removed_json if result.removed_json is not None else removed_lines(result.removed),
+            result.removed_text(),
         )).encode("utf-8"))
 
     def prune(self, sources: set[str], outputs: bool = True) -> int:

@@ -28,7 +28,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, entity_rows, json_line, removed_lines, section_rows
+from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, entity_rows, json_line, section_rows
 from pipeline.runner import DocResult
 
 SECTION_SCHEMA = pa.schema([
@@ -189,7 +189,7 @@ class CorpusWriter:
         self.row_group_docs = row_group_docs
         self.section_batches: list[pa.RecordBatch] = []
         self.entity_batches: list[pa.RecordBatch] = []
-        # The manifest's per-document entries, written as they come (`add_manifest_entry`):
+        # The manifest's per-document entries, written as they come (`add_manifest_text`):
         # held in memory, they grew with the corpus (about 3 KB per document).
         self.manifest_docs = open(self._tmp(MANIFEST_DOCS), "w+", encoding="utf-8", newline="")
         self.n_manifest_docs = 0
@@ -204,8 +204,7 @@ class CorpusWriter:
         if result.error is not None:
             self.files["errors.jsonl"].write(json_line(result.error) + "\n")
         if result.removed:
-            self.files["removed.jsonl"].write(
-                result.removed_json if result.removed_json is not None else removed_lines(result.removed))
+            self.files["removed.jsonl"].write(result.removed_text())
         if rows is None:
             if result.record is None:
                 return 0, 0
@@ -253,12 +252,8 @@ class CorpusWriter:
             os.replace(self._tmp(name), self.out_dir / name)
         self.committed = True
 
-    def add_manifest_entry(self, doc_id: str, entry: dict[str, Any]) -> None:
-        """The manifest's entry of one document, in output order (see `commit`)."""
-        self.add_manifest_text(manifest_entry_text(doc_id, entry))
-
     def add_manifest_text(self, text: str) -> None:
-        """The `manifest_entry_text` of one document, in output order."""
+        """The manifest's entry of one document (`manifest_entry_text`), in output order (see `commit`)."""
         if self.n_manifest_docs:
             self.manifest_docs.write(",\n")
         self.manifest_docs.write(text)

@@ -127,7 +127,7 @@ def test_streamed_manifest_is_json_dumps_of_the_whole_manifest(tmp_path: Path, c
     byte `json.dumps(manifest, ensure_ascii=False, indent=2)` of the manifest holding them all
     (unicode ids and sources, nested and empty values), and no temporary file stays behind."""
     from pipeline.batch import Summary
-    from pipeline.writers import MANIFEST_DOCS
+    from pipeline.writers import MANIFEST_DOCS, manifest_entry_text
 
     pipe = Pipeline(config)
     entries = {
@@ -140,7 +140,7 @@ def test_streamed_manifest_is_json_dumps_of_the_whole_manifest(tmp_path: Path, c
     out = tmp_path / "out"
     with CorpusWriter(out) as writer:
         for doc_id, entry in entries.items():
-            writer.add_manifest_entry(doc_id, entry)
+            writer.add_manifest_text(manifest_entry_text(doc_id, entry))
         writer.commit(head)
     whole = json.dumps({**head, "documents": entries}, ensure_ascii=False, indent=2) + "\n"
     assert (out / "manifest.json").read_text(encoding="utf-8") == whole

@@ -20,7 +20,7 @@ from typing import Any
 from pipeline.products.duplicates import Pair
 from pipeline.records import json_line
 from pipeline.runner import DocResult
-from pipeline.writers import CorpusWriter
+from pipeline.writers import CorpusWriter, manifest_entry_text
 
 DROPPED_FILE = "duplicates.jsonl"
 TMP_MARK = ".tmp-products-"
@@ -143,7 +143,7 @@ def rewrite_corpus(out: OutputDir, drops: dict[str, Pair], n_pairs: int) -> None
             else:
                 result.record = record
             writer.write(result)
-            writer.add_manifest_entry(doc_id, entry)
+            writer.add_manifest_text(manifest_entry_text(doc_id, entry))
         writer.commit({**manifest, "documents": {}})  # its entries: added with their documents
     if drops:
         os.replace(dropped_tmp, out.path / DROPPED_FILE)
