@@ -68,23 +68,27 @@ class Prepass:
         sha = self.shas[index] if index < len(self.shas) else None
         return sha.hex() if sha is not None else None
 
-    def held(self, index: int) -> tuple[str, ...]:
+    def held(self, index: int) -> tuple[str, ...] | None:
         """The learned lines input `index` holds, sorted (`batch_lines.lines_in` of its keys),
-        found by digest."""
-        if not self.learned_digests or self.fh is None:
+        found by digest; None when its digests cannot be read back (the file was cut since)."""
+        if not self.learned_digests:
             return ()
         n = self.counts[index] * DIGEST_BYTES
-        blob = os.pread(self.fh.fileno(), n, self.offsets[index])
+        try:
+            blob = os.pread(self.fh.fileno(), n, self.offsets[index]) if self.fh is not None else b""
+        except OSError:
+            return None
         if len(blob) != n:
-            raise OSError(f"the pre-pass's digest file is short ({len(blob)} of {n} bytes)")
+            return None
         learned = self.learned_digests
         return tuple(sorted(learned[d] for d in _chunks(blob) if d in learned))
 
     def identity(self, index: int) -> str | None:
         """Input `index`'s cache identity (`batch_lines.content_hash`) as the pre-pass read it
-        (None: it did not)."""
+        (None: it did not, or its digests cannot be read back)."""
         sha = self.sha256(index)
-        return content_hash(sha, self.held(index)) if sha is not None else None
+        held = self.held(index) if sha is not None else None
+        return content_hash(sha, held) if sha is not None and held is not None else None
 
     def of_bytes(self, index: int, raw: bytes, decode: DecodeSettings | None) -> tuple[str, tuple[str, ...]]:
         """The cache identity of input `index` read as `raw`, and the learned lines it holds:
@@ -92,9 +96,8 @@ class Prepass:
         sha = hashlib.sha256(raw).hexdigest()
         if not self.learned:
             return sha, ()
-        if sha == self.sha256(index):
-            held = self.held(index)
-        else:  # not read by the pre-pass, or changed since
+        held = self.held(index) if sha == self.sha256(index) else None
+        if held is None:  # not read by the pre-pass, changed since, or its digests are gone
             held = lines_in(doc_line_keys(raw, decode), self.learned)
         return content_hash(sha, held), held
 

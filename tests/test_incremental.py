@@ -468,6 +468,9 @@ def test_an_input_changed_after_the_prepass_is_keyed_by_its_new_bytes(tmp_path: 
         footer = ("subscribe to our newsletter for weekly updates",)
         assert prepass.of_bytes(1, changed, None) == (content_hash(hashlib.sha256(changed).hexdigest(), footer), footer)
         assert prepass.of_bytes(1, b"Nothing learned.\n", None) == (hashlib.sha256(b"Nothing learned.\n").hexdigest(), ())
+        (tmp_path / "state" / "lines").write_bytes(b"")  # cut during the run: computed from the bytes
+        assert prepass.identity(1) is None
+        assert prepass.of_bytes(1, same, None) == (content_hash(hashlib.sha256(same).hexdigest(), held), held)
     finally:
         prepass.close()
     small = run_prepass(items[:1], 2, None, tmp_path / "state", "k", lambda recurring: recurring)
