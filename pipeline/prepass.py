@@ -151,10 +151,6 @@ def _open_kept(path: Path, key: str) -> _Kept | None:
         return None
 
 
-def digest_path(state_dir: Path) -> Path:
-    return state_dir / LINES_NAME
-
-
 @contextmanager
 def _kept(path: Path, key: str) -> Iterator[_Kept | None]:
     kept = _open_kept(path, key)
@@ -173,7 +169,7 @@ def run_prepass(
     file; `learn` picks the learned lines among the recurring ones. Nothing is read and the
     digest file is removed when the batch has fewer than `min_docs` inputs (or `min_docs` is
     0): no line can recur in enough of them."""
-    path = digest_path(state_dir)
+    path = state_dir / LINES_NAME
     if not min_docs or len(items) < min_docs:
         path.unlink(missing_ok=True)  # of an earlier batch: no longer what the inputs hold
         return Prepass()
@@ -207,6 +203,8 @@ def run_prepass(
                 entries.append((item.source, sha.hex(), len(blob) // DIGEST_BYTES))
                 offset += len(blob)
         counter.fill(lambda index: _keys_of(items[index], decode))
+        recurring = counter.recurring()
+        learned = learn(recurring)
         head = json.dumps({"format": LINES_FORMAT, "key": key, "docs": entries}, ensure_ascii=False)
         fh.write(head.encode("utf-8", "surrogatepass") + b"\n" + offset.to_bytes(_OFFSET_BYTES, "little"))
         fh.flush()
@@ -215,8 +213,7 @@ def run_prepass(
         fh.close()
         tmp.unlink(missing_ok=True)
         raise
-    recurring = counter.recurring()
-    return Prepass(recurring, learn(recurring), shas, offsets, counts, fh)
+    return Prepass(recurring, learned, shas, offsets, counts, fh)
 
 
 def _keys_of(item: InputFile, decode: DecodeSettings | None) -> set[str]:
