@@ -17,6 +17,7 @@ into place at the end. Hence:
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -26,14 +27,15 @@ from typing import Any
 
 from tqdm import tqdm
 
-from pipeline import SCHEMA_VERSION, __version__
+from pipeline import SCHEMA_VERSION, __version__, stamp
 from pipeline.batch_lines import actionable, learned_csv
 from pipeline.config import Config
 from pipeline.executors import Executor, make_executor, output_failed
 from pipeline.prepass import Prepass, lines_key, run_prepass
 from pipeline.products import Scan, products_settings, write_products
 from pipeline.products.report import page_name
-from pipeline.runner import DocResult, InputFile, Task, discover, read_task
+from pipeline.runner import DocResult, InputFile, Task, discover, pipeline_provenance, read_task
+from pipeline.stages import StageError
 from pipeline.stages.decode import Settings as DecodeSettings
 from pipeline.state import (
     STATE_DIR,
@@ -62,8 +64,24 @@ class Summary:
     seconds: dict[str, float] = field(default_factory=dict)  # stage (and doc_output) -> seconds, in this run
     output: Path | None = None
     learned_lines: int = 0
-    phases: dict[str, float] = field(default_factory=dict)  # main-process seconds: prepass, products
+    phases: dict[str, float] = field(default_factory=dict)  # main-process seconds: up_to_date, prepass, products
     products: dict[str, int] = field(default_factory=dict)
+    up_to_date: bool = False  # the output was already what this run would write: nothing was written
+
+    # What `pipeline.stamp` keeps of a complete run, for an up-to-date run to report again.
+    KEPT = ("ok", "failed", "sections", "mentions", "removed", "learned_lines", "products")
+
+    def kept(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.KEPT}
+
+    def restore(self, kept: dict[str, Any]) -> bool:
+        """Take the counts of `kept()` back (False, nothing taken: not such a record)."""
+        types = {"removed": dict, "products": dict}
+        if set(kept) != set(self.KEPT) or not all(isinstance(kept[k], types.get(k, int)) for k in self.KEPT):
+            return False
+        for name in self.KEPT:
+            setattr(self, name, kept[name])
+        return True
 
     def add(self, result: DocResult) -> None:
         if result.status == "ok":
@@ -87,6 +105,8 @@ class Summary:
             f"{self.sections} sections | {self.mentions} mentions | lines removed: {removed} | "
             f"{self.processed} processed, {self.reused} reused"
         )
+        if self.up_to_date:
+            text += " | up to date: nothing written"
         if self.learned_lines:
             text += f" | {self.learned_lines} lines learned from the batch"
         if self.products.get("duplicate_pairs"):
@@ -137,6 +157,10 @@ class _Slot:
     task: Task | None = None  # kept until submitted, for a reused state that turns out unreadable
     result: DocResult | None = None
     reuse: bool = False
+    # The hex sha256 of the bytes its output is made from (None: unreadable), and whether these
+    # are the bytes the pre-pass read (`Prepass.read_other`): what the stamp may record.
+    sha: str | None = None
+    settled: bool = True
 
 
 def learn_batch_lines(config: Config, items: list[InputFile], state_dir: Path, key: str) -> Prepass:
@@ -176,10 +200,12 @@ def decode_settings(config: Config) -> DecodeSettings | None:
     return settings if isinstance(settings, DecodeSettings) else None
 
 
-def _with_batch_lines(task: Task, index: int, prepass: Prepass, decode: DecodeSettings | None) -> tuple[Task, str]:
-    """The task carrying its learned lines, and its cache identity (bytes + those lines)."""
-    identity, held = prepass.of_bytes(index, task.raw, decode)
-    return (Task(task.doc_id, task.source, task.raw, held) if held else task), identity
+def _with_batch_lines(task: Task, index: int, prepass: Prepass, decode: DecodeSettings | None) -> tuple[Task, str, str]:
+    """The task carrying its learned lines, its cache identity (bytes + those lines) and the
+    sha256 of its bytes."""
+    sha = hashlib.sha256(task.raw).hexdigest()
+    identity, held = prepass.of_bytes(index, task.raw, decode, sha)
+    return (Task(task.doc_id, task.source, task.raw, held) if held else task), identity, sha
 
 
 def _plan(index: int, item: InputFile, store: StateStore, force: bool, prepass: Prepass,
@@ -190,15 +216,16 @@ def _plan(index: int, item: InputFile, store: StateStore, force: bool, prepass: 
     if known is not None:
         key = store.key(item.source, item.doc_id, known)
         if store.matches(key):
-            return _Slot(item, index, key=key, reuse=True)
+            return _Slot(item, index, key=key, reuse=True, sha=prepass.sha256(index))
     task = read_task(item)
     if isinstance(task, DocResult):
         return _Slot(item, index, result=task)
-    task, identity = _with_batch_lines(task, index, prepass, decode)
+    task, identity, sha = _with_batch_lines(task, index, prepass, decode)
     key = store.key(item.source, item.doc_id, identity)
+    settled = not prepass.read_other(index, sha)
     if not force and identity != known and store.matches(key):  # changed since the pre-pass, or not read by it
-        return _Slot(item, index, key=key, reuse=True)
-    return _Slot(item, index, key=key, task=task)
+        return _Slot(item, index, key=key, reuse=True, sha=sha, settled=settled)
+    return _Slot(item, index, key=key, task=task, sha=sha, settled=settled)
 
 
 def outputs_of(output_dir: Path) -> Callable[[Path], bool]:
@@ -223,8 +250,10 @@ def run_batch(
 
     `executor` is "local" (`workers` processes, 1 = this process), "ray" (at `address`) or an
     `Executor`. Documents already processed under the same key (see `pipeline.state`) are
-    reused unless `force`. Raises `BatchInterrupted` on Ctrl-C, `ExecutorError` when workers cannot run and
-    `StateLocked` when another run holds `output_dir`.
+    reused unless `force`; when the whole output is already what this run would write (see
+    `pipeline.stamp`), nothing is built or written and `Summary.up_to_date` is set. Raises
+    `BatchInterrupted` on Ctrl-C, `ExecutorError` when workers cannot run and `StateLocked`
+    when another run holds `output_dir`.
     """
     items = discover(input_dir, skip=outputs_of(output_dir))
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -233,7 +262,12 @@ def run_batch(
     with output_lock(output_dir):  # before touching anything in output_dir
         remove_stale_tmp(output_dir)
         clean_tmp(output_dir)
+        if not force and _up_to_date(config, items, output_dir, summary):
+            pool.close()
+            return summary
+        stamp.forget(output_dir)  # before anything is written: a run stopped midway leaves none
         prepass = Prepass()
+        inputs: str | None = None
         try:
             # The workers start (a local pool forks them) before the pre-pass: forked after it,
             # they inherited its memory, which grows with the batch, and their allocations
@@ -249,8 +283,8 @@ def run_batch(
             parts = run_parts(__version__, SCHEMA_VERSION, code, config.digest, provenance)
             store = StateStore(output_dir, parts)
             scan = Scan(products_settings(config), pages_dir=output_dir / "report")
-            _stream(items, store, pool, summary, provenance, config, output_dir, force, progress,
-                    window or max(4, 4 * pool.workers), prepass, scan)
+            inputs = _stream(items, store, pool, summary, provenance, config, output_dir, force, progress,
+                             window or max(4, 4 * pool.workers), prepass, scan)
         except KeyboardInterrupt:
             pool.close(cancel=True)
             raise BatchInterrupted(summary) from None
@@ -269,7 +303,26 @@ def run_batch(
             summary.phases["products"] = time.perf_counter() - started
         finally:
             pool.close()
+        if inputs is not None:
+            stamp.write(output_dir, stamp.stamp_key(config, provenance), items, inputs, summary.kept())
     return summary
+
+
+def _up_to_date(config: Config, items: list[InputFile], output_dir: Path, summary: Summary) -> bool:
+    """Whether `output_dir` already holds what this run would write (`pipeline.stamp.check`);
+    if so, `summary` gets the stamped counts. A stage that cannot say its provenance (a
+    missing rules file, a stale lexicon that may not be built) makes it False: the run then
+    fails, or rebuilds, as it would have."""
+    started = time.perf_counter()
+    try:
+        kept = stamp.check(output_dir, lambda: stamp.stamp_key(config, pipeline_provenance(config)), items)
+    except StageError:
+        kept = None
+    summary.phases["up_to_date"] = time.perf_counter() - started
+    if kept is None or not summary.restore(kept):
+        return False
+    summary.reused, summary.up_to_date = len(items), True
+    return True
 
 
 def _load(store: StateStore, key: DocKey, config: Config, scan: Scan) -> DocResult | None:
@@ -282,6 +335,14 @@ def _load(store: StateStore, key: DocKey, config: Config, scan: Scan) -> DocResu
         if result is not None:
             return result
     return store.load(key)
+
+
+def _stampable(slot: _Slot, result: DocResult) -> bool:
+    """Whether the next run may take `result` as what `slot`'s input gives (`pipeline.stamp`):
+    read from bytes the pre-pass read, and not an error that the next run could meet otherwise
+    (a read error is retried; an internal error, a bug, made the old runs try again too)."""
+    internal = result.error is not None and result.error.get("kind") == "internal_error"
+    return slot.sha is not None and slot.settled and cacheable(result) and not internal
 
 
 def _ready(result: DocResult, scan: Scan) -> DocResult:
@@ -303,9 +364,12 @@ def _ready(result: DocResult, scan: Scan) -> DocResult:
 def _stream(
     items: list[InputFile], store: StateStore, pool: Executor, summary: Summary, provenance: dict[str, Any],
     config: Config, output_dir: Path, force: bool, progress: bool, window: int, prepass: Prepass, scan: Scan,
-) -> None:
+) -> str | None:
     """The sliding window: plan ahead in input order, submit, save results as they finish,
-    write them in input order."""
+    write them in input order. Returns the digest of the inputs as written (`stamp.InputsDigest`),
+    None when the output may not be stamped: a document that could not be read, or read
+    otherwise than by the pre-pass (a full run may then write other bytes)."""
+    inputs: stamp.InputsDigest | None = stamp.InputsDigest()
     pending: deque[_Slot] = deque()
     tickets: dict[int, _Slot] = {}
     decode = decode_settings(config)
@@ -338,7 +402,8 @@ def _stream(
                     if isinstance(task, DocResult):
                         head.result, head.key = task, None
                     else:
-                        task, identity = _with_batch_lines(task, head.index, prepass, decode)
+                        task, identity, head.sha = _with_batch_lines(task, head.index, prepass, decode)
+                        head.settled = not prepass.read_other(head.index, head.sha)
                         head.key = store.key(head.item.source, head.item.doc_id, identity)
                         tickets[pool.submit(task)] = head
                         unwritten += 1
@@ -361,6 +426,10 @@ def _stream(
             else:
                 unwritten -= 1
             result = _ready(head.result, scan)
+            if inputs is not None and _stampable(head, result):
+                inputs.add(head.item.source, head.sha)  # type: ignore[arg-type]  # not None: stampable
+            else:
+                inputs = None
             counts = writer.write(result, result.rows)
             if result.status == "ok":
                 scan.add(result.doc_id, n_written, counts, result.derived, result.record, result.removed)
@@ -372,3 +441,4 @@ def _stream(
         bar.close()  # before the commit, whose time is no document's
         extra = [("learned_boilerplate.csv", learned_csv(prepass.recurring, prepass.learned))]
         writer.commit(manifest(config, provenance, {}, summary), extra=extra)  # its entries: streamed
+    return inputs.hexdigest() if inputs is not None else None

@@ -90,16 +90,23 @@ class Prepass:
         held = self.held(index) if sha is not None else None
         return content_hash(sha, held) if sha is not None and held is not None else None
 
-    def of_bytes(self, index: int, raw: bytes, decode: DecodeSettings | None) -> tuple[str, tuple[str, ...]]:
-        """The cache identity of input `index` read as `raw`, and the learned lines it holds:
-        from the pre-pass's digests when these are the bytes it read, else from the bytes."""
-        sha = hashlib.sha256(raw).hexdigest()
+    def of_bytes(self, index: int, raw: bytes, decode: DecodeSettings | None,
+                 sha: str | None = None) -> tuple[str, tuple[str, ...]]:
+        """The cache identity of input `index` read as `raw` (whose hex sha256 is `sha`, when
+        known), and the learned lines it holds: from the pre-pass's digests when these are the
+        bytes it read, else from the bytes."""
+        sha = hashlib.sha256(raw).hexdigest() if sha is None else sha
         if not self.learned:
             return sha, ()
         held = self.held(index) if sha == self.sha256(index) else None
         if held is None:  # not read by the pre-pass, changed since, or its digests are gone
             held = lines_in(doc_line_keys(raw, decode), self.learned)
         return content_hash(sha, held), held
+
+    def read_other(self, index: int, sha: str | None) -> bool:
+        """Whether the pre-pass ran and read input `index` otherwise than as bytes of hex sha256
+        `sha` (or could not read it): what it learned was counted on other bytes."""
+        return index < len(self.shas) and self.sha256(index) != sha
 
     def close(self) -> None:
         if self.fh is not None:

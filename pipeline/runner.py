@@ -23,7 +23,7 @@ from pipeline.config import Config
 from pipeline.document import Document
 from pipeline.records import corpus_record, json_line, removal_rows, removed_lines
 from pipeline.sites import compile_site
-from pipeline.stages import RunContext, Stage, StageError, build_stage
+from pipeline.stages import RunContext, Stage, StageError, build_stage, stage_provenance
 
 
 @dataclass
@@ -279,6 +279,13 @@ class Pipeline:
         result.removed = removal_rows(doc)
         result.stats = doc.stats
         return result
+
+
+def pipeline_provenance(config: Config) -> dict[str, Any]:
+    """`Pipeline(config).provenance` without building the stages (`stage_provenance`)."""
+    ctx = RunContext(config_dir=config.config_dir, site=config.run.site)
+    found = {name: stage_provenance(name, config.stages[name], ctx) for name in config.run.stages}
+    return {name: p for name, p in found.items() if p is not None}
 
 
 def default_workers() -> int:

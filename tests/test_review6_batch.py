@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import batch, executors
+from pipeline import batch, executors, stamp
 from pipeline.batch import run_batch
 from pipeline.cli import main
 from pipeline.config import Config
@@ -144,6 +144,7 @@ def test_a_failed_output_step_is_the_documents_error_line(tmp_path: Path, config
                              "message": "ValueError: cannot make the rows"}]
     assert [r["doc_id"] for r in _records(out)] == ["a", "c"]
     assert (out / "report.html").is_file()
+    assert stamp.read(out) is None  # an internal error: the next run is a full one, as it was
 
     monkeypatch.setattr(executors, "doc_rows", real)
     monkeypatch.setattr(batch, "doc_rows", failing)  # in the writer, for a result reused from the state
@@ -151,6 +152,7 @@ def test_a_failed_output_step_is_the_documents_error_line(tmp_path: Path, config
     uncached = dataclasses.replace(config, run=config.run.model_copy(update={"output_cache": False}))
     again = tmp_path / "again"
     run_batch(uncached, raw, again, progress=False)
+    stamp.forget(again)  # else the output is up to date and nothing is read (tests/test_stamp.py)
     summary = run_batch(uncached, raw, again, progress=False)
     assert (summary.reused, summary.ok, summary.failed) == (3, 2, 1)
     assert [e["stage"] for e in _errors(again)] == ["doc_output"]

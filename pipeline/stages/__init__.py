@@ -2,7 +2,10 @@
 
 A stage is built once per run from its validated settings and the run context, then called
 on each document: `stage(doc) -> doc`. The module, the config key and the provenance entry
-(`doc.steps`) of a stage share one name. The runner owns the loop, timing, counters and the
+(`doc.steps`) of a stage share one name. A stage whose output depends on more than its
+settings (a rules file, a built terminology) has a `provenance` dict, part of every document's
+cache key; its module then also defines `provenance(settings, ctx)`, which gives the same dict
+without building the stage (`stage_provenance`). The runner owns the loop, timing, counters and the
 error policy; a stage raises `StageError` for input it refuses, with a one-line reason.
 """
 
@@ -77,3 +80,12 @@ def build_stage(name: str, settings: StageSettings, ctx: RunContext) -> Stage:
     stage: Stage = module.build(settings, ctx)
     return stage
 
+
+
+def stage_provenance(name: str, settings: StageSettings, ctx: RunContext) -> dict[str, Any] | None:
+    """What the built stage `name` would have as its `provenance`, without building it (None:
+    the stage has none). Cheap: the up-to-date check of a batch (`pipeline.stamp`) reads it
+    before deciding whether anything needs building at all."""
+    module = importlib.import_module(STAGE_MODULES[name])
+    make = getattr(module, "provenance", None)
+    return None if make is None else dict(make(settings, ctx))

@@ -409,24 +409,40 @@ def ensure_lexicon(config_path: Path, lexicon_dir: Path, auto_build: bool) -> Pa
     return path
 
 
-def build(settings: Settings, ctx: RunContext) -> EntitiesStage:
-    import spacy
-
-    config_path = Path(ctx.config_dir) / settings.terminology
-    path = ensure_lexicon(config_path, Path(settings.lexicon_dir), settings.auto_build)
-    meta, lexicon = load_lexicon(path)
-    if not settings.head_nouns:
-        lexicon.head_nouns = {}
-    lexicon.prefixes()  # derived tables made now (~0.1 s), not on the first document
-    lexicon.later_words()
-    provenance = {
+def _provenance(meta: dict[str, Any]) -> dict[str, str]:
+    return {
         "lexicon_version": str(meta.get("lexicon_version")),
         "lexicon_terms": str(meta.get("n_terms")),
         "lexicon_names": str(meta.get("n_names")),
         "lexicon_sources": ",".join(meta.get("sources", [])),
         **{f"package:{k}": v for k, v in sorted(meta.get("versions", {}).items())},
     }
-    return EntitiesStage(spacy.blank("en"), lexicon, settings, provenance)
 
 
-__all__ = ["EntitiesStage", "Settings", "build", "ensure_lexicon", "load_lexicon", "read_meta"]
+def _lexicon_path(settings: Settings, ctx: RunContext) -> Path:
+    return ensure_lexicon(Path(ctx.config_dir) / settings.terminology, Path(settings.lexicon_dir), settings.auto_build)
+
+
+def provenance(settings: Settings, ctx: RunContext) -> dict[str, str]:
+    """The built stage's `provenance`, without building it (`pipeline.stages.stage_provenance`):
+    from the artifact's metadata record alone (its first pickle), after the same staleness
+    check (and build, if stale) as `build`."""
+    path = _lexicon_path(settings, ctx)
+    meta = read_meta(path)
+    if meta is None:
+        raise StageError("lexicon_unreadable", f"cannot read the lexicon's metadata in {path}: run `make lexicons`")
+    return _provenance(meta)
+
+
+def build(settings: Settings, ctx: RunContext) -> EntitiesStage:
+    import spacy
+
+    meta, lexicon = load_lexicon(_lexicon_path(settings, ctx))
+    if not settings.head_nouns:
+        lexicon.head_nouns = {}
+    lexicon.prefixes()  # derived tables made now (~0.1 s), not on the first document
+    lexicon.later_words()
+    return EntitiesStage(spacy.blank("en"), lexicon, settings, _provenance(meta))
+
+
+__all__ = ["EntitiesStage", "Settings", "build", "ensure_lexicon", "load_lexicon", "provenance", "read_meta"]

@@ -218,11 +218,22 @@ class SectionType:
         return doc
 
 
-def build(settings: Settings, ctx: RunContext) -> SectionType:
-    path = ctx.config_dir / settings.rules
+def _rules(settings: Settings, ctx: RunContext) -> SectionTypeRules:
     try:
-        rules = load_rules(path)
+        return load_rules(ctx.config_dir / settings.rules)
     except ValueError as exc:
         raise StageError("section_type_rules", f"{exc} (fix the file or point section_type.rules elsewhere)") from exc
-    provenance = {"rules": settings.rules, "rules_version": str(rules.version), "rules_hash": rules_digest(rules)}
-    return SectionType(Classifier.from_rules(rules), provenance)
+
+
+def _provenance(settings: Settings, rules: SectionTypeRules) -> dict[str, str]:
+    return {"rules": settings.rules, "rules_version": str(rules.version), "rules_hash": rules_digest(rules)}
+
+
+def provenance(settings: Settings, ctx: RunContext) -> dict[str, str]:
+    """The built stage's `provenance`, without building it (`pipeline.stages.stage_provenance`)."""
+    return _provenance(settings, _rules(settings, ctx))
+
+
+def build(settings: Settings, ctx: RunContext) -> SectionType:
+    rules = _rules(settings, ctx)
+    return SectionType(Classifier.from_rules(rules), _provenance(settings, rules))
