@@ -34,7 +34,17 @@ from pipeline.products import (
     write_products,
 )
 from pipeline.products import schema as schema_module
-from pipeline.products.duplicates import Pair, Signature, Signer, choose_drops, find_pairs, min_hashes, shingle_hashes
+from pipeline.products.duplicates import (
+    Pair,
+    Signature,
+    Signer,
+    choose_drops,
+    find_pairs,
+    lsh_bands,
+    min_hashes,
+    permutations,
+    shingle_hashes,
+)
 from pipeline.products.schema import SCHEMA_FILES, Checker, Validators, compile_schema, load_schema, shape_errors
 from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS
 from pipeline.runner import DocResult
@@ -284,6 +294,32 @@ def test_pairs_equal_those_of_datasketch_lsh(threshold: float) -> None:
     expected = _pairs_with_datasketch_lsh(sigs, threshold, 128)
     assert len(expected) > 5 and find_pairs(sigs, threshold, 128) == expected
     assert len({p.doc_a for p in expected}) > 1
+
+
+@pytest.mark.parametrize("num_perm", [16, 32, 64, 100, 128, 200, 256])
+def test_lsh_bands_are_datasketchs(num_perm: int) -> None:
+    from datasketch.lsh import _optimal_param  # what `MinHashLSH(threshold, num_perm)` calls
+
+    for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2).tolist():
+        assert lsh_bands(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5), threshold
+    assert lsh_bands(0.65, num_perm) == (lambda lsh: (lsh.b, lsh.r))(MinHashLSH(threshold=0.65, num_perm=num_perm))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 2**31])
+def test_permutations_are_datasketchs(seed: int) -> None:
+    a, b = permutations(128, seed)
+    ref_a, ref_b = MinHash(num_perm=128, seed=seed).permutations
+    assert a.dtype == ref_a.dtype == np.uint64
+    assert (a == ref_a).all() and (b == ref_b).all()
+
+
+def test_the_duplicates_module_does_not_import_datasketch_or_scipy() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, pipeline.batch; print(any(m.split('.')[0] in ('datasketch', 'scipy') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_blocked_min_hashes_equal_datasketch_update_batch() -> None:
