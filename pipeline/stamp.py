@@ -8,15 +8,19 @@ A complete run ends by writing `OUTPUT/.state/stamp.json`, which records
   version (the report's plots are drawn by matplotlib, the Parquet files written by pyarrow);
 - the inputs: a digest of their sources in order, and one of each source with the sha256 of
   the bytes its output was made from (`InputsDigest`);
-- every output file outside `.state` (`output_files`): its size and modification time;
+- every output file outside `.state` (`output_files`): its size and CRC-32;
 - the run's summary counts, which an up-to-date run reports again.
 
-The next run without `--force` compares first (`check`): the same key, the same sources (no
-input is read when these differ), every output file as recorded (none added, removed or
-rewritten since), and each input read and hashed again to the same digest. All equal, the
-output is what a full run would write, byte for byte, and the run writes nothing. Anything
-else, `forget` removes the stamp before the run writes a byte, and the run goes on as usual: a
-run killed midway leaves no stamp, and a partly renamed output fails the file check anyway.
+Nothing in it depends on when or in what order the files were written, so, like the rest of
+`.state`, its bytes are the same after an uninterrupted run and after a killed and resumed one.
+
+The next run without `--force` compares first (`check`): the same sources (no input is read
+when these differ), the same key, the same output files and sizes, each input read and hashed
+again to the same digest, then each output file read again to the same CRC-32 (zlib's, 4 GB/s
+here: reading the files costs more than checking them). All equal, the output is what a full
+run would write, byte for byte, and the run writes nothing. Anything else, `forget` removes the
+stamp before the run writes a byte, and the run goes on as usual: a run killed midway leaves no
+stamp, and a partly renamed output fails the file check anyway.
 
 The stamp is a cache like the rest of `.state`: missing or unreadable, the run is a full one.
 """
@@ -27,6 +31,7 @@ import hashlib
 import json
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -108,19 +113,34 @@ class InputsDigest:
         return self._digest.hexdigest()
 
 
-def output_files(output_dir: Path) -> dict[str, list[int]]:
+_CHUNK = 1 << 20
+
+
+def output_sizes(output_dir: Path) -> dict[str, int]:
     """Every output file outside `.state` (hidden names left out: temporary files), by path
-    relative to `output_dir`, with its size and modification time in nanoseconds."""
-    found: dict[str, list[int]] = {}
+    relative to `output_dir`, with its size."""
+    found: dict[str, int] = {}
     for root, dirs, files in os.walk(output_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (root == str(output_dir) and d == STATE_DIR))
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # `.state` among them
         for name in files:
-            if name.startswith("."):
-                continue
-            path = os.path.join(root, name)
-            st = os.stat(path, follow_symlinks=False)
-            found[os.path.relpath(path, output_dir).replace(os.sep, "/")] = [st.st_size, st.st_mtime_ns]
+            if not name.startswith("."):
+                path = os.path.join(root, name)
+                found[os.path.relpath(path, output_dir).replace(os.sep, "/")] = os.stat(path, follow_symlinks=False).st_size
     return dict(sorted(found.items()))
+
+
+def crc32(path: Path) -> int:
+    """The file's CRC-32 (zlib's), read in 1 MB pieces."""
+    crc = 0
+    with open(path, "rb") as fh:
+        while piece := fh.read(_CHUNK):
+            crc = zlib.crc32(piece, crc)
+    return crc
+
+
+def output_files(output_dir: Path) -> dict[str, list[int]]:
+    """`output_sizes`, each with the file's CRC-32: `[size, crc32]`."""
+    return {name: [size, crc32(output_dir / name)] for name, size in output_sizes(output_dir).items()}
 
 
 def _path(output_dir: Path) -> Path:
@@ -161,7 +181,12 @@ def check(output_dir: Path, key: Callable[[], str], items: list[InputFile]) -> d
     stamp = read(output_dir)
     if stamp is None or stamp.get("sources") != sources_digest(items) or stamp.get("key") != key():
         return None
-    if stamp.get("outputs") != output_files(output_dir):
+    outputs = stamp.get("outputs")
+    try:
+        recorded = {name: entry[0] for name, entry in outputs.items()}  # type: ignore[union-attr]
+    except (AttributeError, TypeError, IndexError, KeyError):  # not what `write` writes
+        return None
+    if recorded != output_sizes(output_dir):
         return None
     digest = InputsDigest()
     for item in items:
@@ -169,7 +194,7 @@ def check(output_dir: Path, key: Callable[[], str], items: list[InputFile]) -> d
         if not isinstance(task, Task):
             return None
         digest.add(item.source, hashlib.sha256(task.raw).hexdigest())
-    if digest.hexdigest() != stamp.get("inputs"):
+    if digest.hexdigest() != stamp.get("inputs") or outputs != output_files(output_dir):
         return None
     summary = stamp.get("summary")
     return summary if isinstance(summary, dict) else None

@@ -317,10 +317,8 @@ def test_sigkilled_run_resumes_to_the_same_bytes(tmp_path: Path, config: Config)
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    """Every file under `root`, hidden ones included, by relative path; but the up-to-date
-    stamp, which records the output files' modification times (`pipeline.stamp`)."""
-    skip = root / STATE_DIR / stamp.STAMP_NAME
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p != skip}
+    """Every file under `root`, hidden ones included (the up-to-date stamp too), by relative path."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")

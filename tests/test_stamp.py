@@ -44,11 +44,15 @@ def test_a_rerun_with_nothing_changed_builds_and_writes_nothing(tmp_path: Path, 
     assert stamped(out) and not first.up_to_date
     files = stamp.output_files(out)
     assert "corpus.jsonl" in files and any(name.startswith("report/") for name in files)
+    def times() -> dict[Path, int]:  # .state too, but the lock, which each run opens to write
+        return {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "lock"}
+
+    before = times()
     again = run_batch(config, raw, out, executor=NoBuild(config), progress=False)
     assert again.up_to_date
     assert (again.processed, again.reused, again.total) == (0, 7, 7)
     assert again.line() == first.line().replace("7 processed, 0 reused", "0 processed, 7 reused | up to date: nothing written")
-    assert stamp.output_files(out) == files  # not one file rewritten
+    assert times() == before  # not one file written
     assert "up_to_date" in again.phases
 
 
@@ -85,9 +89,13 @@ def _rename_input(raw: Path, out: Path) -> None:
     (raw / "doc_002.txt").rename(raw / "doc_002b.txt")
 
 
-def _touch_output(raw: Path, out: Path) -> None:
-    st = (out / "sections.csv").stat()
-    os.utime(out / "sections.csv", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+def _edit_output_same_size(raw: Path, out: Path) -> None:
+    path = out / "sections.csv"
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-2] = ord("x") if data[-2] != ord("x") else ord("y")
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # and its old time
 
 
 def _edit_output(raw: Path, out: Path) -> None:
@@ -124,7 +132,7 @@ CHANGES: dict[str, tuple[Callable[[Path, Path], None], int]] = {  # the change, 
     "input added": (_add_input, 1),
     "input removed": (_remove_input, 0),
     "input renamed": (_rename_input, 1),
-    "output touched": (_touch_output, 0),
+    "output edited, same size and time": (_edit_output_same_size, 0),
     "output edited": (_edit_output, 0),
     "output deleted": (_delete_output, 0),
     "report page deleted": (_delete_page, 0),
@@ -146,6 +154,39 @@ def test_any_change_makes_a_full_run_that_writes_a_fresh_runs_bytes(tmp_path: Pa
     run_batch(config, raw, tmp_path / "fresh", progress=False)
     assert_same_output(out, tmp_path / "fresh")
     assert run_batch(config, raw, out, executor=NoBuild(config), progress=False).up_to_date  # stamped again
+
+
+def test_an_output_touched_but_not_changed_is_still_up_to_date(tmp_path: Path, config: Config) -> None:
+    raw = make_raw(tmp_path, 2, sample=False, bad=False)
+    out = tmp_path / "out"
+    run_batch(config, raw, out, progress=False)
+    st = (out / "corpus.jsonl").stat()
+    os.utime(out / "corpus.jsonl", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # `touch`, a copy, a restore
+    assert run_batch(config, raw, out, executor=NoBuild(config), progress=False).up_to_date
+
+
+@pytest.mark.parametrize("entry", [None, 5, [], "ab", {"x": 1}])
+def test_a_stamp_with_odd_output_entries_is_no_stamp(tmp_path: Path, config: Config, entry: object) -> None:
+    raw = make_raw(tmp_path, 1, sample=False, bad=False)
+    out = tmp_path / "out"
+    run_batch(config, raw, out, progress=False)
+    path = out / STATE_DIR / stamp.STAMP_NAME
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["outputs"]["corpus.jsonl"] = entry
+    path.write_text(json.dumps(data), encoding="utf-8")
+    summary = run_batch(config, raw, out, progress=False)
+    assert (summary.up_to_date, summary.processed, summary.reused) == (False, 0, 1)
+
+
+def test_the_stamp_is_the_same_after_a_killed_and_resumed_run(tmp_path: Path, config: Config) -> None:
+    raw = make_raw(tmp_path, 8, sample=False, bad=False)
+    with pytest.raises(BatchInterrupted):
+        run_batch(config, raw, tmp_path / "resumed", executor=ShuffledExecutor(config, interrupt_after=3), window=4,
+                  progress=False)
+    run_batch(config, raw, tmp_path / "resumed", progress=False)
+    run_batch(config, raw, tmp_path / "straight", progress=False)
+    stamps = [(tmp_path / name / STATE_DIR / stamp.STAMP_NAME).read_bytes() for name in ("resumed", "straight")]
+    assert stamps[0] == stamps[1]
 
 
 def test_a_config_change_makes_a_full_run_even_one_that_changes_no_output(tmp_path: Path, config: Config) -> None:
