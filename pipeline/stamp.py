@@ -176,8 +176,9 @@ def forget(output_dir: Path) -> None:
 def check(output_dir: Path, key: Callable[[], str], items: list[InputFile]) -> dict[str, Any] | None:
     """The stamped summary when the output of `output_dir` is up to date for `items` under the
     run key `key()`, else None. The cheap comparisons come first (the sources: a file added or
-    removed costs no more), the key is made only when they match, and the inputs are read last
-    (one that cannot be read makes it None: a full run reports it)."""
+    removed costs no more), the key is made only when they match, then the output files' names
+    and sizes are compared; the inputs are read next (one that cannot be read makes it None: a
+    full run reports it) and the output files last, for their CRC-32s."""
     stamp = read(output_dir)
     if stamp is None or stamp.get("sources") != sources_digest(items) or stamp.get("key") != key():
         return None

@@ -2,7 +2,9 @@
 
 Shingles are hashed with numpy, not one Python call per shingle: each distinct word gets a
 CRC-32, a shingle's hash is a polynomial of its words' hashes, mixed by the splitmix64
-finalizer (top 32 bits kept); datasketch then applies its seeded permutations to those values.
+finalizer (top 32 bits kept); datasketch's seeded permutations are then applied to those
+values, and candidates found with datasketch's LSH bands, all computed here with numpy and
+tested equal to datasketch's (which stays a test dependency: importing it imports scipy).
 
 Deterministic: a fixed seed and hash, documents ranked by
 their position in the corpus (input order, which `discover` sorts). A pair is `(a, b)`: `b`
@@ -174,8 +176,8 @@ def lsh_bands(threshold: float, num_perm: int) -> tuple[int, int]:
     threshold] of `1 - (1 - s^r)^b`, and the false-negative one, that of `(1 - s^r)^b` over
     [threshold, 1]. datasketch integrates each with scipy's `quad` (1,290 calls, 0.12 s per
     run); both integrands are polynomials of degree `r * b <= num_perm`, which Gauss-Legendre
-    quadrature with `num_perm // 2 + 1` nodes integrates exactly, all at once (the tests
-    compare the two over a grid of thresholds and sizes).
+    quadrature with `num_perm // 2 + 1` nodes integrates exactly, every `r` of a band count
+    at once (the tests compare the two over a grid of thresholds and sizes).
 
     >>> lsh_bands(0.65, 128)
     (16, 8)

@@ -5,8 +5,8 @@ on each document: `stage(doc) -> doc`. The module, the config key and the proven
 (`doc.steps`) of a stage share one name. A stage whose output depends on more than its
 settings (a rules file, a built terminology) has a `provenance` dict, part of every document's
 cache key; its module then also defines `provenance(settings, ctx)`, which gives the same dict
-without building the stage (`stage_provenance`). The runner owns the loop, timing, counters and the
-error policy; a stage raises `StageError` for input it refuses, with a one-line reason.
+without building the stage (`stage_provenance`). The runner owns the loop, timing, counters and
+the error policy; a stage raises `StageError` for input it refuses, with a one-line reason.
 """
 
 from __future__ import annotations
@@ -79,7 +79,6 @@ def build_stage(name: str, settings: StageSettings, ctx: RunContext) -> Stage:
     module = importlib.import_module(STAGE_MODULES[name])
     stage: Stage = module.build(settings, ctx)
     return stage
-
 
 
 def stage_provenance(name: str, settings: StageSettings, ctx: RunContext) -> dict[str, Any] | None:
