@@ -323,6 +323,8 @@ class RayExecutor:
         return out
 
     def close(self, cancel: bool = False) -> None:
+        if not self.actors and not self.owns_ray:  # never started (an up-to-date output): no Ray to import
+            return
         import ray
 
         if cancel:
