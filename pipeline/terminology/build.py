@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from spacy.lang.en.stop_words import STOP_WORDS
 
 from pipeline.terminology.matcher import (
     ARTIFACT_NAME,
@@ -641,6 +640,8 @@ def build_lexicon(config_path: Path, out_dir: Path, log: Callable[[str], None] |
     edge_stop = bool(filters.get("drop_stop_word_start", True))
     zipf = _zipf()
     tokenizer = make_tokenizer()
+    from spacy.lang.en.stop_words import STOP_WORDS  # spaCy's import (about 1 s) only when building
+
     stop_words = set(STOP_WORDS)
 
     terms: list[Term] = []
