@@ -217,15 +217,23 @@ def _plan(index: int, item: InputFile, store: StateStore, force: bool, prepass: 
         key = store.key(item.source, item.doc_id, known)
         if store.matches(key):
             return _Slot(item, index, key=key, reuse=True, sha=prepass.sha256(index))
+    slot, identity = _read_slot(index, item, store, prepass, decode)
+    if identity is not None and not force and identity != known and store.matches(slot.key):  # type: ignore[arg-type]
+        slot.task, slot.reuse = None, True  # changed since the pre-pass, or not read by it: reused
+    return slot
+
+
+def _read_slot(index: int, item: InputFile, store: StateStore, prepass: Prepass,
+               decode: DecodeSettings | None) -> tuple[_Slot, str | None]:
+    """Input `index` read: its slot with the task to submit, its key, the sha256 of its bytes
+    and whether the pre-pass read these bytes, and its cache identity; or, unreadable, its
+    slot with the read error (and None)."""
     task = read_task(item)
     if isinstance(task, DocResult):
-        return _Slot(item, index, result=task)
+        return _Slot(item, index, result=task), None
     task, identity, sha = _with_batch_lines(task, index, prepass, decode)
     key = store.key(item.source, item.doc_id, identity)
-    settled = not prepass.read_other(index, sha)
-    if not force and identity != known and store.matches(key):  # changed since the pre-pass, or not read by it
-        return _Slot(item, index, key=key, reuse=True, sha=sha, settled=settled)
-    return _Slot(item, index, key=key, task=task, sha=sha, settled=settled)
+    return _Slot(item, index, key=key, task=task, sha=sha, settled=not prepass.read_other(index, sha)), identity
 
 
 def outputs_of(output_dir: Path) -> Callable[[Path], bool]:
@@ -397,15 +405,10 @@ def _stream(
             if head.reuse and head.result is None:
                 head.result = _load(store, head.key, config, scan) if head.key is not None else None
                 if head.result is None:  # vanished or corrupted since planned: process it after all
-                    head.reuse = False
-                    task = read_task(head.item)
-                    if isinstance(task, DocResult):
-                        head.result, head.key = task, None
-                    else:
-                        task, identity, head.sha = _with_batch_lines(task, head.index, prepass, decode)
-                        head.settled = not prepass.read_other(head.index, head.sha)
-                        head.key = store.key(head.item.source, head.item.doc_id, identity)
-                        tickets[pool.submit(task)] = head
+                    pending[0] = head = _read_slot(head.index, head.item, store, prepass, decode)[0]
+                    if head.task is not None:
+                        tickets[pool.submit(head.task)] = head
+                        head.task = None
                         unwritten += 1
             if head.result is None:
                 if not tickets:

@@ -56,9 +56,9 @@ class DocResult:
     # once by the worker in another process: they cross to the writing process in it, and it is
     # written as it came. `kept_page`: the page, which the blob does not hold, while in transit.
     kept: bytes | None = field(default=None, compare=False, repr=False)
+    kept_page: str | None = field(default=None, compare=False, repr=False)
     # Its manifest entry's text (`pipeline.writers.manifest_text`), made by its worker.
     manifest_json: str | None = field(default=None, compare=False, repr=False)
-    kept_page: str | None = field(default=None, compare=False, repr=False)
 
     def removed_text(self) -> str:
         """Its removed.jsonl lines: as encoded once (`removed_json`), else encoded now."""

@@ -45,10 +45,15 @@ STAMP_NAME = "stamp.json"  # under OUTPUT/.state/
 STAMP_FORMAT = 1
 
 
-def _sha(parts: Iterable[bytes]) -> str:
-    digest = hashlib.sha256()
+def _feed(digest: Any, parts: Iterable[bytes]) -> None:
+    """Each part, after its length: no two lists of parts feed the same bytes."""
     for part in parts:
         digest.update(len(part).to_bytes(8, "little") + part)
+
+
+def _sha(parts: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    _feed(digest, parts)
     return digest.hexdigest()
 
 
@@ -107,7 +112,7 @@ class InputsDigest:
         self._digest = hashlib.sha256()
 
     def add(self, source: str, sha256: str) -> None:
-        self._digest.update(_sha([source.encode("utf-8", "surrogatepass"), sha256.encode("ascii")]).encode("ascii"))
+        _feed(self._digest, (source.encode("utf-8", "surrogatepass"), sha256.encode("ascii")))
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()

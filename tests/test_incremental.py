@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -481,3 +482,25 @@ def test_an_input_changed_after_the_prepass_is_keyed_by_its_new_bytes(tmp_path: 
     small = run_prepass(items[:1], 2, None, tmp_path / "state", "k", lambda recurring: recurring)
     assert (small.learned, small.identity(0)) == ({}, None)
     assert not (tmp_path / "state" / "lines").exists()  # too few inputs: no digests of another batch left
+
+
+def test_a_state_gone_between_planning_and_loading_is_processed_after_all(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planned for reuse (its state matched), a document whose stored result cannot be loaded
+    when its turn comes is read and processed then, to the same bytes, and the run is stamped."""
+    raw = make_raw(tmp_path, 3, sample=False, bad=False)
+    out = tmp_path / "out"
+    run_batch(config, raw, out, progress=False)
+    stamp.forget(out)  # else the output is up to date and nothing is planned
+    real_output, real_load = StateStore.load_output, StateStore.load
+
+    def gone(real: Any) -> Any:
+        return lambda self, key, *args: None if key.doc_id == "doc_001" else real(self, key, *args)
+
+    monkeypatch.setattr(StateStore, "load_output", gone(real_output))
+    monkeypatch.setattr(StateStore, "load", gone(real_load))
+    summary = run_batch(config, raw, out, progress=False)
+    assert (summary.processed, summary.reused) == (1, 2)
+    run_batch(config, raw, tmp_path / "fresh", progress=False)
+    assert tree(out) == tree(tmp_path / "fresh")
