@@ -125,7 +125,7 @@ class Document:
     stats: dict[str, dict[str, int | float]] = field(default_factory=dict)
     steps: list[str] = field(default_factory=list)
 
-    def count(self, stage: str, key: str, n: int | float = 1) -> None:
+    def count(self, stage: str, key: str, n: int = 1) -> None:
         """Add `n` to the counter `key` of `stage` in `stats`."""
         bucket = self.stats.setdefault(stage, {})
         bucket[key] = bucket.get(key, 0) + n

