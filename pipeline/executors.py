@@ -198,6 +198,8 @@ def ship(result: DocResult) -> DocResult:
     if has_output(result) and result.kept is None:
         result.kept, result.kept_page = output_blob(result.rows, result.derived)
         result.rows = result.derived = None
+        if result.removed_json is not None:
+            result.removed = []  # its text goes as it will be written; the products are made
     return result
 
 

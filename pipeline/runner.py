@@ -32,6 +32,9 @@ class DocResult:
     source: str
     status: str  # "ok" | "failed"
     record: dict[str, Any] | None = None
+    # What the stages removed (removed.jsonl's rows). Left empty when `removed_json` holds
+    # them and nothing more is made from them (the products are in `derived`): a result sent
+    # by a worker (`pipeline.executors.ship`) or loaded with its output (`StateStore.load_output`).
     removed: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, str] | None = None
     stats: dict[str, dict[str, int | float]] = field(default_factory=dict)

@@ -124,7 +124,8 @@ def record_line(result: DocResult) -> str:
 
 def result_from_lines(body: str, record: str, removed: str, parse_record: bool = True) -> DocResult:
     """The result of a state file's second line, third line and the rest (its removed lines),
-    with its record parsed, unless not `parse_record` (then `record_json` only).
+    with its record and removed lines parsed, unless not `parse_record` (then `record_json`
+    and `removed_json` only: what a result with its output loaded needs, `load_output`).
 
     >>> r = DocResult("d", "d.txt", "ok", record={"a": 1}, removed=[{"line": 3}], sha256="f0")
     >>> back = result_from_lines(json_line(result_to_json(r)), record_line(r), r.removed_text())
@@ -132,10 +133,11 @@ def result_from_lines(body: str, record: str, removed: str, parse_record: bool =
     (True, '{"a":1}', 'f0', '{"line":3}\\n')
     """
     result = DocResult(**json.loads(body))
-    result.removed, result.removed_json = read_removed_lines(removed), removed
+    result.removed_json = removed
     record_json = record.rstrip("\n")
     if parse_record:
         result.record = json.loads(record_json)
+        result.removed = read_removed_lines(removed)
     if record_json != "null":
         result.record_json = record_json
     return result

@@ -203,7 +203,7 @@ class CorpusWriter:
         record); returns the number of (section, mention) rows written for it."""
         if result.error is not None:
             self.files["errors.jsonl"].write(json_line(result.error) + "\n")
-        if result.removed:
+        if result.removed or result.removed_json:
             self.files["removed.jsonl"].write(result.removed_text())
         if rows is None:
             if result.record is None:
