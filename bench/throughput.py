@@ -10,6 +10,9 @@ tests/fixtures), then runs, in interleaved rounds (each measurement in a fresh p
 - `io_floor`: read and write every file (the floor: nothing can be faster);
 - `ftfy`: `ftfy.fix_text` (defaults) on every file, read and written;
 - `naive`: the reference `naive_baseline.py`, its own functions called in a loop;
+- `naive_x2`: the same reference as two processes at once, each on every other file, their
+  loops started together (what this machine gives a CPU-bound Python program going from one
+  process to two: the ceiling that `pipeline w2` over `pipeline w1` is read against);
 - `pipeline wN`: `run_batch` with N local workers (`--force`, so nothing is reused).
 
 It prints medians over the rounds of documents/s, MB/s, the loop time and start-up time, peak
@@ -72,7 +75,10 @@ def measure_ftfy(input_dir: Path, out: Path) -> dict[str, Any]:
     return {"loop": time.perf_counter() - start, "startup": startup}
 
 
-def measure_naive(input_dir: Path, out: Path, ref: Path) -> dict[str, Any]:
+def measure_naive(input_dir: Path, out: Path, ref: Path, part: int = 0, parts: int = 1,
+                  barrier: Path | None = None) -> dict[str, Any]:
+    """The reference on every `parts`-th file from the `part`-th; with a `barrier` folder, its
+    loop starts once all `parts` processes have started up (each leaves a file there)."""
     t0 = time.perf_counter()
     spec = importlib.util.spec_from_file_location("naive_baseline", ref / "naive_baseline.py")
     assert spec is not None and spec.loader is not None
@@ -81,8 +87,13 @@ def measure_naive(input_dir: Path, out: Path, ref: Path) -> dict[str, Any]:
     nlp = naive.make_nlp()
     startup = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
+    if barrier is not None:
+        (barrier / f"ready-{part}").touch()
+        deadline = time.monotonic() + 120
+        while len(list(barrier.glob("ready-*"))) < parts and time.monotonic() < deadline:
+            time.sleep(0.001)
     start = time.perf_counter()
-    for p in _files(input_dir):
+    for p in _files(input_dir)[part::parts]:
         naive.process_file(str(p), str(out), nlp)
     return {"loop": time.perf_counter() - start, "startup": startup}
 
@@ -142,7 +153,8 @@ def child(args: argparse.Namespace) -> None:
     elif args.one == "ftfy":
         m = measure_ftfy(input_dir, out)
     elif args.one == "naive":
-        m = measure_naive(input_dir, out, Path(args.ref))
+        m = measure_naive(input_dir, out, Path(args.ref), args.part, args.parts,
+                          Path(args.barrier) if args.barrier else None)
     else:
         m = measure_pipeline(input_dir, out, args.workers)
     m["rss_main_mb"] = _rss_mb(resource.RUSAGE_SELF)
@@ -152,16 +164,40 @@ def child(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------- the driver
 
+def _command(kind: str, input_dir: Path, out: Path, ref: Path, workers: int = 1) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--one", kind, "--input", str(input_dir), "--out", str(out),
+            "--ref", str(ref), "--workers", str(workers)]
+
+
+def _result(kind: str, returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
+    if returncode != 0:
+        sys.exit(f"bench: {kind} failed:\n{stderr}")
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return result
+
+
 def run_child(kind: str, input_dir: Path, out: Path, ref: Path, workers: int = 1) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", kind, "--input", str(input_dir), "--out", str(out),
-           "--ref", str(ref), "--workers", str(workers)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"bench: {kind} failed:\n{proc.stderr}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    proc = subprocess.run(_command(kind, input_dir, out, ref, workers), cwd=ROOT, capture_output=True, text=True,
+                          check=False)
     shutil.rmtree(out, ignore_errors=True)
-    return result
+    return _result(kind, proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_naive_parts(input_dir: Path, out: Path, ref: Path, parts: int) -> dict[str, Any]:
+    """The naive reference as `parts` processes at once (`measure_naive`'s barrier): the loop
+    is the slowest one's, start-up and RSS the largest."""
+    shutil.rmtree(out, ignore_errors=True)
+    barrier = out / "barrier"
+    barrier.mkdir(parents=True)
+    procs = [subprocess.Popen([*_command("naive", input_dir, out / f"part{k}", ref), "--part", str(k), "--parts",
+                               str(parts), "--barrier", str(barrier)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k in range(parts)]
+    outputs = [proc.communicate() for proc in procs]  # before reading returncode, which waiting sets
+    results = [_result("naive_x2", proc.returncode, *output) for proc, output in zip(procs, outputs, strict=True)]
+    shutil.rmtree(out, ignore_errors=True)
+    return {key: max(r[key] for r in results) for key in ("loop", "startup", "rss_main_mb")}
 
 
 def make_corpus(ref: Path, out: Path, n: int) -> int:
@@ -181,7 +217,7 @@ def throughput(args: argparse.Namespace) -> None:
     ref = Path(args.ref).resolve()
     check_ref(ref)
     workers = [int(w) for w in args.workers.split(",")]
-    kinds = ["io_floor", "ftfy", "naive", *(f"pipeline_w{w}" for w in workers)]
+    kinds = ["io_floor", "ftfy", "naive", "naive_x2", *(f"pipeline_w{w}" for w in workers)]
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         corpus = Path(tmp) / "raw"
         size = make_corpus(ref, corpus, args.n)
@@ -190,6 +226,9 @@ def throughput(args: argparse.Namespace) -> None:
         runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
         for r in range(args.rounds):
             for kind in kinds:
+                if kind == "naive_x2":
+                    runs[kind].append(run_naive_parts(corpus, Path(tmp) / "out", ref, 2))
+                    continue
                 w = int(kind.split("_w")[1]) if kind.startswith("pipeline") else 1
                 runs[kind].append(run_child(kind.split("_w")[0], corpus, Path(tmp) / "out", ref, w))
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
@@ -216,6 +255,9 @@ def print_table(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> Non
     for k in pipes:
         print(f"{k}: {dps[k] / naive:.2f}x naive, {dps[k] / dps['ftfy']:.2f}x ftfy alone, "
               f"{dps[k] / dps['io_floor']:.3f}x the I/O floor")
+    if "naive_x2" in dps:
+        print(f"naive_x2 / naive: {dps['naive_x2'] / naive:.2f}x (the reference on 2 processes: what this machine gives "
+              "a CPU-bound program from a second process)")
     if len(pipes) > 1:
         base = pipes[0]
         for k in pipes[1:]:
@@ -273,6 +315,9 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--parts", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--barrier", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         args.workers = int(args.workers)
