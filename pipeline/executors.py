@@ -211,18 +211,39 @@ def unship(result: DocResult) -> DocResult:
     return result
 
 
+WORKER_STAGE = "worker"  # the `stage` of the error of a document whose worker process died
+
+
+def worker_died(task: Task) -> DocResult:
+    """The failed result of a document whose worker process died while running it alone."""
+    error = {"doc": task.doc_id, "stage": WORKER_STAGE, "kind": "worker_died",
+             "message": "its worker process died while processing it, run alone (out of memory, or a crash in a "
+                        "library); tried again on the next run"}
+    return DocResult(doc_id=task.doc_id, source=task.source, status="failed", error=error)
+
+
 class PoolExecutor:
-    """A local process pool; each process builds the pipeline once (`_init_worker`)."""
+    """A local process pool; each process builds the pipeline once (`_init_worker`).
+
+    A worker process that dies (killed for memory, a crash in a C library) breaks the whole
+    pool, and every document in flight with it. The pool is then started again and those
+    documents run again one at a time: the one that kills its worker alone gets a failed
+    result (`worker_died`), the others their own, and the batch goes on in parallel."""
 
     def __init__(self, config: Config, workers: int) -> None:
         self.config = config
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
         self.futures: dict[Future[DocResult], int] = {}
+        self.tasks: dict[int, Task] = {}  # ticket -> task, until its result is returned
+        self.broken = False  # the pool broke at a `submit`: the next `wait` recovers
         self.next_ticket = 0
 
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(self.config,))
+
     def start(self) -> dict[str, Any]:
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(self.config,))
+        self.pool = self._new_pool()
         try:
             return self.pool.submit(_provenance).result()
         except BrokenProcessPool as exc:
@@ -231,27 +252,66 @@ class PoolExecutor:
     def submit(self, task: Task) -> int:
         assert self.pool is not None, "submit before start"
         ticket, self.next_ticket = self.next_ticket, self.next_ticket + 1
-        self.futures[self.pool.submit(_run, task)] = ticket
+        self.tasks[ticket] = task
+        try:
+            self.futures[self.pool.submit(_run, task)] = ticket
+        except BrokenProcessPool:
+            self.broken = True  # a worker died since the last `wait`: this task waits for the recovery
         return ticket
 
     def wait(self) -> list[tuple[int, DocResult]]:
-        done, _ = wait_futures(list(self.futures), return_when=FIRST_COMPLETED)
-        out = []
-        for future in done:
-            ticket = self.futures.pop(future)
-            try:
-                out.append((ticket, unship(future.result())))
-            except BrokenProcessPool as exc:
-                raise ExecutorError(
-                    "a worker process died (out of memory?); finished documents are saved: run again to resume"
-                ) from exc
+        out: list[tuple[int, DocResult]] = []
+        if self.futures and not self.broken:
+            done, _ = wait_futures(list(self.futures), return_when=FIRST_COMPLETED)
+            for future in done:
+                if future.exception() is None:
+                    ticket = self.futures.pop(future)
+                    out.append((ticket, unship(future.result())))
+                    del self.tasks[ticket]
+                elif isinstance(future.exception(), BrokenProcessPool):
+                    self.broken = True
+                else:  # `_run` turns every document's error into its result: this is a bug, raised as is
+                    future.result()
+        if self.broken:
+            out += self._recover()
         return out
+
+    def _recover(self) -> list[tuple[int, DocResult]]:
+        """After the pool broke: the results that were done before it, then every other document
+        in flight run alone in a new pool, in order, each death of that pool the death of its one
+        document; then a new pool for the rest of the batch."""
+        out: list[tuple[int, DocResult]] = []
+        for future, ticket in self.futures.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                out.append((ticket, unship(future.result())))
+                del self.tasks[ticket]
+        self.futures.clear()
+        self._drop_pool()
+        for ticket in sorted(self.tasks):
+            task = self.tasks.pop(ticket)
+            if self.pool is None:
+                self.pool = self._new_pool()
+            try:
+                out.append((ticket, unship(self.pool.submit(_run, task).result())))
+            except BrokenProcessPool:
+                out.append((ticket, worker_died(task)))
+                self._drop_pool()
+        if self.pool is None:
+            self.pool = self._new_pool()
+        self.broken = False
+        return out
+
+    def _drop_pool(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     def close(self, cancel: bool = False) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=cancel)
             self.pool = None
         self.futures.clear()
+        self.tasks.clear()
 
     def map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
         if self.pool is None:

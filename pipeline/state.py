@@ -168,8 +168,9 @@ def has_output(result: DocResult) -> bool:
 
 def cacheable(result: DocResult) -> bool:
     """Whether a result depends only on its key: read errors (permissions, a file that
-    vanished) may not happen next time, so they are retried."""
-    return result.error is None or result.error.get("stage") != "read"
+    vanished) and a worker's death (memory the machine lacked this time) may not happen next
+    time, so they are retried."""
+    return result.error is None or result.error.get("stage") not in ("read", "worker")
 
 
 class StateStore:

@@ -21,7 +21,7 @@ from pipeline import stamp
 from pipeline.batch import run_batch
 from pipeline.config import Config, load_config
 from pipeline.records import removed_lines
-from pipeline.runner import DocResult
+from pipeline.runner import DocResult, Pipeline, Task
 from pipeline.state import STATE_DIR, DocKey, StateLocked, StateStore, output_lock, run_key, run_parts, state_name
 
 from .conftest import DEFAULT_CONFIG, ROOT, SAMPLE
@@ -504,3 +504,34 @@ def test_a_state_gone_between_planning_and_loading_is_processed_after_all(
     assert (summary.processed, summary.reused) == (1, 2)
     run_batch(config, raw, tmp_path / "fresh", progress=False)
     assert tree(out) == tree(tmp_path / "fresh")
+
+
+def test_a_document_that_kills_its_worker_fails_alone_and_the_batch_goes_on(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker process that dies (the kernel's OOM killer, a crash in a C library) breaks the
+    pool and every document in flight; the pool restarts, those documents run again one at a
+    time, and only the one that kills its worker alone fails, retried by the next run."""
+    raw = make_raw(tmp_path, 7, sample=False, bad=False)
+    (raw / "doc_003k.txt").write_text(synthetic(99), encoding="utf-8")  # in the middle of the input
+    real_run = Pipeline.run
+
+    def run(self: Pipeline, task: Task) -> DocResult:
+        if task.doc_id == "doc_003k":
+            os._exit(1)  # no exception, no cleanup: the process is gone
+        return real_run(self, task)
+
+    monkeypatch.setattr(Pipeline, "run", run)  # the pool's processes fork from this one: theirs too
+    out = tmp_path / "out"
+    first = run_batch(config, raw, out, workers=2, progress=False)
+    assert (first.ok, first.failed) == (7, 1)
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(e["doc"], e["stage"], e["kind"]) for e in errors] == [("doc_003k", "worker", "worker_died")]
+    assert "doc_003k" not in corpus_ids(out) and len(corpus_ids(out)) == 7
+    assert not stamp._path(out).exists()  # not up to date: the next run tries the document again
+
+    monkeypatch.setattr(Pipeline, "run", real_run)
+    second = run_batch(config, raw, out, workers=2, progress=False)
+    assert (second.processed, second.reused, second.failed) == (1, 7, 0)
+    run_batch(config, raw, tmp_path / "clean", workers=1, progress=False)
+    assert_same_output(out, tmp_path / "clean")
