@@ -239,15 +239,19 @@ class PoolExecutor:
         self.broken = False  # the pool broke at a `submit`: the next `wait` recovers
         self.next_ticket = 0
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(self.config,))
-
     def start(self) -> dict[str, Any]:
-        self.pool = self._new_pool()
+        return self._start_pool()
+
+    def _start_pool(self) -> dict[str, Any]:
+        """A new pool, once one of its workers has built its pipeline: a pool that cannot is the
+        run's error, not a document's (its initializer failed, and would fail for every one)."""
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(self.config,))
         try:
-            return self.pool.submit(_provenance).result()
+            provenance: dict[str, Any] = self.pool.submit(_provenance).result()
         except BrokenProcessPool as exc:
+            self._drop_pool()
             raise ExecutorError(f"the worker processes could not start: {exc}") from exc
+        return provenance
 
     def submit(self, task: Task) -> int:
         assert self.pool is not None, "submit before start"
@@ -288,16 +292,17 @@ class PoolExecutor:
         self.futures.clear()
         self._drop_pool()
         for ticket in sorted(self.tasks):
-            task = self.tasks.pop(ticket)
             if self.pool is None:
-                self.pool = self._new_pool()
+                self._start_pool()
+            assert self.pool is not None
+            task = self.tasks.pop(ticket)
             try:
                 out.append((ticket, unship(self.pool.submit(_run, task).result())))
             except BrokenProcessPool:
                 out.append((ticket, worker_died(task)))
                 self._drop_pool()
         if self.pool is None:
-            self.pool = self._new_pool()
+            self._start_pool()
         self.broken = False
         return out
 
