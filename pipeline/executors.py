@@ -29,7 +29,7 @@ from pipeline.config import Config
 from pipeline.products import Deriver, products_settings
 from pipeline.records import removed_lines
 from pipeline.runner import DocResult, Pipeline, Task, one_line
-from pipeline.state import has_output, output_blob, read_output_blob
+from pipeline.state import WORKER_STAGE, has_output, output_blob, read_output_blob
 from pipeline.writers import doc_rows, manifest_text, table_rows, warm_up
 
 EXECUTORS = ("local", "ray")
@@ -209,9 +209,6 @@ def unship(result: DocResult) -> DocResult:
         result.rows, result.derived, _ = read_output_blob(result.kept, result.record_json, result.kept_page)
         result.kept_page = None
     return result
-
-
-WORKER_STAGE = "worker"  # the `stage` of the error of a document whose worker process died
 
 
 def worker_died(task: Task) -> DocResult:

@@ -166,11 +166,14 @@ def has_output(result: DocResult) -> bool:
         and result.record is None and result.record_json is not None
 
 
+WORKER_STAGE = "worker"  # the `stage` of the error of a document whose worker process died (`pipeline.executors`)
+
+
 def cacheable(result: DocResult) -> bool:
     """Whether a result depends only on its key: read errors (permissions, a file that
     vanished) and a worker's death (memory the machine lacked this time) may not happen next
     time, so they are retried."""
-    return result.error is None or result.error.get("stage") not in ("read", "worker")
+    return result.error is None or result.error.get("stage") not in ("read", WORKER_STAGE)
 
 
 class StateStore:

@@ -171,7 +171,8 @@ class Checker:
 def row_errors(validators: Validators, kind: str, rows: list[dict[str, Any]], file: str, first: int = 1) -> list[str]:
     """Schema violations of section or mention rows `first`, `first + 1`, ... of `file`: all
     rows in one check, then, only when one is invalid, row by row for the messages."""
-    if (validators.section_rows if kind == "section" else validators.mention_rows).is_valid(rows):
+    rows_validator, validator = ((validators.section_rows, validators.section) if kind == "section"
+                                 else (validators.mention_rows, validators.mention))
+    if rows_validator.is_valid(rows):
         return []
-    validator = validators.section if kind == "section" else validators.mention
     return [m for i, row in enumerate(rows, first) for m in shape_errors(validator, row, f"{file} row {i}")]
