@@ -317,6 +317,22 @@ def test_sigkilled_run_resumes_to_the_same_bytes(tmp_path: Path, config: Config)
     assert tree(out) == tree(tmp_path / "uninterrupted")
 
 
+def test_a_worker_killed_from_outside_mid_run_costs_nothing_but_time(tmp_path: Path, config: Config) -> None:
+    """SIGKILL to one pool worker in a running batch, as the kernel's OOM killer sends it: the
+    pool starts again, the documents in flight run again, and the batch ends as an
+    uninterrupted one, every document ok, the same folder to the byte."""
+    raw = _slow_corpus(tmp_path)
+    out = tmp_path / "out"
+    proc = _start(raw, out, workers=2)
+    _wait_for_states(proc, out, 4)
+    os.kill(_children(proc.pid)[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert f"{N_SLOW} ok, 0 failed" in stdout + stderr  # the summary line
+    run_batch(config, raw, tmp_path / "uninterrupted", progress=False)
+    assert tree(out) == tree(tmp_path / "uninterrupted")
+
+
 def tree(root: Path) -> dict[str, bytes]:
     """Every file under `root`, hidden ones included (the up-to-date stamp too), by relative path."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
