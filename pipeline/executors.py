@@ -339,6 +339,8 @@ class RayExecutor:
         self.actors: list[Any] = []
         self.load: list[int] = []
         self.refs: dict[Any, tuple[int, int]] = {}  # ObjectRef -> (ticket, actor index)
+        self.tasks: dict[int, Task] = {}  # ticket -> task, until its result is returned
+        self.actor_class: Any = None
         self.next_ticket = 0
 
     def start(self) -> dict[str, Any]:
@@ -355,8 +357,8 @@ class RayExecutor:
             self.owns_ray = True
         if not self.workers:
             self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        actor_class = ray.remote(num_cpus=1)(PipelineActor)
-        self.actors = [actor_class.remote(self.config, os.getcwd()) for _ in range(self.workers)]
+        self.actor_class = ray.remote(num_cpus=1)(PipelineActor)
+        self.actors = [self.actor_class.remote(self.config, os.getcwd()) for _ in range(self.workers)]
         self.load = [0] * len(self.actors)
         try:
             return dict(ray.get(self.actors[0].provenance.remote()))
@@ -366,25 +368,66 @@ class RayExecutor:
     def submit(self, task: Task) -> int:
         index = min(range(len(self.actors)), key=self.load.__getitem__)  # the least busy actor
         ticket, self.next_ticket = self.next_ticket, self.next_ticket + 1
+        self.tasks[ticket] = task
         self.refs[self.actors[index].run.remote(task)] = (ticket, index)
         self.load[index] += 1
         return ticket
 
     def wait(self) -> list[tuple[int, DocResult]]:
+        """As `PoolExecutor.wait`, an actor's death included: its documents in flight run again
+        one at a time on a new actor (`_recover`), the one that kills it alone failing."""
         import ray
 
         refs = list(self.refs)
         ray.wait(refs, num_returns=1)
         ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)  # the first one and whatever else is done
         out = []
+        dead: set[int] = set()
         for ref in ready:
-            ticket, index = self.refs.pop(ref)
-            self.load[index] -= 1
+            ticket, index = self.refs[ref]
             try:
-                out.append((ticket, unship(ray.get(ref))))
+                result = ray.get(ref)
+            except ray.exceptions.RayActorError:
+                dead.add(index)  # recovered below, with the actor's other documents in flight
+                continue
             except ray.exceptions.RayError as exc:
                 raise ExecutorError(f"a Ray worker failed; finished documents are saved: run again to resume ({exc})") from exc
+            del self.refs[ref], self.tasks[ticket]
+            self.load[index] -= 1
+            out.append((ticket, unship(result)))
+        for index in sorted(dead):
+            out += self._recover(index)
         return out
+
+    def _recover(self, index: int) -> list[tuple[int, DocResult]]:
+        """Actor `index` died: a new one in its place runs its documents in flight one at a
+        time, in order; each death of it the death of its one document (`worker_died`)."""
+        import ray
+
+        tickets = sorted(ticket for ticket, i in self.refs.values() if i == index)
+        self.refs = {ref: (ticket, i) for ref, (ticket, i) in self.refs.items() if i != index}
+        self.load[index] = 0
+        self._replace_actor(index)
+        out = []
+        for ticket in tickets:
+            task = self.tasks.pop(ticket)
+            try:
+                out.append((ticket, unship(ray.get(self.actors[index].run.remote(task)))))
+            except ray.exceptions.RayActorError:
+                out.append((ticket, worker_died(task)))
+                self._replace_actor(index)
+        return out
+
+    def _replace_actor(self, index: int) -> None:
+        """A new actor in place of actor `index`, once it has built its pipeline (else the run's error)."""
+        import ray
+
+        ray.kill(self.actors[index], no_restart=True)
+        self.actors[index] = self.actor_class.remote(self.config, os.getcwd())
+        try:
+            ray.get(self.actors[index].provenance.remote())
+        except ray.exceptions.RayError as exc:
+            raise ExecutorError(f"a Ray worker died and its replacement could not build the pipeline: {exc}") from exc
 
     def close(self, cancel: bool = False) -> None:
         if not self.actors and not self.owns_ray:  # never started (an up-to-date output): no Ray to import
@@ -396,7 +439,7 @@ class RayExecutor:
                 ray.cancel(ref)
         for actor in self.actors:
             ray.kill(actor)
-        self.actors, self.load, self.refs = [], [], {}
+        self.actors, self.load, self.refs, self.tasks = [], [], {}, {}
         if self.owns_ray:
             ray.shutdown()
             self.owns_ray = False

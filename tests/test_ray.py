@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import ray
@@ -13,6 +18,7 @@ from pipeline.config import Config
 from pipeline.stamp import STAMP_NAME
 from pipeline.state import STATE_DIR
 
+from .conftest import SAMPLE
 from .test_runner import assert_same_output, make_raw
 
 
@@ -40,3 +46,39 @@ def test_ray_equals_local(tmp_path: Path, config: Config, local_ray: None) -> No
     (raw / "doc_009.txt").write_text("Condition 9\nOverview\nA new monograph.\n", encoding="utf-8")
     added = run_batch(config, raw, tmp_path / "ray", executor="ray", workers=2, progress=False)
     assert (added.processed, added.reused, added.up_to_date) == (1, 10, False)  # the same cache key as local runs
+
+
+def _actor_pids() -> list[int]:
+    """The processes of this Ray's `PipelineActor`s (Ray titles them `ray::PipelineActor...`)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::PipelineActor"):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return sorted(pids)
+
+
+def test_an_actor_killed_mid_run_costs_nothing_but_time(tmp_path: Path, config: Config, local_ray: None) -> None:
+    """SIGKILL to one actor's process while the batch runs: a new actor runs that actor's
+    documents in flight again, and the batch ends as the local executor's, to the byte."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    text = SAMPLE.read_text(encoding="utf-8")
+    for i in range(60):
+        (raw / f"m{i:02d}.txt").write_text(text.replace("POEMS", f"QX{i:02d}S"), encoding="utf-8")
+    out = tmp_path / "ray"
+    done: list[Any] = []
+    batch = threading.Thread(target=lambda: done.append(
+        run_batch(config, raw, out, executor="ray", workers=2, progress=False)))
+    batch.start()
+    deadline = time.monotonic() + 120
+    while len(list((out / STATE_DIR / "docs").glob("*.json"))) < 4:  # a few documents saved: mid-run
+        assert batch.is_alive() and time.monotonic() < deadline, "the batch ended before an actor could be killed"
+        time.sleep(0.02)
+    os.kill(_actor_pids()[0], signal.SIGKILL)
+    batch.join(timeout=300)
+    assert done and (done[0].ok, done[0].failed) == (60, 0)
+    run_batch(config, raw, tmp_path / "local", workers=1, progress=False)
+    assert_same_output(tmp_path / "local", out)
