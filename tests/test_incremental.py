@@ -329,8 +329,8 @@ def test_a_worker_killed_from_outside_mid_run_costs_nothing_but_time(tmp_path: P
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert f"{N_SLOW} ok, 0 failed" in stdout + stderr  # the summary line
-    # The same command uninterrupted (a process of its own, as the stamp's key holds what this
-    # test process's earlier tests may have added to `sys.path`).
+    # The same command uninterrupted, in a process of its own: compared with a `run_batch` in
+    # this test process, the folders once differed in CI in the up-to-date stamp's key alone.
     clean = _start(raw, tmp_path / "uninterrupted", workers=2)
     clean.communicate(timeout=300)
     assert clean.returncode == 0
