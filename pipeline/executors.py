@@ -219,6 +219,21 @@ def worker_died(task: Task) -> DocResult:
     return DocResult(doc_id=task.doc_id, source=task.source, status="failed", error=error)
 
 
+def one_at_a_time(suspects: list[tuple[int, Task]], run: Callable[[Task], DocResult],
+                  died: type[BaseException], replace: Callable[[], None]) -> list[tuple[int, DocResult]]:
+    """The documents that were in flight when a worker died, each run alone (`run`, on a fresh
+    worker): a death now (`died` raised) is that document's (`worker_died`), and `replace`
+    gives the next one a fresh worker again."""
+    out: list[tuple[int, DocResult]] = []
+    for ticket, task in suspects:
+        try:
+            out.append((ticket, unship(run(task))))
+        except died:
+            out.append((ticket, worker_died(task)))
+            replace()
+    return out
+
+
 class PoolExecutor:
     """A local process pool; each process builds the pipeline once (`_init_worker`).
 
@@ -287,21 +302,20 @@ class PoolExecutor:
                 out.append((ticket, unship(future.result())))
                 del self.tasks[ticket]
         self.futures.clear()
-        self._drop_pool()
-        for ticket in sorted(self.tasks):
-            if self.pool is None:
-                self._start_pool()
-            assert self.pool is not None
-            task = self.tasks.pop(ticket)
-            try:
-                out.append((ticket, unship(self.pool.submit(_run, task).result())))
-            except BrokenProcessPool:
-                out.append((ticket, worker_died(task)))
-                self._drop_pool()
-        if self.pool is None:
-            self._start_pool()
+        self._restart_pool()
+        suspects = [(ticket, self.tasks.pop(ticket)) for ticket in sorted(self.tasks)]
+        out += one_at_a_time(suspects, self._run_alone, BrokenProcessPool, self._restart_pool)
         self.broken = False
         return out
+
+    def _run_alone(self, task: Task) -> DocResult:
+        assert self.pool is not None
+        result: DocResult = self.pool.submit(_run, task).result()
+        return result
+
+    def _restart_pool(self) -> None:
+        self._drop_pool()
+        self._start_pool()
 
     def _drop_pool(self) -> None:
         if self.pool is not None:
@@ -404,19 +418,12 @@ class RayExecutor:
         time, in order; each death of it the death of its one document (`worker_died`)."""
         import ray
 
-        tickets = sorted(ticket for ticket, i in self.refs.values() if i == index)
+        suspects = [(ticket, self.tasks.pop(ticket)) for ticket, i in sorted(self.refs.values()) if i == index]
         self.refs = {ref: (ticket, i) for ref, (ticket, i) in self.refs.items() if i != index}
         self.load[index] = 0
         self._replace_actor(index)
-        out = []
-        for ticket in tickets:
-            task = self.tasks.pop(ticket)
-            try:
-                out.append((ticket, unship(ray.get(self.actors[index].run.remote(task)))))
-            except ray.exceptions.RayActorError:
-                out.append((ticket, worker_died(task)))
-                self._replace_actor(index)
-        return out
+        return one_at_a_time(suspects, lambda task: ray.get(self.actors[index].run.remote(task)),
+                             ray.exceptions.RayActorError, lambda: self._replace_actor(index))
 
     def _replace_actor(self, index: int) -> None:
         """A new actor in place of actor `index`, once it has built its pipeline (else the run's error)."""
