@@ -143,9 +143,10 @@ def crc32(path: Path) -> int:
     return crc
 
 
-def output_files(output_dir: Path) -> dict[str, list[int]]:
-    """`output_sizes`, each with the file's CRC-32: `[size, crc32]`."""
-    return {name: [size, crc32(output_dir / name)] for name, size in output_sizes(output_dir).items()}
+def output_files(output_dir: Path, sizes: dict[str, int] | None = None) -> dict[str, list[int]]:
+    """`output_sizes` (or `sizes`, when just listed), each with the file's CRC-32: `[size, crc32]`."""
+    listed = output_sizes(output_dir) if sizes is None else sizes
+    return {name: [size, crc32(output_dir / name)] for name, size in listed.items()}
 
 
 def _path(output_dir: Path) -> Path:
@@ -192,7 +193,8 @@ def check(output_dir: Path, key: Callable[[], str], items: list[InputFile]) -> d
         recorded = {name: entry[0] for name, entry in outputs.items()}  # type: ignore[union-attr]
     except (AttributeError, TypeError, IndexError, KeyError):  # not what `write` writes
         return None
-    if recorded != output_sizes(output_dir):
+    sizes = output_sizes(output_dir)
+    if recorded != sizes:
         return None
     digest = InputsDigest()
     for item in items:
@@ -200,7 +202,7 @@ def check(output_dir: Path, key: Callable[[], str], items: list[InputFile]) -> d
         if not isinstance(task, Task):
             return None
         digest.add(item.source, hashlib.sha256(task.raw).hexdigest())
-    if digest.hexdigest() != stamp.get("inputs") or outputs != output_files(output_dir):
+    if digest.hexdigest() != stamp.get("inputs") or outputs != output_files(output_dir, sizes):
         return None
     summary = stamp.get("summary")
     return summary if isinstance(summary, dict) else None

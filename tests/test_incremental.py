@@ -261,7 +261,7 @@ def test_state_save_is_atomic_and_load_checks_the_key(tmp_path: Path, config: Co
 N_SLOW = 100
 
 
-def _slow_corpus(root: Path, n: int = N_SLOW) -> Path:
+def slow_corpus(root: Path, n: int = N_SLOW) -> Path:
     """`n` copies of the sample monograph, each with its own token."""
     raw = root / "raw"
     raw.mkdir()
@@ -293,7 +293,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_sigkilled_run_resumes_to_the_same_bytes(tmp_path: Path, config: Config) -> None:
-    raw = _slow_corpus(tmp_path)
+    raw = slow_corpus(tmp_path)
     out = tmp_path / "out"
     proc = _start(raw, out, workers=2)
     _wait_for_states(proc, out, 4)
@@ -321,7 +321,7 @@ def test_a_worker_killed_from_outside_mid_run_costs_nothing_but_time(tmp_path: P
     """SIGKILL to one pool worker in a running batch, as the kernel's OOM killer sends it: the
     pool starts again, the documents in flight run again, and the batch ends as an
     uninterrupted one, every document ok, the same folder to the byte."""
-    raw = _slow_corpus(tmp_path)
+    raw = slow_corpus(tmp_path)
     out = tmp_path / "out"
     proc = _start(raw, out, workers=2)
     _wait_for_states(proc, out, 4)
@@ -344,7 +344,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_sigint_stops_with_exit_130_and_the_previous_corpus(tmp_path: Path) -> None:
-    raw = _slow_corpus(tmp_path)
+    raw = slow_corpus(tmp_path)
     out = tmp_path / "out"
     keep = raw.parent / "first"
     keep.mkdir()

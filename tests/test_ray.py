@@ -18,7 +18,7 @@ from pipeline.config import Config
 from pipeline.stamp import STAMP_NAME
 from pipeline.state import STATE_DIR
 
-from .conftest import SAMPLE
+from .test_incremental import slow_corpus
 from .test_runner import assert_same_output, make_raw
 
 
@@ -63,11 +63,7 @@ def _actor_pids() -> list[int]:
 def test_an_actor_killed_mid_run_costs_nothing_but_time(tmp_path: Path, config: Config, local_ray: None) -> None:
     """SIGKILL to one actor's process while the batch runs: a new actor runs that actor's
     documents in flight again, and the batch ends as the local executor's, to the byte."""
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    text = SAMPLE.read_text(encoding="utf-8")
-    for i in range(60):
-        (raw / f"m{i:02d}.txt").write_text(text.replace("POEMS", f"QX{i:02d}S"), encoding="utf-8")
+    raw = slow_corpus(tmp_path, 60)
     out = tmp_path / "ray"
     done: list[Any] = []
     batch = threading.Thread(target=lambda: done.append(
