@@ -133,6 +133,9 @@ def measure_pipeline(input_dir: Path, out: Path, workers: int) -> dict[str, Any]
         def map(self, fn: Any, items: list[Any]) -> list[Any]:
             return inner.map(fn, items)
 
+        def imap(self, fn: Any, items: Any) -> Any:
+            return inner.imap(fn, items)
+
     imports = time.perf_counter() - t0
     start, cpu = time.perf_counter(), time.process_time()
     summary = run_batch(config, input_dir, out, workers=workers, progress=False, executor=Timed(), force=True)

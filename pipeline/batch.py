@@ -31,7 +31,7 @@ from pipeline import SCHEMA_VERSION, __version__, stamp
 from pipeline.batch_lines import actionable, learned_csv
 from pipeline.config import Config
 from pipeline.executors import Executor, make_executor, output_failed
-from pipeline.prepass import Prepass, lines_key, run_prepass
+from pipeline.prepass import Imap, Prepass, lines_key, run_prepass
 from pipeline.products import Scan, products_settings, write_products
 from pipeline.products.report import page_name
 from pipeline.runner import DocResult, InputFile, Task, discover, pipeline_provenance, read_task
@@ -163,13 +163,15 @@ class _Slot:
     settled: bool = True
 
 
-def learn_batch_lines(config: Config, items: list[InputFile], state_dir: Path, key: str) -> Prepass:
+def learn_batch_lines(config: Config, items: list[InputFile], state_dir: Path, key: str, imap: Imap = map) -> Prepass:
     """The batch pre-pass (see pipeline.batch_lines and pipeline.prepass): the recurring
-    lines, those the boilerplate stage acts on, and what it read of each input."""
+    lines, those the boilerplate stage acts on, and what it read of each input. `imap`: where
+    the inputs are cut into lines (the batch's workers, `Executor.imap`)."""
     settings = config.stages.get("boilerplate")
     min_docs = int(getattr(settings, "batch_min_docs", 0) or 0)
     return run_prepass(items, min_docs, decode_settings(config), state_dir, key,
-                       lambda recurring: actionable(recurring, settings))  # type: ignore[arg-type]
+                       lambda recurring: actionable(recurring, settings),  # type: ignore[arg-type]
+                       imap, config.run.prepass_group)
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
@@ -285,7 +287,8 @@ def run_batch(
                 cap_heap(config.run.writer_mmap_threshold)
             code = source_fingerprint()
             started = time.perf_counter()
-            prepass = learn_batch_lines(config, items, output_dir / STATE_DIR, lines_key(code, config.digest))
+            prepass = learn_batch_lines(config, items, output_dir / STATE_DIR, lines_key(code, config.digest),
+                                        pool.imap)
             summary.phases["prepass"] = time.perf_counter() - started
             summary.learned_lines = len(prepass.learned)
             parts = run_parts(__version__, SCHEMA_VERSION, code, config.digest, provenance)

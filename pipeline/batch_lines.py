@@ -20,7 +20,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.stages import StageError
@@ -53,6 +53,25 @@ def doc_line_keys(raw: bytes, decode: DecodeSettings | None = None) -> set[str]:
     return {k for k in line_keys(text) if k.count(" ") < MAX_COUNTED_WORDS}  # words are single-space separated
 
 
+def keyed_digests(raws: Sequence[bytes | None], decode: DecodeSettings | None = None,
+                  ) -> list[tuple[tuple[str, ...], tuple[bytes, ...]] | None]:
+    """Per raw document, its countable line keys (`doc_line_keys`) and their digests, in one
+    order; None for None (a document the pre-pass does not cut: kept digests, or unreadable).
+    The pre-pass's share of the work that its workers do, a group of documents per call.
+
+    >>> keyed_digests([b"Share this page", None])[1] is None
+    True
+    """
+    out: list[tuple[tuple[str, ...], tuple[bytes, ...]] | None] = []
+    for raw in raws:
+        if raw is None:
+            out.append(None)
+            continue
+        keys = tuple(doc_line_keys(raw, decode))
+        out.append((keys, tuple(line_digest(key) for key in keys)))
+    return out
+
+
 def line_digest(key: str) -> bytes:
     """A line key's 8-byte digest: what `LineCounter` counts (a fixed hash, unlike `hash()`,
     so that the count, and the output, is the same in every run)."""
@@ -81,17 +100,20 @@ class LineCounter:
 
     def add(self, keys: Iterable[str]) -> list[bytes]:
         """Count one document's keys; returns their digests."""
+        keys = list(keys)
+        digests = [line_digest(key) for key in keys]
+        self.add_keyed(keys, digests)
+        return digests
+
+    def add_keyed(self, keys: Sequence[str], digests: Sequence[bytes]) -> None:
+        """Count one document's keys, given their digests (`keyed_digests`, made in a worker)."""
         counts, texts, missing, at = self.counts, self.texts, self.missing, max(1, self.min_docs)
-        digests = []
-        for key in keys:
-            digest = line_digest(key)
-            digests.append(digest)
+        for key, digest in zip(keys, digests, strict=True):
             n = counts.get(digest, 0) + 1
             counts[digest] = n
             if n == at or (n > at and missing and digest in missing):
                 texts[digest] = key
                 missing.pop(digest, None)
-        return digests
 
     def add_digests(self, digests: Iterable[bytes], doc: int) -> None:
         """Count one document's line digests (kept from an earlier run: no texts); `doc` is

@@ -64,11 +64,14 @@ class RunSettings(_Strict):
     # re-run writes a reused document without making it again (`pipeline.state`). False: less
     # disk, slower re-runs. Not part of the config digest: the output is the same either way.
     output_cache: bool = True
+    # Inputs per call when the batch pre-pass has its workers cut the inputs into lines
+    # (`pipeline.prepass.run_prepass`). Speed only: not part of the config digest.
+    prepass_group: int = Field(16, ge=1)
 
 
 # RunSettings fields that cannot change the output (left out of `config_digest`; a stage's
 # are its settings' `not_output`).
-NOT_OUTPUT = frozenset({"writer_mmap_threshold", "output_cache"})
+NOT_OUTPUT = frozenset({"writer_mmap_threshold", "output_cache", "prepass_group"})
 
 
 @dataclass(frozen=True)

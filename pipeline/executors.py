@@ -19,7 +19,8 @@ import gc
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
@@ -54,6 +55,8 @@ class Executor(Protocol):
     def close(self, cancel: bool = False) -> None: ...
 
     def map(self, fn: Callable[[T], R], items: list[T]) -> list[R]: ...
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]: ...
 
 
 class Worker:
@@ -157,6 +160,9 @@ class InlineExecutor:
     def map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
         return [fn(x) for x in items]
 
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        return map(fn, items)
+
 
 # The per-worker pipeline of a pool process: the one module-level state, built by the initializer.
 _WORKER: Worker | None = None
@@ -232,6 +238,33 @@ def one_at_a_time(suspects: list[tuple[int, Task]], run: Callable[[Task], DocRes
             out.append((ticket, worker_died(task)))
             replace()
     return out
+
+
+_END: Any = object()
+
+
+def ahead_map(fn: Callable[[T], R], items: Iterable[T], ahead: int, submit: Callable[[T], Any],
+              get: Callable[[Any], R], died: type[BaseException], revive: Callable[[], None]) -> Iterator[R]:
+    """`fn` over `items`, in order, lazily: each item handed to `submit` (which starts `fn` on
+    it elsewhere and returns a handle for `get`), at most `ahead` in flight. The workers dying
+    (`died` raised) is not the items' fault: `revive` gives the batch new ones, and the items
+    not yet returned run here, in this process."""
+    it = iter(items)
+    pending: deque[list[Any]] = deque()  # [item, handle]
+    try:
+        while True:
+            while len(pending) < ahead and (x := next(it, _END)) is not _END:
+                pending.append([x, None])
+                pending[-1][1] = submit(x)
+            if not pending:
+                return
+            result = get(pending[0][1])
+            pending.popleft()
+            yield result
+    except died:
+        revive()
+        yield from (fn(x) for x, _handle in pending)
+        yield from map(fn, it)
 
 
 class PoolExecutor:
@@ -336,6 +369,15 @@ class PoolExecutor:
             return list(self.pool.map(fn, items))
         except BrokenProcessPool as exc:
             raise ExecutorError("a worker process died (out of memory?); run again to finish") from exc
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """`fn` over `items` on the workers, in order, two per worker in flight; a worker's
+        death restarts the pool and runs the rest here (`ahead_map`)."""
+        if self.pool is None:
+            return map(fn, items)
+        pool = self.pool
+        return ahead_map(fn, items, 2 * self.workers, lambda x: pool.submit(fn, x), Future.result,
+                         BrokenProcessPool, self._restart_pool)
 
 
 class RayExecutor:
@@ -455,6 +497,19 @@ class RayExecutor:
         """In this process: the actors hold the cluster's CPUs, and the work is small."""
         return [fn(x) for x in items]
 
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """`fn` over `items` on the actors in turn, in order, two per actor in flight. An
+        actor's death runs the rest here; the actor is replaced when a document finds it dead
+        (`wait`)."""
+        if not self.actors:
+            return map(fn, items)
+        import ray
+
+        turn = iter(range(1 << 62))
+        actors = self.actors
+        return ahead_map(fn, items, 2 * len(actors), lambda x: actors[next(turn) % len(actors)].call.remote(fn, x),
+                         ray.get, ray.exceptions.RayActorError, lambda: None)
+
 
 class PipelineActor:
     """A Ray actor holding one pipeline (wrapped by `ray.remote` in `RayExecutor.start`)."""
@@ -469,6 +524,10 @@ class PipelineActor:
 
     def run(self, task: Task) -> DocResult:
         return ship(self.pipeline.run(task))
+
+    def call(self, fn: Callable[[T], R], x: T) -> R:
+        """`fn(x)` on this actor (`RayExecutor.imap`)."""
+        return fn(x)
 
 
 def make_executor(kind: str, config: Config, workers: int | None, address: str | None = None) -> Executor:

@@ -24,13 +24,23 @@ import hashlib
 import json
 import os
 from array import array
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from pipeline.batch_lines import DIGEST_BYTES, LineCounter, content_hash, doc_line_keys, line_digest, lines_in
+from pipeline.batch_lines import (
+    DIGEST_BYTES,
+    LineCounter,
+    content_hash,
+    doc_line_keys,
+    keyed_digests,
+    line_digest,
+    lines_in,
+)
 from pipeline.runner import InputFile, Task, read_task
 from pipeline.stages.decode import Settings as DecodeSettings
 
@@ -168,14 +178,67 @@ def _kept(path: Path, key: str) -> Iterator[_Kept | None]:
             os.close(kept.fd)
 
 
+Imap = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]  # ordered, lazy `map` (`Executor.imap`)
+
+
+@dataclass
+class _Read:
+    """One input as the pre-pass's reading found it: `sha` None (unreadable), else `kept` (its
+    digests from the last run) or `raw` (to be cut into lines, by `keyed_digests`)."""
+
+    index: int
+    source: str
+    sha: bytes | None = None
+    kept: bytes | None = None
+    raw: bytes | None = None
+
+
+def _reads(items: list[InputFile], kept: _Kept | None) -> Iterator[_Read]:
+    for index, item in enumerate(items):
+        task = read_task(item)
+        if not isinstance(task, Task):  # unreadable: its own run reports it
+            yield _Read(index, item.source)
+            continue
+        sha = hashlib.sha256(task.raw).digest()
+        blob = kept.digests(item.source, sha) if kept is not None else None
+        yield _Read(index, item.source, sha, blob, task.raw if blob is None else None)
+
+
+def _cut(reads: Iterator[_Read], decode: DecodeSettings | None, imap: Imap, group: int,
+         ) -> Iterator[tuple[_Read, tuple[tuple[str, ...], tuple[bytes, ...]] | None]]:
+    """Each read input, in order, with its line keys and digests when it was cut: groups of
+    `group` inputs go to `imap` (the batch's workers), while this process reads ahead."""
+    queued: deque[list[_Read]] = deque()
+
+    def groups() -> Iterator[list[bytes | None]]:
+        batch: list[_Read] = []
+        for read in reads:
+            batch.append(read)
+            if len(batch) == group:
+                queued.append(batch)
+                yield [r.raw for r in batch]
+                batch = []
+        if batch:
+            queued.append(batch)
+            yield [r.raw for r in batch]
+
+    for keyed in imap(partial(keyed_digests, decode=decode), groups()):
+        yield from zip(queued.popleft(), keyed, strict=True)
+
+
 def run_prepass(
     items: list[InputFile], min_docs: int, decode: DecodeSettings | None, state_dir: Path, key: str,
-    learn: Callable[[dict[str, int]], dict[str, int]],
+    learn: Callable[[dict[str, int]], dict[str, int]], imap: Imap = map, group: int = 16,
 ) -> Prepass:
     """Read every input once, count its lines (documents holding each) and write the digest
     file; `learn` picks the learned lines among the recurring ones. Nothing is read and the
     digest file is removed when the batch has fewer than `min_docs` inputs (or `min_docs` is
-    0): no line can recur in enough of them."""
+    0): no line can recur in enough of them.
+
+    This process reads each input and hashes it; cutting it into lines and hashing those,
+    most of the work, is done by `imap` (the batch's workers: `Executor.imap`) on groups of
+    `group` inputs. The counts are made here in input order, so the result is the same bytes
+    whoever cut the lines."""
     path = state_dir / LINES_NAME
     if not min_docs or len(items) < min_docs:
         path.unlink(missing_ok=True)  # of an earlier batch: no longer what the inputs hold
@@ -190,24 +253,24 @@ def run_prepass(
     try:
         with _kept(path, key) as kept:
             offset = 0
-            for index, item in enumerate(items):
-                task = read_task(item)
-                if not isinstance(task, Task):  # unreadable: its own run reports it
+            for read, keyed in _cut(_reads(items, kept), decode, imap, max(1, group)):
+                if read.sha is None:
                     shas.append(None)
                     offsets.append(offset)
                     counts.append(0)
                     continue
-                sha = hashlib.sha256(task.raw).digest()
-                blob = kept.digests(item.source, sha) if kept is not None else None
+                blob = read.kept
                 if blob is not None:
-                    counter.add_digests(_chunks(blob), index)
+                    counter.add_digests(_chunks(blob), read.index)
                 else:
-                    blob = b"".join(sorted(counter.add(doc_line_keys(task.raw, decode))))
+                    assert keyed is not None  # a read input without kept digests is cut
+                    counter.add_keyed(*keyed)
+                    blob = b"".join(sorted(keyed[1]))
                 fh.write(blob)
-                shas.append(sha)
+                shas.append(read.sha)
                 offsets.append(offset)
                 counts.append(len(blob) // DIGEST_BYTES)
-                entries.append((item.source, sha.hex(), len(blob) // DIGEST_BYTES))
+                entries.append((read.source, read.sha.hex(), len(blob) // DIGEST_BYTES))
                 offset += len(blob)
         counter.fill(lambda index: _keys_of(items[index], decode))
         recurring = counter.recurring()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from pipeline import stamp
-from pipeline.batch import run_batch
+from pipeline.batch import discover, run_batch
 from pipeline.config import Config, load_config
 from pipeline.records import removed_lines
 from pipeline.runner import DocResult, Pipeline, Task
@@ -422,6 +422,7 @@ def test_a_rerun_reads_each_kept_input_once_and_cuts_only_new_ones_into_lines(
     unchanged input from them and plans it without reading it again; the output is a fresh
     run's, and so is the digest file."""
     import pipeline.batch
+    import pipeline.batch_lines
     import pipeline.prepass
 
     raw = _footer_batch(tmp_path, 6)
@@ -432,7 +433,12 @@ def test_a_rerun_reads_each_kept_input_once_and_cuts_only_new_ones_into_lines(
     cut: list[bytes] = []
     planned: list[str] = []
     real_keys, real_read = pipeline.prepass.doc_line_keys, pipeline.batch.read_task
-    monkeypatch.setattr(pipeline.prepass, "doc_line_keys", lambda raw, decode=None: cut.append(raw) or real_keys(raw, decode))
+    def keys(raw: bytes, decode: Any = None) -> set[str]:
+        cut.append(raw)
+        return real_keys(raw, decode)
+
+    monkeypatch.setattr(pipeline.batch_lines, "doc_line_keys", keys)  # the pre-pass's cutting (`keyed_digests`)
+    monkeypatch.setattr(pipeline.prepass, "doc_line_keys", keys)  # reading a recurring line's text back (`fill`)
     monkeypatch.setattr(pipeline.batch, "read_task", lambda item: planned.append(item.source) or real_read(item))
     added = run_batch(config, raw, out, progress=False)
     assert (added.processed, added.reused, added.learned_lines) == (1, 6, 1)
@@ -555,3 +561,84 @@ def test_a_document_that_kills_its_worker_fails_alone_and_the_batch_goes_on(
     assert (second.processed, second.reused, second.failed) == (1, 7, 0)
     run_batch(config, raw, tmp_path / "clean", workers=1, progress=False)
     assert_same_output(out, tmp_path / "clean")
+
+
+def test_the_prepass_cut_in_other_processes_finds_what_it_finds_here(tmp_path: Path) -> None:
+    """`run_prepass` with its inputs cut into lines elsewhere (`imap`: a process pool here), in
+    groups of any size: the same recurring and learned lines, the same digest file."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pipeline.prepass import run_prepass
+
+    raw = _footer_batch(tmp_path, 9)
+    (raw / "doc_004.txt").write_bytes(b"")  # an empty input among them
+    items = discover(raw)
+    here = run_prepass(items, 3, None, tmp_path / "here", "k", lambda recurring: dict(list(recurring.items())[:1]))
+    assert here.recurring and here.learned
+    with ProcessPoolExecutor(2) as pool:
+        for group in (1, 4, 16):
+            there = run_prepass(items, 3, None, tmp_path / f"g{group}", "k",
+                                lambda recurring: dict(list(recurring.items())[:1]), pool.map, group)
+            there.close()
+            assert (there.recurring, there.learned, there.shas) == (here.recurring, here.learned, here.shas)
+            assert (there.offsets, there.counts) == (here.offsets, here.counts)
+            assert (tmp_path / f"g{group}" / "lines").read_bytes() == (tmp_path / "here" / "lines").read_bytes()
+    here.close()
+
+
+class _Died(Exception):
+    pass
+
+
+def test_ahead_map_keeps_order_and_its_bound_and_runs_the_rest_here_after_a_death() -> None:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from pipeline.executors import ahead_map
+
+    submitted, returned, revived = [], [], []
+    peak = 0
+
+    def get(future: Future[int]) -> int:
+        value = future.result()
+        if value == 25 and not revived:
+            raise _Died  # the workers died while item 5 was in flight
+        return value
+
+    def square(x: int) -> int:
+        return x * x
+
+    with ThreadPoolExecutor(3) as pool:
+        def submit(x: int) -> Future[int]:
+            nonlocal peak
+            submitted.append(x)
+            peak = max(peak, len(submitted) - len(returned))
+            return pool.submit(square, x)
+
+        for value in ahead_map(square, range(12), 3, submit, get, _Died, lambda: revived.append(True)):
+            returned.append(value)
+    assert returned == [x * x for x in range(12)]
+    assert revived == [True] and peak == 3
+    assert submitted == list(range(8))  # 5, 6 and 7 were in flight: they, and 8 to 11, ran here
+
+
+def _square_or_die(x: int) -> int:
+    """x squared; 3 kills the pool process that runs it (not this one)."""
+    import multiprocessing
+
+    if x == 3 and multiprocessing.parent_process() is not None:
+        os._exit(1)
+    return x * x
+
+
+def test_a_worker_death_in_the_prepass_restarts_the_pool_and_the_rest_runs_here(config: Config) -> None:
+    from pipeline.executors import PoolExecutor
+
+    pool = PoolExecutor(config, 2)
+    pool.start()
+    try:
+        first = pool.pool
+        assert list(pool.imap(_square_or_die, range(10))) == [x * x for x in range(10)]
+        assert pool.pool is not None and pool.pool is not first  # a new pool for the documents
+        assert list(pool.imap(_square_or_die, [1, 2])) == [1, 4]
+    finally:
+        pool.close()
