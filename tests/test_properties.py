@@ -138,7 +138,7 @@ def test_mention_markup_is_displacys(text: str, cuts: list[tuple[int, int, str]]
     """A document page's section markup (`render_ents`) is what displaCy's renderer makes."""
     from spacy.displacy.render import EntityRenderer
 
-    from pipeline.products.report import _renderer, render_ents
+    from pipeline.products.report import MARK_TEMPLATE, _renderer, render_ents
 
     ents, end = [], 0
     for a, b, label in sorted((min(a, b, len(text)), min(max(a, b), len(text)), label) for a, b, label in cuts):
@@ -146,5 +146,6 @@ def test_mention_markup_is_displacys(text: str, cuts: list[tuple[int, int, str]]
             ents.append({"start": a, "end": b, "label": label})
             end = b
     colors = (("DISEASE", "#7aecec"), ("DRUG", "#bfeeb7"))
-    expected = EntityRenderer({"colors": dict(colors)}).render([{"text": text, "ents": ents, "title": None}])
+    renderer = EntityRenderer({"colors": dict(colors), "template": MARK_TEMPLATE})
+    expected = renderer.render([{"text": text, "ents": ents, "title": None}])
     assert render_ents(_renderer(colors), text, ents) == expected
