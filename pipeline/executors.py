@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import os
+import platform
 import signal
 import time
 from collections import deque
@@ -26,11 +27,12 @@ from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
+from pipeline import __version__
 from pipeline.config import Config
 from pipeline.products import Deriver, products_settings
 from pipeline.records import removed_lines
 from pipeline.runner import DocResult, Pipeline, Task, one_line
-from pipeline.state import WORKER_STAGE, has_output, output_blob, read_output_blob
+from pipeline.state import WORKER_STAGE, has_output, output_blob, read_output_blob, source_fingerprint
 from pipeline.writers import doc_rows, manifest_text, table_rows, warm_up
 
 EXECUTORS = ("local", "ray")
@@ -240,6 +242,52 @@ def one_at_a_time(suspects: list[tuple[int, Task]], run: Callable[[Task], DocRes
     return out
 
 
+def identity(provenance: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What must be the same in every process of a run for its output not to depend on which
+    one made a document: the package's version and source (`source_fingerprint`), the Python
+    version, and the stages' `provenance` (lexicon, packages) where the pipeline is built."""
+    found: dict[str, Any] = {"version": __version__, "code": source_fingerprint(), "python": platform.python_version()}
+    if provenance is not None:
+        found["provenance"] = provenance
+    return found
+
+
+def _differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two nested dicts.
+
+    >>> _differences({"x": 1, "p": {"lex": "4", "n": 2}}, {"x": 1, "p": {"lex": "5", "n": 2}, "y": 0})
+    ['p.lex', 'y']
+    """
+    out: list[str] = []
+    for key in sorted(a.keys() | b.keys()):
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _differences(va, vb, f"{prefix}{key}.")
+        elif va != vb:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+def agreed(found: list[dict[str, Any]], here: dict[str, Any]) -> dict[str, Any]:
+    """The provenance of workers (their `identity`) that agree with this process (`here`:
+    version, code, Python) and with each other on everything; else an `ExecutorError` that
+    names what differs: on a cluster, a node with another version of the package, of Python,
+    of a library or of the lexicon would make its documents differ from the others'."""
+    for index, other in enumerate(found):
+        differ = [key for key in here if other.get(key) != here[key]]
+        if differ:
+            raise ExecutorError(
+                f"worker {index} differs from this process in {', '.join(differ)} "
+                f"({', '.join(f'{key} {other.get(key)} against {here[key]}' for key in differ)}): every node needs "
+                "the same monograph-pipeline, Python and packages")
+        differ = _differences(found[0], other)
+        if differ:
+            raise ExecutorError(f"worker {index} differs from worker 0 in {', '.join(differ)}: every node needs the same "
+                                "packages, configs and lexicon")
+    provenance: dict[str, Any] = found[0]["provenance"]
+    return provenance
+
+
 _END: Any = object()
 
 
@@ -397,6 +445,7 @@ class RayExecutor:
         self.refs: dict[Any, tuple[int, int]] = {}  # ObjectRef -> (ticket, actor index)
         self.tasks: dict[int, Task] = {}  # ticket -> task, until its result is returned
         self.actor_class: Any = None
+        self.identity: dict[str, Any] = {}  # the workers' (`identity`), once started
         self.next_ticket = 0
 
     def start(self) -> dict[str, Any]:
@@ -417,9 +466,11 @@ class RayExecutor:
         self.actors = [self.actor_class.remote(self.config, os.getcwd()) for _ in range(self.workers)]
         self.load = [0] * len(self.actors)
         try:
-            return dict(ray.get(self.actors[0].provenance.remote()))
+            found = ray.get([actor.identity.remote() for actor in self.actors])
         except ray.exceptions.RayError as exc:
             raise ExecutorError(f"the Ray workers could not build the pipeline: {exc}") from exc
+        self.identity = found[0]
+        return agreed(found, identity())
 
     def submit(self, task: Task) -> int:
         index = min(range(len(self.actors)), key=self.load.__getitem__)  # the least busy actor
@@ -474,9 +525,10 @@ class RayExecutor:
         ray.kill(self.actors[index], no_restart=True)
         self.actors[index] = self.actor_class.remote(self.config, os.getcwd())
         try:
-            ray.get(self.actors[index].provenance.remote())
+            found = ray.get(self.actors[index].identity.remote())
         except ray.exceptions.RayError as exc:
             raise ExecutorError(f"a Ray worker died and its replacement could not build the pipeline: {exc}") from exc
+        agreed([self.identity, found], identity())
 
     def close(self, cancel: bool = False) -> None:
         if not self.actors and not self.owns_ray:  # never started (an up-to-date output): no Ray to import
@@ -519,8 +571,9 @@ class PipelineActor:
             os.chdir(cwd)  # relative config paths (lexicon cache) as in the driver, when the folder is shared
         self.pipeline = Worker(config)
 
-    def provenance(self) -> dict[str, Any]:
-        return self.pipeline.provenance
+    def identity(self) -> dict[str, Any]:
+        """Its package, Python and stages' provenance (`identity`), which the driver compares."""
+        return identity(self.pipeline.provenance)
 
     def run(self, task: Task) -> DocResult:
         return ship(self.pipeline.run(task))

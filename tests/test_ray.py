@@ -78,3 +78,18 @@ def test_an_actor_killed_mid_run_costs_nothing_but_time(tmp_path: Path, config: 
     assert done and (done[0].ok, done[0].failed) == (60, 0)
     run_batch(config, raw, tmp_path / "local", workers=1, progress=False)
     assert_same_output(tmp_path / "local", out)
+
+
+def test_workers_that_differ_from_this_process_or_from_each_other_stop_the_run() -> None:
+    """On a cluster, a node with another package version, Python or lexicon would make its
+    documents differ: the run refuses to start, naming what differs."""
+    from pipeline.executors import ExecutorError, agreed, identity
+
+    here = identity()
+    worker = identity({"entities": {"lexicon_version": "4-a", "package:spacy": "3.8"}})
+    assert agreed([worker, dict(worker)], here) == worker["provenance"]
+    with pytest.raises(ExecutorError, match=r"worker 1 differs from this process in code"):
+        agreed([worker, {**worker, "code": "0" * 16}], here)
+    other_lexicon = {**worker, "provenance": {"entities": {"lexicon_version": "4-b", "package:spacy": "3.8"}}}
+    with pytest.raises(ExecutorError, match=r"worker 2 differs from worker 0 in provenance\.entities\.lexicon_version"):
+        agreed([worker, worker, other_lexicon], here)
