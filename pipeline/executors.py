@@ -4,18 +4,22 @@ Every executor runs the same function, `Pipeline.run(task)`, on a pipeline built
 worker (process or Ray actor). The interface is deliberately small, so that the batch owns
 the sliding window, the order of the output and the checkpoints:
 
-- `start()` builds the workers and returns the stages' provenance (part of the cache key);
+- `start()` builds the workers, returns once every one is built, and returns the stages'
+  provenance (part of the cache key; Ray: every actor's must agree with this process's code);
 - `submit(task)` queues one document and returns a ticket (an int);
 - `wait()` blocks until at least one submitted document is done and returns `(ticket, result)`
   pairs for every finished one;
 - `close(cancel)` stops the workers (`cancel=True`: drop what has not started);
 - `map(fn, items)`: `[fn(x) for x in items]` on the idle workers, after the documents (the
-  batch's report plots render there, side by side).
+  batch's report plots render there, side by side);
+- `imap(fn, items)`: `fn` over `items` on the workers, in order and lazily, a bounded number in
+  flight, before the documents (the batch pre-pass cuts its inputs into lines there).
 """
 
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import platform
 import signal
@@ -168,12 +172,15 @@ class InlineExecutor:
 
 # The per-worker pipeline of a pool process: the one module-level state, built by the initializer.
 _WORKER: Worker | None = None
+# The pool's barrier (`PoolExecutor._start_pool`): each worker's `_provenance` waits at it.
+_READY: Any = None
 
 
-def _init_worker(config: Config) -> None:
-    global _WORKER
+def _init_worker(config: Config, ready: Any = None) -> None:
+    global _WORKER, _READY
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _die_with_parent()
+    _READY = ready
     _WORKER = Worker(config)
 
 
@@ -189,7 +196,11 @@ def _die_with_parent() -> None:
 
 
 def _provenance() -> dict[str, Any]:
+    """This worker's provenance, once every worker of the pool has built its pipeline: it
+    waits at the pool's barrier, so the pool's `workers` calls run on as many processes."""
     assert _WORKER is not None, "worker used before its initializer ran"
+    if _READY is not None:
+        _READY.wait()
     return _WORKER.provenance
 
 
@@ -336,14 +347,19 @@ class PoolExecutor:
         return self._start_pool()
 
     def _start_pool(self) -> dict[str, Any]:
-        """A new pool, once one of its workers has built its pipeline: a pool that cannot is the
-        run's error, not a document's (its initializer failed, and would fail for every one)."""
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker, initargs=(self.config,))
+        """A new pool, once every one of its workers has built its pipeline (each waits for the
+        others at a barrier, `_provenance`): the batch's pre-pass then has all of them, and a
+        pool that cannot start is the run's error, not a document's (an initializer that fails
+        would fail for every one)."""
+        ready = multiprocessing.get_context().Barrier(self.workers)
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_init_worker,
+                                        initargs=(self.config, ready))
         try:
-            provenance: dict[str, Any] = self.pool.submit(_provenance).result()
+            found = [future.result() for future in [self.pool.submit(_provenance) for _ in range(self.workers)]]
         except BrokenProcessPool as exc:
             self._drop_pool()
             raise ExecutorError(f"the worker processes could not start: {exc}") from exc
+        provenance: dict[str, Any] = found[0]
         return provenance
 
     def submit(self, task: Task) -> int:

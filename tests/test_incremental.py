@@ -642,3 +642,31 @@ def test_a_worker_death_in_the_prepass_restarts_the_pool_and_the_rest_runs_here(
         assert list(pool.imap(_square_or_die, [1, 2])) == [1, 4]
     finally:
         pool.close()
+
+
+def test_the_pool_starts_once_every_worker_has_built_its_pipeline(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`start` returns when all the workers are built, not the first one: the pre-pass that
+    follows has them all, and a worker that cannot build stops the run before it begins."""
+    import pipeline.executors
+    from pipeline.executors import PoolExecutor
+
+    class Stub:
+        """Builds in no time in the first worker, in a second in the others."""
+
+        def __init__(self, config: Config) -> None:
+            try:
+                os.close(os.open(tmp_path / "first", os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                time.sleep(1.0)
+            (tmp_path / f"built-{os.getpid()}").touch()
+            self.provenance = {"stub": "yes"}
+
+    monkeypatch.setattr(pipeline.executors, "Worker", Stub)  # the pool's processes fork from this one
+    pool = PoolExecutor(config, 2)
+    try:
+        assert pool.start() == {"stub": "yes"}
+        assert len(list(tmp_path.glob("built-*"))) == 2
+    finally:
+        pool.close()
