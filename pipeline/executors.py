@@ -427,12 +427,7 @@ class PoolExecutor:
         self.tasks.clear()
 
     def map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
-        if self.pool is None:
-            return [fn(x) for x in items]
-        try:
-            return list(self.pool.map(fn, items))
-        except BrokenProcessPool as exc:
-            raise ExecutorError("a worker process died (out of memory?); run again to finish") from exc
+        return list(self.imap(fn, items))
 
     def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """`fn` over `items` on the workers, in order, two per worker in flight; a worker's

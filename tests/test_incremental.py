@@ -640,6 +640,9 @@ def test_a_worker_death_in_the_prepass_restarts_the_pool_and_the_rest_runs_here(
         assert list(pool.imap(_square_or_die, range(10))) == [x * x for x in range(10)]
         assert pool.pool is not None and pool.pool is not first  # a new pool for the documents
         assert list(pool.imap(_square_or_die, [1, 2])) == [1, 4]
+        again = pool.pool
+        assert pool.map(_square_or_die, list(range(6))) == [x * x for x in range(6)]  # `map` is `imap`'s list
+        assert pool.pool is not again
     finally:
         pool.close()
 
