@@ -171,7 +171,7 @@ def learn_batch_lines(config: Config, items: list[InputFile], state_dir: Path, k
     min_docs = int(getattr(settings, "batch_min_docs", 0) or 0)
     return run_prepass(items, min_docs, decode_settings(config), state_dir, key,
                        lambda recurring: actionable(recurring, settings),  # type: ignore[arg-type]
-                       imap, config.run.prepass_group)
+                       imap, config.run.prepass_group, config.run.prepass_group_bytes)
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)

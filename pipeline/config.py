@@ -64,14 +64,16 @@ class RunSettings(_Strict):
     # re-run writes a reused document without making it again (`pipeline.state`). False: less
     # disk, slower re-runs. Not part of the config digest: the output is the same either way.
     output_cache: bool = True
-    # Inputs per call when the batch pre-pass has its workers cut the inputs into lines
-    # (`pipeline.prepass.run_prepass`). Speed only: not part of the config digest.
+    # Inputs per call, and bytes of them at most (an input larger than that goes alone), when
+    # the batch pre-pass has its workers cut the inputs into lines (`pipeline.prepass.run_prepass`;
+    # two calls per worker are in flight). Speed and memory only: not part of the config digest.
     prepass_group: int = Field(16, ge=1)
+    prepass_group_bytes: int = Field(1_048_576, ge=1)
 
 
 # RunSettings fields that cannot change the output (left out of `config_digest`; a stage's
 # are its settings' `not_output`).
-NOT_OUTPUT = frozenset({"writer_mmap_threshold", "output_cache", "prepass_group"})
+NOT_OUTPUT = frozenset({"writer_mmap_threshold", "output_cache", "prepass_group", "prepass_group_bytes"})
 
 
 @dataclass(frozen=True)

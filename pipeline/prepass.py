@@ -204,20 +204,28 @@ def _reads(items: list[InputFile], kept: _Kept | None) -> Iterator[_Read]:
         yield _Read(index, item.source, sha, blob, task.raw if blob is None else None)
 
 
-def _cut(reads: Iterator[_Read], decode: DecodeSettings | None, imap: Imap, group: int,
+def _cut(reads: Iterator[_Read], decode: DecodeSettings | None, imap: Imap, group: int, group_bytes: int,
          ) -> Iterator[tuple[_Read, tuple[tuple[str, ...], tuple[bytes, ...]] | None]]:
     """Each read input, in order, with its line keys and digests when it was cut: groups of
-    `group` inputs go to `imap` (the batch's workers), while this process reads ahead."""
+    `group` inputs, and of `group_bytes` bytes at most to cut (an input larger than that is a
+    group alone), go to `imap` (the batch's workers), while this process reads ahead."""
     queued: deque[list[_Read]] = deque()
 
     def groups() -> Iterator[list[bytes | None]]:
         batch: list[_Read] = []
+        size = 0
         for read in reads:
+            n = len(read.raw) if read.raw is not None else 0
+            if batch and size + n > group_bytes:
+                queued.append(batch)
+                yield [r.raw for r in batch]
+                batch, size = [], 0
             batch.append(read)
+            size += n
             if len(batch) == group:
                 queued.append(batch)
                 yield [r.raw for r in batch]
-                batch = []
+                batch, size = [], 0
         if batch:
             queued.append(batch)
             yield [r.raw for r in batch]
@@ -229,6 +237,7 @@ def _cut(reads: Iterator[_Read], decode: DecodeSettings | None, imap: Imap, grou
 def run_prepass(
     items: list[InputFile], min_docs: int, decode: DecodeSettings | None, state_dir: Path, key: str,
     learn: Callable[[dict[str, int]], dict[str, int]], imap: Imap = map, group: int = 16,
+    group_bytes: int = 1 << 20,
 ) -> Prepass:
     """Read every input once, count its lines (documents holding each) and write the digest
     file; `learn` picks the learned lines among the recurring ones. Nothing is read and the
@@ -237,7 +246,8 @@ def run_prepass(
 
     This process reads each input and hashes it; cutting it into lines and hashing those,
     most of the work, is done by `imap` (the batch's workers: `Executor.imap`) on groups of
-    `group` inputs. The counts are made here in input order, so the result is the same bytes
+    `group` inputs and `group_bytes` bytes at most (what is in flight stays small whatever the
+    inputs' sizes). The counts are made here in input order, so the result is the same bytes
     whoever cut the lines."""
     path = state_dir / LINES_NAME
     if not min_docs or len(items) < min_docs:
@@ -253,7 +263,7 @@ def run_prepass(
     try:
         with _kept(path, key) as kept:
             offset = 0
-            for read, keyed in _cut(_reads(items, kept), decode, imap, max(1, group)):
+            for read, keyed in _cut(_reads(items, kept), decode, imap, max(1, group), group_bytes):
                 if read.sha is None:
                     shas.append(None)
                     offsets.append(offset)

@@ -575,14 +575,15 @@ def test_the_prepass_cut_in_other_processes_finds_what_it_finds_here(tmp_path: P
     items = discover(raw)
     here = run_prepass(items, 3, None, tmp_path / "here", "k", lambda recurring: dict(list(recurring.items())[:1]))
     assert here.recurring and here.learned
+    largest = max(item.path.stat().st_size for item in items)
     with ProcessPoolExecutor(2) as pool:
-        for group in (1, 4, 16):
-            there = run_prepass(items, 3, None, tmp_path / f"g{group}", "k",
-                                lambda recurring: dict(list(recurring.items())[:1]), pool.map, group)
+        for group, group_bytes in ((1, 1 << 20), (4, 1 << 20), (16, 1 << 20), (16, 2 * largest), (16, 1)):
+            there = run_prepass(items, 3, None, tmp_path / f"g{group}-{group_bytes}", "k",
+                                lambda recurring: dict(list(recurring.items())[:1]), pool.map, group, group_bytes)
             there.close()
             assert (there.recurring, there.learned, there.shas) == (here.recurring, here.learned, here.shas)
             assert (there.offsets, there.counts) == (here.offsets, here.counts)
-            assert (tmp_path / f"g{group}" / "lines").read_bytes() == (tmp_path / "here" / "lines").read_bytes()
+            assert (tmp_path / f"g{group}-{group_bytes}" / "lines").read_bytes() == (tmp_path / "here" / "lines").read_bytes()
     here.close()
 
 
@@ -673,3 +674,24 @@ def test_the_pool_starts_once_every_worker_has_built_its_pipeline(
         assert len(list(tmp_path.glob("built-*"))) == 2
     finally:
         pool.close()
+
+
+def test_the_prepass_groups_are_bounded_in_inputs_and_in_bytes() -> None:
+    """What is in flight stays small whatever the inputs' sizes: a group closes at `group`
+    inputs or before `group_bytes` bytes to cut (a larger input goes alone); kept inputs
+    (nothing to cut) weigh nothing."""
+    from pipeline.prepass import _cut, _Read
+
+    sizes = [10, 10, 30, 5, None, 5, 5, 5]  # None: kept from the last run
+    reads = [_Read(i, f"d{i}", b"s", b"kept" if n is None else None, None if n is None else b"x" * n)
+             for i, n in enumerate(sizes)]
+    sent: list[list[int | None]] = []
+
+    def imap(fn: Any, groups: Any) -> Any:
+        for group in groups:
+            sent.append([None if raw is None else len(raw) for raw in group])
+            yield fn(group)
+
+    out = list(_cut(iter(reads), None, imap, 3, 25))
+    assert [read.index for read, _keyed in out] == list(range(len(sizes)))
+    assert sent == [[10, 10], [30], [5, None, 5], [5, 5]]
