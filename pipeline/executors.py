@@ -19,6 +19,7 @@ the sliding window, the order of the output and the checkpoints:
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing
 import os
 import platform
@@ -568,9 +569,8 @@ class RayExecutor:
             return map(fn, items)
         import ray
 
-        turn = iter(range(1 << 62))
-        actors = self.actors
-        return ahead_map(fn, items, 2 * len(actors), lambda x: actors[next(turn) % len(actors)].call.remote(fn, x),
+        turns = itertools.cycle(list(self.actors))
+        return ahead_map(fn, items, 2 * len(self.actors), lambda x: next(turns).call.remote(fn, x),
                          ray.get, ray.exceptions.RayActorError, lambda: None)
 
 

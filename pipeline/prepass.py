@@ -216,16 +216,12 @@ def _cut(reads: Iterator[_Read], decode: DecodeSettings | None, imap: Imap, grou
         size = 0
         for read in reads:
             n = len(read.raw) if read.raw is not None else 0
-            if batch and size + n > group_bytes:
+            if batch and (len(batch) == group or size + n > group_bytes):
                 queued.append(batch)
                 yield [r.raw for r in batch]
                 batch, size = [], 0
             batch.append(read)
             size += n
-            if len(batch) == group:
-                queued.append(batch)
-                yield [r.raw for r in batch]
-                batch, size = [], 0
         if batch:
             queued.append(batch)
             yield [r.raw for r in batch]
