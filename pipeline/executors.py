@@ -558,8 +558,8 @@ class RayExecutor:
             self.owns_ray = False
 
     def map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
-        """In this process: the actors hold the cluster's CPUs, and the work is small."""
-        return [fn(x) for x in items]
+        """On the actors, idle by then, as the local pool's (`imap`'s list)."""
+        return list(self.imap(fn, items))
 
     def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """`fn` over `items` on the actors in turn, in order, two per actor in flight. An
