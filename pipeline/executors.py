@@ -458,6 +458,7 @@ class RayExecutor:
         self.tasks: dict[int, Task] = {}  # ticket -> task, until its result is returned
         self.actor_class: Any = None
         self.identity: dict[str, Any] = {}  # the workers' (`identity`), once started
+        self.here: dict[str, Any] = {}  # this process's (`identity()`), taken once at the start
         self.next_ticket = 0
 
     def start(self) -> dict[str, Any]:
@@ -481,8 +482,8 @@ class RayExecutor:
             found = ray.get([actor.identity.remote() for actor in self.actors])
         except ray.exceptions.RayError as exc:
             raise ExecutorError(f"the Ray workers could not build the pipeline: {exc}") from exc
-        self.identity = found[0]
-        return agreed(found, identity())
+        self.identity, self.here = found[0], identity()
+        return agreed(found, self.here)
 
     def submit(self, task: Task) -> int:
         index = min(range(len(self.actors)), key=self.load.__getitem__)  # the least busy actor
@@ -540,7 +541,7 @@ class RayExecutor:
             found = ray.get(self.actors[index].identity.remote())
         except ray.exceptions.RayError as exc:
             raise ExecutorError(f"a Ray worker died and its replacement could not build the pipeline: {exc}") from exc
-        agreed([self.identity, found], identity())
+        agreed([self.identity, found], self.here)
 
     def close(self, cancel: bool = False) -> None:
         if not self.actors and not self.owns_ray:  # never started (an up-to-date output): no Ray to import
