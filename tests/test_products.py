@@ -45,8 +45,9 @@ from pipeline.products.duplicates import (
     permutations,
     shingle_hashes,
 )
+from pipeline.products.files import OutputDir, RemovedRows, row_doc_id
 from pipeline.products.schema import SCHEMA_FILES, Checker, Validators, compile_schema, load_schema, row_errors, shape_errors
-from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS
+from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, json_line
 from pipeline.runner import DocResult
 from pipeline.writers import CorpusWriter, table_rows
 
@@ -366,6 +367,30 @@ def test_drop_removes_the_later_copy_and_can_be_undone(output: Path, tmp_path: P
     write_products(out, config, ProductsSettings())
     assert {n: (out / n).read_bytes() for n in original} == original
     assert not (out / "duplicates.jsonl").exists()
+
+
+def test_removed_rows_are_read_by_document_as_a_full_read_groups_them(output: Path, tmp_path: Path) -> None:
+    """`OutputDir.removed` keeps where each document's rows lie, not the rows: the same rows as
+    grouping every line, with a document's rows apart, another writer's key order, blank lines,
+    and a file replaced after it was indexed (as `rewrite_corpus` does) read again."""
+    rows = lines(output / "removed.jsonl")
+    assert len({r["doc_id"] for r in rows}) > 1
+    scrambled = rows[1:] + rows[:1] + [{"text": "x\u00e9", "doc_id": "d\u00e9\"q", "stage": "s"}]
+    path = tmp_path / "removed.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in scrambled[:5]) + "\n\n"
+                    + "".join(json_line(r) + "\n" for r in scrambled[5:]), encoding="utf-8")
+    expected: dict[str, list[dict[str, object]]] = {}
+    for row in scrambled:
+        expected.setdefault(str(row["doc_id"]), []).append(row)
+    index = RemovedRows.index(path)
+    assert {doc_id: index.get(doc_id) for doc_id in expected} == expected
+    assert index.get("nobody") == [] and index.get("nobody", [{"x": 1}]) == [{"x": 1}]
+    assert row_doc_id(b'{"doc_id": "a\\"b", "x": 1}') == 'a"b'
+    replacement = tmp_path / "new.jsonl"
+    replacement.write_text(json_line({"doc_id": "late", "text": "y"}) + "\n", encoding="utf-8")
+    replacement.replace(path)
+    assert index.get("late") == [{"doc_id": "late", "text": "y"}] and index.get(str(rows[0]["doc_id"])) == []
+    assert OutputDir.load(output).removed.get(str(rows[0]["doc_id"])) == [r for r in rows if r["doc_id"] == rows[0]["doc_id"]]
 
 
 # --- card and report ---------------------------------------------------------------------

@@ -269,7 +269,7 @@ def _write_pages(out: OutputDir, by_id: dict[str, DocSummary], pool: ProcessPool
     def items() -> Iterator[tuple[Path, dict[str, Any], list[dict[str, Any]], DocSummary]]:
         if only is not None and not only:
             return
-        removed = out.removed if only is None else out.removed_of(only)
+        removed = out.removed
         for _, _, record in out.iter_records():
             if only is None or record["doc_id"] in only:
                 doc_id = record["doc_id"]
