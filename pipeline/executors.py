@@ -35,6 +35,7 @@ from typing import Any, Protocol, TypeVar
 from pipeline import __version__
 from pipeline.config import Config
 from pipeline.products import Deriver, products_settings
+from pipeline.products.report import warm_up as report_warm_up
 from pipeline.records import removed_lines
 from pipeline.runner import DocResult, Pipeline, Task, one_line
 from pipeline.state import WORKER_STAGE, has_output, output_blob, read_output_blob, source_fingerprint
@@ -80,13 +81,16 @@ class Worker:
     are long-lived objects every full collection would walk again (0.7 s of a 12 s run of
     200 documents); `gc.freeze` moves everything alive now into a generation the collector
     skips, and each document's garbage is collected as before. pyarrow's one-time import of
-    pandas is done before it too (`writers.warm_up`), like every other one-time cost of a worker.
+    pandas is done before it too (`writers.warm_up`), like every other one-time cost of a worker,
+    and so are the imports of displaCy and matplotlib (`report.warm_up`), which the process
+    that only writes never makes.
     """
 
     def __init__(self, config: Config) -> None:
         self.pipeline = Pipeline(config)
         self.derive = Deriver(products_settings(config), check=True)
         warm_up()
+        report_warm_up(products_settings(config))
         gc.collect()
         gc.freeze()
 

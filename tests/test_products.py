@@ -323,6 +323,21 @@ def test_the_duplicates_module_does_not_import_datasketch_or_scipy() -> None:
     assert out.strip() == "False"
 
 
+def test_spacy_and_matplotlib_are_imported_by_what_renders_not_by_the_batch() -> None:
+    """The batch's modules leave spaCy (displaCy) and matplotlib to the code that renders pages
+    and plots: an up-to-date re-run, and the writing process of a pool, never import them. A
+    worker imports them when it is built (`report.warm_up`), before its first document."""
+    import subprocess
+    import sys
+
+    heavy = "sorted({m.split('.')[0] for m in sys.modules} & {'spacy', 'matplotlib'})"
+    code = (f"import sys, pipeline.batch, pipeline.products; print({heavy}); "
+            "from pipeline.products.report import warm_up; from pipeline.products import ProductsSettings; "
+            f"warm_up(ProductsSettings()); print({heavy})")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["[]", "['matplotlib', 'spacy']"]
+
+
 def test_blocked_min_hashes_equal_datasketch_update_batch() -> None:
     rng = np.random.default_rng(0)
     values = np.unique(np.concatenate([rng.integers(0, 2**32, size=1000, dtype=np.uint64),

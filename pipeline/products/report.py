@@ -12,16 +12,17 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spacy import displacy
-from spacy.displacy.render import DEFAULT_DIR, EntityRenderer
-from spacy.displacy.templates import TPL_ENTS
-from spacy.util import escape_html
-
-from pipeline.products import plots
 from pipeline.products.settings import ProductsSettings
 from pipeline.products.stats import CorpusSummary, DocSummary, ranked
+
+if TYPE_CHECKING:
+    from spacy.displacy.render import EntityRenderer
+
+# spaCy (for displaCy, ~1.3 s to import) and matplotlib (~0.5 s) are imported where a page or a
+# plot is made, not with this module: a run with nothing to render (a re-run with nothing
+# changed, or the writing process of a batch whose workers render) does not pay for them.
 
 CSS = " ".join("""
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
@@ -94,6 +95,24 @@ def label_colors(labels: list[str]) -> dict[str, str]:
 MapFn = Callable[[Callable[[Any], str], list[Any]], list[str]]
 
 
+def render_plot(spec: tuple[str, tuple[Any, ...]]) -> str:
+    """`plots.render`, matplotlib imported on first use: what `map_fn` runs, so that a process
+    handing the plots to workers never imports it."""
+    from pipeline.products import plots
+
+    return plots.render(spec)
+
+
+def warm_up(settings: ProductsSettings) -> None:
+    """Import now what this process will render with: displaCy for the document pages and
+    matplotlib for the report's plots. A worker does it before its first document, as it
+    does its other one-time work, so that no document and no plot pays for it."""
+    if settings.report.pages:
+        _renderer(())
+    if settings.report.enabled:
+        from pipeline.products import plots  # noqa: F401
+
+
 def _serial_map(fn: Callable[[Any], str], items: list[Any]) -> list[str]:
     return [fn(x) for x in items]
 
@@ -118,7 +137,7 @@ def corpus_plots(summary: CorpusSummary, settings: ProductsSettings, map_fn: Map
         (("barh", (labels, "Mentions by label", "mentions")), "mentions by label"),
         (("barh", (concepts, f"Top {len(concepts)} concepts", "mentions")), "top concepts"),
     ]
-    svgs = (map_fn or _serial_map)(plots.render, [spec for spec, _ in specs])
+    svgs = (map_fn or _serial_map)(render_plot, [spec for spec, _ in specs])
     return [svg_img(svg, alt) for svg, (_, alt) in zip(svgs, specs, strict=True)]
 
 
@@ -187,6 +206,8 @@ def render_section(section: dict[str, Any], mentions: list[dict[str, Any]], colo
             ents.append({"start": m["start"], "end": m["end"], "label": m["label"]})
             end = m["end"]
     if renderer is None:
+        from spacy import displacy
+
         item = {"text": section["text"], "ents": ents, "title": None}
         html: str = displacy.render(item, style="ent", manual=True, page=False, jupyter=False,
                                     options={"colors": colors, "template": MARK_TEMPLATE})
@@ -200,6 +221,10 @@ def render_ents(renderer: EntityRenderer, text: str, ents: list[dict[str, Any]])
     markup by concatenation, 3 times slower on a monograph's sections. Escaping a run of text
     whole and then writing its line breaks as `<br>` gives the same markup, since escaping
     never makes or removes a line break. For `ents` without `kb_id` or `params` (ours)."""
+    from spacy.displacy.render import DEFAULT_DIR
+    from spacy.displacy.templates import TPL_ENTS
+    from spacy.util import escape_html
+
     parts: list[str] = []
     offset = 0
     marks: dict[str, tuple[str, str]] = {}  # label -> its template's text before and after the mention
@@ -237,6 +262,8 @@ MARK_TEMPLATE = '<mark class="entity" style="background: {bg}">{text}<span>{labe
 @lru_cache(maxsize=64)
 def _renderer(colors: tuple[tuple[str, str], ...]) -> EntityRenderer:
     """One displaCy renderer per colour table: making one reads spaCy's registry of colours."""
+    from spacy.displacy.render import EntityRenderer
+
     return EntityRenderer({"colors": dict(colors), "template": MARK_TEMPLATE})
 
 
