@@ -82,8 +82,8 @@ class Worker:
     200 documents); `gc.freeze` moves everything alive now into a generation the collector
     skips, and each document's garbage is collected as before. pyarrow's one-time import of
     pandas is done before it too (`writers.warm_up`), like every other one-time cost of a worker,
-    and so are the imports of displaCy and matplotlib (`report.warm_up`), which the process
-    that only writes never makes.
+    and so are the imports of displaCy and matplotlib (`report.warm_up`: a forked worker has
+    them from the process that started the pool; a Ray actor or a spawned worker makes them).
     """
 
     def __init__(self, config: Config) -> None:
@@ -349,6 +349,11 @@ class PoolExecutor:
         self.next_ticket = 0
 
     def start(self) -> dict[str, Any]:
+        if multiprocessing.get_start_method() == "fork":
+            # Forked workers inherit what this process has imported: importing here, once, what
+            # they render with (displaCy, matplotlib) spares each of them the import's CPU, and
+            # they share its memory. A run that starts no pool (nothing to do) never imports it.
+            report_warm_up(products_settings(self.config))
         return self._start_pool()
 
     def _start_pool(self) -> dict[str, Any]:

@@ -325,8 +325,9 @@ def test_the_duplicates_module_does_not_import_datasketch_or_scipy() -> None:
 
 def test_spacy_and_matplotlib_are_imported_by_what_renders_not_by_the_batch() -> None:
     """The batch's modules leave spaCy (displaCy) and matplotlib to the code that renders pages
-    and plots: an up-to-date re-run, and the writing process of a pool, never import them. A
-    worker imports them when it is built (`report.warm_up`), before its first document."""
+    and plots: an up-to-date re-run, which starts no worker, never imports them. A worker has
+    them when it is built (`report.warm_up`, in the process that forks a local pool, else in
+    the worker), before its first document."""
     import subprocess
     import sys
 
