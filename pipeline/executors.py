@@ -351,9 +351,11 @@ class PoolExecutor:
     def start(self) -> dict[str, Any]:
         if multiprocessing.get_start_method() == "fork":
             # Forked workers inherit what this process has imported: importing here, once, what
-            # they render with (displaCy, matplotlib) spares each of them the import's CPU, and
-            # they share its memory. A run that starts no pool (nothing to do) never imports it.
+            # they render and make rows with (displaCy, matplotlib, pyarrow) spares each of them
+            # the import's CPU, and they share its memory. A run that starts no pool (nothing
+            # to do) imports none of it.
             report_warm_up(products_settings(self.config))
+            import pyarrow.parquet  # noqa: F401
         return self._start_pool()
 
     def _start_pool(self) -> dict[str, Any]:

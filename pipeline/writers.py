@@ -14,6 +14,7 @@ with only a record (reused from the state, rewritten by the products).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -23,25 +24,46 @@ from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import IO, TYPE_CHECKING, Any
 
 from pipeline.records import ENTITY_COLUMNS, SECTION_COLUMNS, entity_rows, json_line, section_rows
 from pipeline.runner import DocResult
 
-SECTION_SCHEMA = pa.schema([
-    ("schema_version", pa.string()), ("doc_id", pa.string()), ("section_id", pa.string()),
-    ("section_type", pa.string()), ("heading", pa.string()), ("heading_raw", pa.string()),
-    ("level", pa.int32()), ("path", pa.list_(pa.string())), ("n_paragraphs", pa.int32()),
-    ("text", pa.string()),
-])
-ENTITY_SCHEMA = pa.schema([
-    ("schema_version", pa.string()), ("doc_id", pa.string()), ("section_id", pa.string()),
-    ("start", pa.int32()), ("end", pa.int32()), ("text", pa.string()), ("label", pa.string()),
-    ("kb_id", pa.string()), ("kb_name", pa.string()), ("source", pa.string()),
-])
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported where Arrow rows are made or Parquet written, not with this module: its
+# import (0.7 to 2 s) would be most of a re-run with nothing to do, which writes nothing.
+
+
+@functools.cache
+def arrow_schemas() -> tuple[pa.Schema, pa.Schema]:
+    """The Arrow schemas of sections.parquet and entities.parquet (`SECTION_SCHEMA`,
+    `ENTITY_SCHEMA`)."""
+    import pyarrow as pa
+
+    sections = pa.schema([
+        ("schema_version", pa.string()), ("doc_id", pa.string()), ("section_id", pa.string()),
+        ("section_type", pa.string()), ("heading", pa.string()), ("heading_raw", pa.string()),
+        ("level", pa.int32()), ("path", pa.list_(pa.string())), ("n_paragraphs", pa.int32()),
+        ("text", pa.string()),
+    ])
+    entities = pa.schema([
+        ("schema_version", pa.string()), ("doc_id", pa.string()), ("section_id", pa.string()),
+        ("start", pa.int32()), ("end", pa.int32()), ("text", pa.string()), ("label", pa.string()),
+        ("kb_id", pa.string()), ("kb_name", pa.string()), ("source", pa.string()),
+    ])
+    return sections, entities
+
+
+def __getattr__(name: str) -> Any:
+    """`SECTION_SCHEMA` and `ENTITY_SCHEMA`, made (pyarrow imported) when first asked for."""
+    if name == "SECTION_SCHEMA":
+        return arrow_schemas()[0]
+    if name == "ENTITY_SCHEMA":
+        return arrow_schemas()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 FILES = (
     "corpus.jsonl", "sections.csv", "entities.csv", "sections.parquet", "entities.parquet",
@@ -148,29 +170,36 @@ def table_rows(record: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[
 def doc_rows(record: dict[str, Any], record_json: str | None = None,
              tables: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None) -> DocRows:
     """A record's share of the corpus files; `record_json` and `tables` when already made."""
+    import pyarrow as pa
+
+    section_schema, entity_schema = arrow_schemas()
     sections, entities = tables if tables is not None else table_rows(record)
     # Columns first for sections: from_pylist took 10 times longer on these rows (their `path`
     # lists and long texts); for the many small mention rows it is the faster of the two.
-    columns = {name: [row[name] for row in sections] for name in SECTION_SCHEMA.names}
+    columns = {name: [row[name] for row in sections] for name in section_schema.names}
     return DocRows(
         corpus_line=record_json if record_json is not None else json_line(record),
         sections_csv=csv_chunk(section_rows(record), SECTION_COLUMNS, header=False),
         entities_csv=csv_chunk(entities, ENTITY_COLUMNS, header=False),
-        sections=pa.RecordBatch.from_pydict(columns, SECTION_SCHEMA),
-        entities=pa.RecordBatch.from_pylist(entities, ENTITY_SCHEMA),
+        sections=pa.RecordBatch.from_pydict(columns, section_schema),
+        entities=pa.RecordBatch.from_pylist(entities, entity_schema),
     )
 
 
 def warm_up() -> None:
     """Do pyarrow's one-time work now: its first conversion imports pandas (about 0.2 s and
     50 MB), which a worker would otherwise pay on its first document."""
-    pa.RecordBatch.from_pylist([], SECTION_SCHEMA)
+    import pyarrow as pa
+
+    pa.RecordBatch.from_pylist([], arrow_schemas()[0])
 
 
 class CorpusWriter:
     """Streams per-document results into temporary files; `commit` renames them into place."""
 
     def __init__(self, out_dir: Path, row_group_docs: int = 256) -> None:
+        import pyarrow.parquet as pq
+
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         self.suffix = f".tmp-{os.getpid()}"
@@ -181,8 +210,9 @@ class CorpusWriter:
             self.files[name] = open(self._tmp(name), "w", encoding="utf-8", newline="")
         for name, columns in (("sections.csv", SECTION_COLUMNS), ("entities.csv", ENTITY_COLUMNS)):
             self.files[name].write(csv_chunk([], columns, header=True))
-        self.section_writer = pq.ParquetWriter(self._tmp("sections.parquet"), SECTION_SCHEMA)
-        self.entity_writer = pq.ParquetWriter(self._tmp("entities.parquet"), ENTITY_SCHEMA)
+        section_schema, entity_schema = arrow_schemas()
+        self.section_writer = pq.ParquetWriter(self._tmp("sections.parquet"), section_schema)
+        self.entity_writer = pq.ParquetWriter(self._tmp("entities.parquet"), entity_schema)
         # A row group holds `row_group_docs` documents, gathered as their Arrow record batches.
         # The batches are joined into one chunk when written: Parquet splits pages at chunk
         # boundaries, so this keeps the file's bytes those of one table of the same rows.
@@ -220,6 +250,8 @@ class CorpusWriter:
 
     def _flush_parquet(self) -> None:
         """Write the gathered documents' rows as one row group per file."""
+        import pyarrow as pa
+
         for writer, batches in ((self.section_writer, self.section_batches), (self.entity_writer, self.entity_batches)):
             if any(batch.num_rows for batch in batches):
                 writer.write_table(pa.Table.from_batches(batches, writer.schema).combine_chunks())

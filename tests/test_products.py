@@ -323,16 +323,17 @@ def test_the_duplicates_module_does_not_import_datasketch_or_scipy() -> None:
     assert out.strip() == "False"
 
 
-def test_spacy_and_matplotlib_are_imported_by_what_renders_not_by_the_batch() -> None:
-    """The batch's modules leave spaCy (displaCy) and matplotlib to the code that renders pages
-    and plots: an up-to-date re-run, which starts no worker, never imports them. A worker has
-    them when it is built (`report.warm_up`, in the process that forks a local pool, else in
-    the worker), before its first document."""
+def test_spacy_matplotlib_and_pyarrow_are_imported_by_what_uses_them_not_by_the_batch() -> None:
+    """The batch's modules leave spaCy (displaCy), matplotlib and pyarrow to the code that
+    renders pages and plots and makes Arrow rows: an up-to-date re-run, which starts no worker
+    and writes nothing, never imports them. A worker has displaCy and matplotlib when it is
+    built (`report.warm_up`, in the process that forks a local pool, else in the worker),
+    before its first document."""
     import subprocess
     import sys
 
-    heavy = "sorted({m.split('.')[0] for m in sys.modules} & {'spacy', 'matplotlib'})"
-    code = (f"import sys, pipeline.batch, pipeline.products; print({heavy}); "
+    heavy = "sorted({m.split('.')[0] for m in sys.modules} & {'spacy', 'matplotlib', 'pyarrow'})"
+    code = (f"import sys, pipeline.batch, pipeline.cli, pipeline.products; print({heavy}); "
             "from pipeline.products.report import warm_up; from pipeline.products import ProductsSettings; "
             f"warm_up(ProductsSettings()); print({heavy})")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

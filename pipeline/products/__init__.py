@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from pipeline.products.card import card
 from pipeline.products.duplicates import Signature, Signer, choose_drops, duplicates_csv, find_pairs
@@ -47,6 +46,8 @@ __all__ = [
 
 
 def _parquet_rows(path: Path, batch_size: int = 4096) -> Iterator[list[dict[str, Any]]]:
+    import pyarrow.parquet as pq  # not with the module: see pipeline.writers
+
     if path.exists():
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
             yield batch.to_pylist()
