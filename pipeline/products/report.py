@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from spacy.displacy.render import EntityRenderer
 
 # spaCy (for displaCy, ~1.3 s to import) and matplotlib (~0.5 s) are imported where a page or a
-# plot is made, not with this module: a run with nothing to render (a re-run with nothing
-# changed, or the writing process of a batch whose workers render) does not pay for them.
+# plot is made, or by `warm_up` (a worker, and the process that forks a local pool), not with
+# this module: a run with nothing to render, such as a re-run with nothing changed, or a Ray
+# driver, whose actors render, does not pay for them.
 
 CSS = " ".join("""
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#222}
@@ -97,7 +98,7 @@ MapFn = Callable[[Callable[[Any], str], list[Any]], list[str]]
 
 def render_plot(spec: tuple[str, tuple[Any, ...]]) -> str:
     """`plots.render`, matplotlib imported on first use: what `map_fn` runs, so that a process
-    handing the plots to workers never imports it."""
+    handing the plots to workers (a Ray driver) need not import it."""
     from pipeline.products import plots
 
     return plots.render(spec)
