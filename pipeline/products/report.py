@@ -222,10 +222,7 @@ def render_ents(renderer: EntityRenderer, text: str, ents: list[dict[str, Any]])
     markup by concatenation, 3 times slower on a monograph's sections. Escaping a run of text
     whole and then writing its line breaks as `<br>` gives the same markup, since escaping
     never makes or removes a line break. For `ents` without `kb_id` or `params` (ours)."""
-    from spacy.displacy.render import DEFAULT_DIR
-    from spacy.displacy.templates import TPL_ENTS
-    from spacy.util import escape_html
-
+    direction, template, escape_html = _displacy_markup()
     parts: list[str] = []
     offset = 0
     marks: dict[str, tuple[str, str]] = {}  # label -> its template's text before and after the mention
@@ -242,7 +239,18 @@ def render_ents(renderer: EntityRenderer, text: str, ents: list[dict[str, Any]])
             parts.append(entity)
         offset = end
     parts.append(escape_html(text[offset:]).replace("\n", "<br>"))
-    return TPL_ENTS.format(content="".join(parts), dir=DEFAULT_DIR)
+    return template.format(content="".join(parts), dir=direction)
+
+
+@lru_cache(maxsize=1)
+def _displacy_markup() -> tuple[str, str, Callable[[str], str]]:
+    """displaCy's text direction, its template of a text with mentions and its HTML escaping:
+    imported once (spaCy on first use), not on every section."""
+    from spacy.displacy.render import DEFAULT_DIR
+    from spacy.displacy.templates import TPL_ENTS
+    from spacy.util import escape_html
+
+    return DEFAULT_DIR, TPL_ENTS, escape_html
 
 
 _TEXT = "\x00"  # where a mention's text goes in its filled template: no label or colour holds it
